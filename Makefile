@@ -1,0 +1,86 @@
+# EMP top-level Makefile.
+#
+#   make [KVER=6.1|6.12 | KDIR=<headers tree>]   emp.ko + tools + selftests
+#   make unit        host unit tests (no guest)
+#   make test        full set-up, host unit tests, guest suite on all lines
+#   make demo        full set-up, boot a guest, show emp.ko working
+#   make shell KVER=6.12   interactive shell in a test guest
+#   make deps        install the Debian packages the build and guests need
+#
+# EMP_CACHE (default ~/.cache/emp) holds fetched kernels and generated files.
+
+EMP_TOP   := $(CURDIR)
+EMP_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/emp
+export EMP_CACHE
+
+KVER ?= 6.12
+# KDIR given by the user wins over the short name.
+KSEL := $(if $(filter command line environment environment override,$(origin KDIR)),--kdir $(KDIR),--kernel $(KVER))
+
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter
+UCFLAGS  = $(CFLAGS) $(WFLAGS) -I$(EMP_TOP)/uapi -I$(EMP_TOP)/tools/lib
+
+LIB_SRC  := $(wildcard tools/lib/*.c)
+LIB_OBJ  := $(patsubst tools/lib/%.c,build/tools/lib/%.o,$(LIB_SRC))
+LIB_HDR  := $(wildcard tools/lib/*.h) uapi/linux/emp.h
+LIBEMP   := build/tools/libemp.a
+TOOLS    := build/tools/empctl
+
+KSFT_INC  = $(shell scripts/fetch-kselftest.sh)
+# The harness macros compare ints with unsigned values; that is theirs.
+KSFT_CFLAGS = -I$(KSFT_INC) -Wno-sign-compare
+SELFTESTS := $(patsubst selftests/%.c,build/selftests/%,$(wildcard selftests/*.c))
+UNITTESTS := $(patsubst selftests/unit/%.c,build/unit/%,$(wildcard selftests/unit/*.c))
+
+.PHONY: all kmod tools selftests unittests unit test demo shell deps kernels clean
+all: kmod tools selftests
+
+kernels:
+	scripts/fetch-kernel.sh $(KVER)
+
+kmod:
+	scripts/build-kmod.sh $(KSEL)
+
+tools: $(TOOLS)
+
+build/tools/lib/%.o: tools/lib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -c -o $@ $<
+
+$(LIBEMP): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+build/tools/empctl: tools/empctl/empctl.c $(LIBEMP) $(LIB_HDR)
+	$(CC) $(UCFLAGS) -o $@ $< $(LIBEMP)
+
+selftests: $(SELFTESTS) $(UNITTESTS)
+
+build/selftests/%: selftests/%.c $(LIBEMP) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) $(KSFT_CFLAGS) -o $@ $< $(LIBEMP) -lpthread
+
+build/unit/%: selftests/unit/%.c $(LIBEMP) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $< $(LIB_SRC)
+
+unittests: $(UNITTESTS)
+
+unit: $(UNITTESTS)
+	scripts/run-unit.sh $(UNITTESTS)
+
+test:
+	scripts/test.sh
+
+demo:
+	scripts/demo.sh
+
+shell: all
+	scripts/guest.sh --kernel $(KVER) --shell
+
+deps:
+	scripts/deps.sh
+
+clean:
+	rm -rf build
