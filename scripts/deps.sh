@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages the build, the tests and the guests need
+# (only those missing). Never touches the host kernel.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PKGS="gcc make libc6-dev libelf-dev bc kmod file cpio xz-utils zstd dwarves
+	busybox-static qemu-system-x86 qemu-utils ${EMP_EXTRA_PKGS:-}"
+
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && { emp_log "deps: all installed"; exit 0; }
+emp_log "deps: installing$missing"
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

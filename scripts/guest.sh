@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Boot an EMP test guest: a Debian kernel (PVH, ELF vmlinux) under QEMU with
+# the initramfs of scripts/mkinitramfs.sh, an emulated NVMe disk and a
+# virtio-net NIC.
+#
+#   guest.sh --kernel LINE [--shell] [--timeout S] [--mem MB] [--smp N]
+#            [--tests "a b"] [--out DIR]
+#
+# Test mode runs the guest suite and exits nonzero on any failing test, any
+# missing result, a kernel BUG/WARNING/Oops/lockdep/soft lockup/KASAN line, or a
+# timeout, printing the console tail. --shell gives an interactive shell.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+line=6.12 shell=0 tmo=${EMP_GUEST_TIMEOUT:-300} mem=${EMP_GUEST_MEM:-1024}
+smp=${EMP_GUEST_SMP:-2} tests= out=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel)  line=$2; shift ;;
+	--shell)   shell=1 ;;
+	--timeout) tmo=$2; shift ;;
+	--mem)     mem=$2; shift ;;
+	--smp)     smp=$2; shift ;;
+	--tests)   tests=$2; shift ;;
+	--out)     out=$2; shift ;;
+	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) emp_die "guest.sh: unknown option $1 (see --help)" ;;
+	esac
+	shift
+done
+[ "$mem" -le 2048 ] || emp_die "guests are kept at 2 GiB or less"
+emp_kernel_env "$line" || emp_die "kernel line $line not fetched (scripts/fetch-kernel.sh $line)"
+out=${out:-$EMP_OUT/guest-$line}
+rm -rf "$out"
+mkdir -p "$out"
+
+"$EMP_TOP/scripts/mkinitramfs.sh" "$line" "$out/initramfs.cpio"
+truncate -s "${EMP_NVME_SIZE:-1G}" "$out/nvme0.img"
+
+accel=$("$EMP_TOP/scripts/accel.sh" "$line")
+append="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 rdinit=/init"
+append="$append emp.mode=$([ $shell = 1 ] && echo shell || echo test)"
+[ -n "$tests" ] && append="$append emp.tests=${tests// /,}"
+qemu=(qemu-system-x86_64 -M pc $accel -smp "$smp" -m "$mem" -no-reboot
+	-kernel "$KVMLINUX" -initrd "$out/initramfs.cpio" -append "$append ${EMP_APPEND:-}"
+	-drive "file=$out/nvme0.img,if=none,id=nvme0,format=raw"
+	-device nvme,serial=emp0,drive=nvme0
+	-netdev user,id=n0 -device virtio-net-pci,netdev=n0
+	-display none -vga none)
+
+if [ $shell = 1 ]; then
+	exec "${qemu[@]}" -serial mon:stdio -serial "file:$out/tap.log" -serial "file:$out/dmesg.log"
+fi
+
+emp_log "$line: booting ($accel, ${mem}M, smp $smp, timeout ${tmo}s)"
+start=$(date +%s)
+rc=0
+timeout -k 5 "$tmo" "${qemu[@]}" -monitor none -serial "file:$out/console.log" \
+	-serial "file:$out/tap.log" -serial "file:$out/dmesg.log" </dev/null || rc=$?
+emp_log "$line: guest ended after $(( $(date +%s) - start ))s (qemu status $rc)"
+
+bad=0
+tail_console() { echo "---- console tail ($out/console.log) ----"; tail -n 40 "$out/console.log"; echo "----"; }
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	emp_log "$line: TIMEOUT after ${tmo}s"; bad=1
+fi
+if ! grep -q '^# EMP-END' "$out/tap.log"; then
+	emp_log "$line: the suite did not finish (no end marker)"; bad=1
+fi
+# Kernel problems, from the console and from the full dmesg the guest dumped.
+pat='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|INFO: possible|possible recursive locking|possible circular locking|lockdep|soft lockup|hard LOCKUP|hung_task|blocked for more than|KASAN|UBSAN|kmemleak|Call Trace:'
+if grep -aE "$pat" "$out/console.log" "$out/dmesg.log" > "$out/kernel-problems.log"; then
+	emp_log "$line: kernel problems in the log:"; cat "$out/kernel-problems.log" >&2; bad=1
+fi
+if ! "$EMP_TOP/scripts/tap-count.sh" "$out/tap.log" "guest-$line"; then bad=1; fi
+if [ $bad = 1 ]; then
+	grep -aE '^not ok|^# ' "$out/tap.log" | grep -av '^#  *\(RUN\|OK\) ' | tail -n 40 >&2 || true
+	tail_console >&2
+	exit 1
+fi
+exit 0

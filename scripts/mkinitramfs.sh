@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Build the test guest's initramfs for one kernel line: busybox-static,
+# Debian modules (nvme, virtio, rdma_rxe and their dependencies, decompressed,
+# with a depmod index so the guest's modprobe works), emp.ko built for that
+# kernel, our tools and selftests with the shared libraries they load.
+# Usage: mkinitramfs.sh LINE OUT.cpio
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+line=${1:?usage: mkinitramfs.sh LINE OUT.cpio}
+out=${2:?usage: mkinitramfs.sh LINE OUT.cpio}
+emp_kernel_env "$line" || emp_die "kernel line $line not fetched (scripts/fetch-kernel.sh $line)"
+build=$EMP_TOP/build
+[ -f "$build/$line/kmod/emp.ko" ] || emp_die "no emp.ko for $line: run make KVER=$line"
+BUSYBOX=${BUSYBOX:-$(command -v busybox || true)}
+[ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 || emp_die "busybox not found (make deps)"
+file -L "$BUSYBOX" | grep -q 'statically linked' || emp_die "$BUSYBOX is not static (busybox-static)"
+
+# Debian modules the guests use; dependencies are added from modules.dep.
+GUEST_MODULES="nvme virtio_pci virtio_net virtio_blk rdma_rxe rdma_ucm ib_uverbs
+	crc32_generic crc32_pclmul crc32c_generic ${EMP_EXTRA_MODULES:-}"
+
+root=$(mktemp -d "${TMPDIR:-/tmp}/emp-initramfs.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,mnt,root,lib64}
+mkdir -p "$root"/emp/{bin,tests,modules}
+
+cp "$BUSYBOX" "$root/bin/busybox"
+for a in $("$BUSYBOX" --list); do
+	[ "$a" = busybox ] && continue
+	ln -sf busybox "$root/bin/$a"
+done
+for a in modprobe insmod rmmod lsmod depmod poweroff reboot halt; do
+	ln -sf ../bin/busybox "$root/sbin/$a"
+done
+
+# --- kernel modules ---------------------------------------------------------
+dep=$KMODDIR/modules.dep
+declare -A want=()
+add_mod() {	# add_mod RELPATH (as in modules.dep) and its dependencies
+	local rel=$1 d
+	[ -n "${want[$rel]:-}" ] && return
+	want[$rel]=1
+	for d in $(awk -F: -v m="$rel" '$1 == m { print $2 }' "$dep"); do
+		add_mod "$d"
+	done
+}
+for m in $GUEST_MODULES; do
+	rel=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", n);
+		gsub(/-/, "_", n); mm = m; gsub(/-/, "_", mm); if (n == mm) { print $1; exit } }' "$dep")
+	if [ -z "$rel" ]; then
+		emp_log "$line: module $m not found (built in, or gone from this kernel)"
+		continue
+	fi
+	add_mod "$rel"
+done
+mdst=$root/lib/modules/$KREL
+mkdir -p "$mdst"
+for rel in "${!want[@]}"; do
+	src=$KMODDIR/$rel
+	dst=$mdst/${rel%.xz}; dst=${dst%.zst}
+	mkdir -p "$(dirname "$dst")"
+	case "$rel" in
+	*.xz)  xz -dc "$src" > "$dst" ;;
+	*.zst) zstd -qdc "$src" > "$dst" ;;
+	*)     cp "$src" "$dst" ;;
+	esac
+done
+cp "$KMODDIR"/modules.builtin* "$KMODDIR"/modules.order "$mdst/" 2>/dev/null || true
+depmod -b "$root" "$KREL"
+
+# --- our modules, tools, tests ----------------------------------------------
+cp "$build/$line/kmod/emp.ko" "$root/emp/modules/"
+for f in "$build"/tools/*; do [ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/emp/bin/"; done
+for f in "$build"/selftests/*; do [ -f "$f" ] && cp "$f" "$root/emp/tests/"; done
+cp "$EMP_TOP"/selftests/guest/*.sh "$root/emp/tests/"
+cp "$EMP_TOP/scripts/guest-init.sh" "$root/init"
+chmod +x "$root/init" "$root"/emp/tests/*
+echo "$line $KREL" > "$root/emp/kernel"
+
+# Shared libraries of every dynamic ELF we ship (glibc loads libgcc_s at run
+# time for pthread_exit, which ldd does not show).
+copy_lib() {
+	local l=$1
+	[ -e "$root$l" ] && return
+	mkdir -p "$root$(dirname "$l")"
+	cp -L "$l" "$root$l"
+}
+for f in "$root"/emp/bin/* "$root"/emp/tests/* ${EMP_EXTRA_BINS:-}; do
+	file -L "$f" | grep -q 'dynamically linked' || continue
+	for l in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do copy_lib "$l"; done
+done
+for l in /lib/x86_64-linux-gnu/libgcc_s.so.1; do [ -e "$l" ] && copy_lib "$l"; done
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$out"
+emp_log "$line: initramfs $(du -h "$out" | cut -f1) with ${#want[@]} Debian modules"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The whole test run, from a fresh Debian 12 machine: install dependencies,
+# fetch the kernels, build, run host unit tests, then build emp.ko and run the
+# guest suite on every kernel line. Ends with the line "N passed, N failed".
+#   EMP_LINES   kernel lines to test (default: "6.1 6.12")
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+lines=${EMP_LINES:-$EMP_LINES_DEFAULT}
+mkdir -p "$EMP_OUT"
+: > "$EMP_OUT/counts"
+start=$(date +%s)
+fail_step() {	# count a set-up step that failed as one failed test
+	echo "$1 0 1 0" >> "$EMP_OUT/counts"
+	emp_log "FAILED: $1"
+}
+
+cd "$EMP_TOP"
+"$EMP_TOP/scripts/deps.sh" || emp_die "could not install dependencies"
+# shellcheck disable=SC2086
+"$EMP_TOP/scripts/fetch-kernel.sh" $lines || fail_step fetch-kernels
+"$EMP_TOP/scripts/fetch-kselftest.sh" >/dev/null || fail_step fetch-kselftest
+
+if make -s tools selftests; then
+	make -s unit > "$EMP_OUT/unit.log" 2>&1 || true
+	tail -n 1 "$EMP_OUT/unit.log"
+	grep -q '^unit:' "$EMP_OUT/unit.log" || { cat "$EMP_OUT/unit.log"; fail_step unit; }
+	"$EMP_TOP/selftests/unit/tap_count_test.sh" > "$EMP_OUT/tap-count.tap" 2>&1
+	"$EMP_TOP/scripts/tap-count.sh" "$EMP_OUT/tap-count.tap" harness || cat "$EMP_OUT/tap-count.tap"
+else
+	fail_step build-tools
+fi
+
+# The runner must catch a kernel warning even when every test passes.
+first=${lines%% *}
+if "$EMP_TOP/scripts/build-kmod.sh" --kernel "$first" >/dev/null &&
+   ! "$EMP_TOP/scripts/guest.sh" --kernel "$first" --tests harness_must_fail.sh \
+	--out "$EMP_OUT/harness-$first" >/dev/null 2>&1 &&
+   grep -q 'emp harness self-check' "$EMP_OUT/harness-$first/kernel-problems.log"; then
+	echo "harness-kernel-warning 1 0 0" >> "$EMP_OUT/counts"
+	emp_log "guest runner caught the planted kernel WARNING"
+else
+	fail_step harness-kernel-warning
+fi
+# guest.sh appended the planted run's counts; drop them.
+sed -i "/^guest-$first /d" "$EMP_OUT/counts"
+
+for l in $lines; do
+	# Building emp.ko with W=1 and no warning is itself a test per line.
+	if "$EMP_TOP/scripts/build-kmod.sh" --kernel "$l" >/dev/null; then
+		echo "build-$l 1 0 0" >> "$EMP_OUT/counts"
+	else
+		fail_step "build-$l"; continue
+	fi
+	"$EMP_TOP/scripts/guest.sh" --kernel "$l" || emp_log "guest suite on $l FAILED"
+done
+
+read -r pass fail skip < <(awk '{ p += $2; f += $3; s += $4 } END { printf "%d %d %d\n", p, f, s }' "$EMP_OUT/counts")
+echo "---- per suite (passed failed skipped) ----"
+cat "$EMP_OUT/counts"
+echo "took $(( $(date +%s) - start ))s"
+# A skipped test is neither a pass nor hidden: it makes the run fail.
+fail=$((fail + skip))
+echo "$pass passed, $fail failed" | tee "$EMP_OUT/summary"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

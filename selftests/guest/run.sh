@@ -1,0 +1,15 @@
+#!/bin/sh
+# Guest test driver: runs the suite in order; every test prints its own TAP
+# stream, which the host sums up (scripts/tap-count.sh).
+# EMP_TESTS (space-separated names) overrides the list.
+cd /emp/tests || exit 1
+echo "# kernel $(uname -r)"
+for t in ${EMP_TESTS:-devices.sh module_load.sh emp_ctl_test empctl.sh module_unload.sh}; do
+	echo "# ==== $t"
+	if [ ! -x "./$t" ]; then
+		echo "TAP version 13"; echo "1..1"; echo "not ok 1 $t: missing from the initramfs"
+		continue
+	fi
+	"./$t"
+	echo "# ==== $t exit $?"
+done
