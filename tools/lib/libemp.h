@@ -21,6 +21,34 @@ int emp_ctl_open(void);
 int emp_get_info(int ctl_fd, struct emp_info *info);
 
 /*
+ * EMP_IOC_CREATE. @c is filled by the caller except size, tier_size and
+ * tiers, which the call sets from @tiers/@nr_tiers. On success c->id is set.
+ */
+int emp_create(int ctl_fd, struct emp_create *c, const struct emp_tier *tiers,
+	       unsigned int nr_tiers);
+
+/* EMP_IOC_DESTROY by name. */
+int emp_destroy(int ctl_fd, const char *name);
+
+/*
+ * EMP_IOC_LIST: up to @room names into @names; returns the number of
+ * instances (which may exceed @room) or -errno.
+ */
+int emp_list(int ctl_fd, char (*names)[EMP_NAME_MAX], unsigned int room);
+
+/* EMP_IOC_STAT of instance @name into @st. */
+int emp_stat(int ctl_fd, const char *name, struct emp_stat *st);
+
+/* EMP_IOC_RESIZE: set the DRAM budget of @name to @dram_budget bytes. */
+int emp_resize(int ctl_fd, const char *name, uint64_t dram_budget);
+
+/* Device node path of instance @name ("/dev/emp-NAME") into @buf. Return: @buf. */
+char *emp_inst_path(const char *name, char *buf, size_t len);
+
+/* Copy @name into a zeroed EMP_NAME_MAX array. Return: 0, -ENAMETOOLONG. */
+int emp_set_name(char dst[EMP_NAME_MAX], const char *name);
+
+/*
  * Parse a size: decimal digits, then an optional binary suffix K, M, G or T
  * (case-insensitive, an optional trailing "iB" or "B"). A bare number is
  * multiplied by @unit (1 for bytes, 1 << 20 for MiB). Rejects empty strings,

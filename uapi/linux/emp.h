@@ -41,6 +41,19 @@
 
 /* Bits of emp_info.features: what this module build supports. */
 #define EMP_FEAT_INFO		(1ULL << 0)	/* EMP_IOC_INFO */
+#define EMP_FEAT_INSTANCES	(1ULL << 1)	/* CREATE/DESTROY/LIST/STAT/RESIZE */
+#define EMP_FEAT_TIER_BDEV	(1ULL << 2)	/* EMP_TIER_BDEV */
+
+/* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
+ * with '.' or '-', NUL-terminated, the rest of the array zero. */
+#define EMP_NAME_MAX		32
+/* Instance device nodes are /dev/EMP_INST_PREFIX<name>. */
+#define EMP_INST_PREFIX		"emp-"
+/* Most tiers one instance can have, and most instances at once. */
+#define EMP_MAX_TIERS		8
+#define EMP_MAX_INSTANCES	256
+/* Length of emp_tier.path, NUL included. */
+#define EMP_PATH_MAX		108
 
 /**
  * struct emp_info - identity and limits of the loaded module (EMP_IOC_INFO)
@@ -77,7 +90,236 @@ struct emp_info {
 #define EMP_VERSION_MINOR(v)	(((v) >> 8) & 0xff)
 #define EMP_VERSION_PATCH(v)	((v) & 0xff)
 
+/**
+ * enum emp_tier_kind - what backs a range of an instance
+ * @EMP_TIER_BDEV: a block device: @path names it (/dev/...), the tier uses
+ *                 @size bytes of it from byte @offset. Opened exclusively.
+ * @EMP_TIER_RDMA: remote DRAM on a donor over RDMA (not yet supported)
+ * @EMP_TIER_TCP:  remote DRAM on a donor over TCP (not yet supported)
+ */
+enum emp_tier_kind {
+	EMP_TIER_BDEV = 1,
+	EMP_TIER_RDMA = 2,
+	EMP_TIER_TCP  = 3,
+};
+
+/**
+ * struct emp_tier - one tier of an instance, as given to EMP_IOC_CREATE
+ * @kind:     enum emp_tier_kind
+ * @flags:    must be zero
+ * @size:     bytes of instance this tier holds; a multiple of the block size
+ * @offset:   BDEV: byte offset into the device, a multiple of 4096
+ * @port:     RDMA/TCP: donor port
+ * @reserved0: must be zero
+ * @path:     BDEV: device path; RDMA/TCP: donor address. NUL-terminated.
+ * @reserved: must be zero
+ *
+ * Tiers are laid out one after the other in instance offset order: tier 0
+ * holds the first @size bytes, tier 1 the next, and so on.
+ */
+struct emp_tier {
+	__u32 kind;
+	__u32 flags;
+	__u64 size;
+	__u64 offset;
+	__u16 port;
+	__u16 reserved0[3];
+	char  path[EMP_PATH_MAX];
+	__u64 reserved[2];
+};
+#define EMP_TIER_SIZE_VER0	160
+
+/**
+ * struct emp_create - create an instance (EMP_IOC_CREATE)
+ * @size:          in: sizeof(struct emp_create) as known to the caller
+ * @flags:         in: must be zero
+ * @name:          in: instance name (see EMP_NAME_MAX)
+ * @inst_size:     in: bytes; 0 means the sum of the tier sizes. At most that
+ *                 sum, a multiple of the block size.
+ * @block_size:    in: unit of placement and residence, power of two,
+ *                 4 KiB..2 MiB
+ * @subblock_size: in: unit of transfer, power of two, 4 KiB..128 KiB,
+ *                 at most @block_size
+ * @dram_budget:   in: bytes of local DRAM the instance may use; a multiple of
+ *                 the page size, at least 2 blocks
+ * @nr_tiers:      in: entries at @tiers, 1..EMP_MAX_TIERS
+ * @tier_size:     in: sizeof(struct emp_tier) as known to the caller
+ * @tiers:         in: user pointer to @nr_tiers struct emp_tier
+ * @id:            out: instance id (also the minor of its device node)
+ * @reserved0:     must be zero
+ * @reserved:      must be zero
+ *
+ * Errors: EINVAL for a bad field (the kernel log says which), EEXIST for a
+ * name in use, ENOSPC when EMP_MAX_INSTANCES exist, EOPNOTSUPP for a tier
+ * kind this module cannot serve yet, ENOENT/ENOTBLK/EBUSY from opening a
+ * block device (missing, not a block device, held exclusively elsewhere),
+ * ENOSPC for a tier larger than its device, ENOMEM.
+ */
+struct emp_create {
+	__u32 size;
+	__u32 flags;
+	char  name[EMP_NAME_MAX];
+	__u64 inst_size;
+	__u32 block_size;
+	__u32 subblock_size;
+	__u64 dram_budget;
+	__u32 nr_tiers;
+	__u32 tier_size;
+	__u64 tiers;
+	__u32 id;
+	__u32 reserved0;
+	__u64 reserved[4];
+};
+#define EMP_CREATE_SIZE_VER0	120
+
+/**
+ * struct emp_target - name an instance (EMP_IOC_DESTROY)
+ * @size:     in: sizeof(struct emp_target)
+ * @flags:    in: must be zero
+ * @name:     in: instance name
+ * @reserved: must be zero
+ *
+ * DESTROY fails with EBUSY while the instance's device node is open or
+ * mapped anywhere, ENOENT for an unknown name.
+ */
+struct emp_target {
+	__u32 size;
+	__u32 flags;
+	char  name[EMP_NAME_MAX];
+	__u64 reserved[2];
+};
+#define EMP_TARGET_SIZE_VER0	56
+
+/**
+ * struct emp_list - names of all instances (EMP_IOC_LIST)
+ * @size:     in: sizeof(struct emp_list)
+ * @flags:    in: must be zero
+ * @nr:       in: room at @names, in entries; out: number of instances
+ *            (may exceed the room: then only the first entries are filled)
+ * @reserved0: must be zero
+ * @names:    in: user pointer to @nr arrays of char[EMP_NAME_MAX], or 0
+ *            with @nr 0 to ask for the count
+ * @reserved: must be zero
+ */
+struct emp_list {
+	__u32 size;
+	__u32 flags;
+	__u32 nr;
+	__u32 reserved0;
+	__u64 names;
+	__u64 reserved[2];
+};
+#define EMP_LIST_SIZE_VER0	40
+
+/* Buckets of emp_stat.lat_hist: bucket i counts faults served in
+ * [2^i, 2^(i+1)) ns; the last bucket takes everything slower. */
+#define EMP_LAT_BUCKETS		32
+
+/**
+ * struct emp_tier_stat - counters of one tier of an instance
+ * @kind:        enum emp_tier_kind
+ * @reserved0:   zero
+ * @size:        bytes of instance held by this tier
+ * @reads:       read requests completed (subblocks fetched)
+ * @read_bytes:  bytes read
+ * @writes:      write requests completed (subblocks written back)
+ * @write_bytes: bytes written
+ * @errors:      failed requests
+ */
+struct emp_tier_stat {
+	__u32 kind;
+	__u32 reserved0;
+	__u64 size;
+	__u64 reads;
+	__u64 read_bytes;
+	__u64 writes;
+	__u64 write_bytes;
+	__u64 errors;
+};
+
+/* emp_stat.state bits */
+#define EMP_STATE_IO_ERROR	(1U << 0)	/* a tier request has failed */
+
+/**
+ * struct emp_stat - geometry and counters of one instance (EMP_IOC_STAT)
+ * @size:          in: sizeof(struct emp_stat)
+ * @flags:         in: must be zero
+ * @name:          in: instance name
+ * @id:            out: instance id
+ * @state:         out: EMP_STATE_* bits
+ * @inst_size:     out: bytes
+ * @block_size:    out: bytes
+ * @subblock_size: out: bytes
+ * @dram_budget:   out: bytes of local DRAM allowed
+ * @resident:      out: bytes of local DRAM in use
+ * @nr_open:       out: open files of the device node (mappings hold one)
+ * @nr_tiers:      out: valid entries in @tier
+ * @faults:        out: page faults served (read and write)
+ * @hits:          out: faults that found their subblock resident
+ * @zero_fills:    out: subblocks filled with zeros, never written before
+ * @fetches:       out: subblocks read from a tier (critical + background)
+ * @evictions:     out: blocks evicted
+ * @writebacks:    out: dirty subblocks written back
+ * @io_errors:     out: tier requests that failed
+ * @sigbus:        out: faults answered with SIGBUS
+ * @lat_hist:      out: fault latency histogram (see EMP_LAT_BUCKETS)
+ * @tier:          out: per-tier counters
+ * @reserved:      zero
+ */
+struct emp_stat {
+	__u32 size;
+	__u32 flags;
+	char  name[EMP_NAME_MAX];
+	__u32 id;
+	__u32 state;
+	__u64 inst_size;
+	__u32 block_size;
+	__u32 subblock_size;
+	__u64 dram_budget;
+	__u64 resident;
+	__u32 nr_open;
+	__u32 nr_tiers;
+	__u64 faults;
+	__u64 hits;
+	__u64 zero_fills;
+	__u64 fetches;
+	__u64 evictions;
+	__u64 writebacks;
+	__u64 io_errors;
+	__u64 sigbus;
+	__u64 lat_hist[EMP_LAT_BUCKETS];
+	struct emp_tier_stat tier[EMP_MAX_TIERS];
+	__u64 reserved[4];
+};
+#define EMP_STAT_SIZE_VER0	888
+
+/**
+ * struct emp_resize - change the DRAM budget at run time (EMP_IOC_RESIZE)
+ * @size:        in: sizeof(struct emp_resize)
+ * @flags:       in: must be zero
+ * @name:        in: instance name
+ * @dram_budget: in: new budget (same rules as at create). Shrinking evicts
+ *               down to it, writing dirty data back first; nothing is lost.
+ * @reserved:    must be zero
+ *
+ * Errors: as CREATE's for the budget; EIO if a writeback failed (the budget
+ * is then changed but the instance may stay above it until it succeeds).
+ */
+struct emp_resize {
+	__u32 size;
+	__u32 flags;
+	char  name[EMP_NAME_MAX];
+	__u64 dram_budget;
+	__u64 reserved[2];
+};
+#define EMP_RESIZE_SIZE_VER0	64
+
 /* Commands of /dev/emp. */
 #define EMP_IOC_INFO		_IOWR(EMP_IOC_MAGIC, 0x00, struct emp_info)
+#define EMP_IOC_CREATE		_IOWR(EMP_IOC_MAGIC, 0x01, struct emp_create)
+#define EMP_IOC_DESTROY		_IOW(EMP_IOC_MAGIC, 0x02, struct emp_target)
+#define EMP_IOC_LIST		_IOWR(EMP_IOC_MAGIC, 0x03, struct emp_list)
+#define EMP_IOC_STAT		_IOWR(EMP_IOC_MAGIC, 0x04, struct emp_stat)
+#define EMP_IOC_RESIZE		_IOW(EMP_IOC_MAGIC, 0x05, struct emp_resize)
 
 #endif /* _UAPI_LINUX_EMP_H */
