@@ -17,7 +17,7 @@ BUSYBOX=${BUSYBOX:-$(command -v busybox || true)}
 file -L "$BUSYBOX" | grep -q 'statically linked' || emp_die "$BUSYBOX is not static (busybox-static)"
 
 # Debian modules the guests use; dependencies are added from modules.dep.
-GUEST_MODULES="nvme virtio_pci virtio_net virtio_blk rdma_rxe rdma_ucm ib_uverbs
+GUEST_MODULES="nvme virtio_pci virtio_net virtio_blk null_blk rdma_rxe rdma_ucm ib_uverbs
 	crc32_generic crc32_pclmul crc32c_generic ${EMP_EXTRA_MODULES:-}"
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/emp-initramfs.XXXXXX")
