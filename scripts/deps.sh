@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the build, the tests and the guests need
-# (only those missing). Never touches the host kernel.
+# (only those missing). Never touches the host kernel. debootstrap makes the
+# build chroot of the sid line (scripts/chroot.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PKGS="gcc make libc6-dev libelf-dev bc kmod file cpio xz-utils zstd dwarves
-	busybox-static qemu-system-x86 qemu-utils ${EMP_EXTRA_PKGS:-}"
+	busybox-static qemu-system-x86 qemu-utils debootstrap debian-archive-keyring
+	${EMP_EXTRA_PKGS:-}"
 
 missing=
 for p in $PKGS; do

@@ -12,11 +12,16 @@ emp_log() { printf '[emp] %s\n' "$*" >&2; }
 emp_die() { printf '[emp] error: %s\n' "$*" >&2; exit 1; }
 
 # The kernel lines the scripts know by short name. For each:
-#   image package regex (newest wins), known-good ABI pin.
+#   image package regex (newest wins), known-good ABI pin, and the Debian
+#   suite it comes from (empty: the machine's own apt sources).
+#   sid: the newest kernel of Debian unstable (7.2 line in late 2026). It is
+#   fetched through a private apt configuration (emp_apt_opts) and built in a
+#   chroot with the compiler it was built with (scripts/chroot.sh).
 emp_line_regex() {
 	case "$1" in
 	6.1)  echo '^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
 	6.12) echo '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' ;;
+	sid)  echo '^linux-image-[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-amd64$' ;;
 	*) return 1 ;;
 	esac
 }
@@ -24,10 +29,107 @@ emp_line_pin() {
 	case "$1" in
 	6.1)  echo '6.1.0-56' ;;
 	6.12) echo '6.12.117+deb12' ;;
+	sid)  echo '7.2.13+deb14' ;;
 	*) return 1 ;;
 	esac
 }
-EMP_LINES_DEFAULT="6.1 6.12"
+emp_line_suite() {
+	case "$1" in
+	sid) echo sid ;;
+	6.1|6.12) echo '' ;;
+	*) return 1 ;;
+	esac
+}
+EMP_LINES_DEFAULT="6.1 6.12 sid"
+
+# "sid (7.2.13+deb14-amd64)" for logs: the short name and the kernel it
+# resolved to, once the line's env is loaded (emp_kernel_env).
+emp_line_label() {
+	if [ -n "${KREL:-}" ] && [ "${KLINE:-}" = "$1" ]; then
+		echo "$1 ($KREL)"
+	else
+		echo "$1"
+	fi
+}
+
+# --- private apt configuration for other Debian suites ----------------------
+# Sources, lists and package cache of a suite live in $EMP_CACHE/apt/SUITE.
+# The machine's own sources, preferences and lists are neither used nor
+# changed (apt still reads its general settings, e.g. a proxy, and the dpkg
+# status).
+
+# The Debian mirror the machine's apt sources use (EMP_MIRROR overrides).
+emp_debian_mirror() {
+	[ -n "${EMP_MIRROR:-}" ] && { echo "$EMP_MIRROR"; return; }
+	local m
+	# A source whose release file says origin Debian, label Debian (not the
+	# security archive), as apt itself sees it.
+	m=$(apt-cache policy 2>/dev/null | awk '
+		/^ *[0-9]+ (https?|ftp):\/\// { uri = $2; next }
+		/release .*o=Debian,.*l=Debian,/ && uri != "" { print uri; exit }
+		{ uri = "" }')
+	if [ -z "$m" ]; then	# no lists yet: read the sources files
+		m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+			/etc/apt/sources.list.d/*.sources 2>/dev/null |
+			grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n 1 | tr -d ' ')
+	fi
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+emp_apt_dir() { echo "$EMP_CACHE/apt/$1"; }
+
+# apt options that point apt-get/apt-cache at the private set-up of SUITE.
+emp_apt_opts() {
+	local d
+	d=$(emp_apt_dir "$1")
+	case "$d" in *[[:space:]]*) emp_die "EMP_CACHE must not contain blanks: $EMP_CACHE" ;; esac
+	echo "-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$d/sources.d" \
+		"-o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache" \
+		"-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=$d/preferences.d" \
+		"-o APT::Sandbox::User=root"
+}
+
+# Write the private sources of SUITE and refresh its lists when they are
+# older than EMP_APT_MAX_AGE minutes (default 360). A failed refresh keeps the
+# old lists if there are any.
+emp_apt_update() {
+	local suite=$1 d mirror keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	d=$(emp_apt_dir "$suite")
+	[ -r "$keyring" ] || emp_die "$keyring missing (apt-get install debian-archive-keyring)"
+	mkdir -p "$d/sources.d" "$d/preferences.d" "$d/lists/partial" "$d/cache/archives/partial"
+	mirror=$(emp_debian_mirror)
+	cat > "$d/sources.d/$suite.sources.new" <<SRC
+Types: deb
+URIs: $mirror
+Suites: $suite
+Components: main
+Architectures: amd64
+Signed-By: $keyring
+SRC
+	if cmp -s "$d/sources.d/$suite.sources.new" "$d/sources.d/$suite.sources"; then
+		rm -f "$d/sources.d/$suite.sources.new"
+		if [ -f "$d/lists/.updated" ] &&
+		   [ -z "$(find "$d/lists/.updated" -mmin +"${EMP_APT_MAX_AGE:-360}")" ]; then
+			return 0
+		fi
+	else
+		mv "$d/sources.d/$suite.sources.new" "$d/sources.d/$suite.sources"
+		rm -f "$d/lists/.updated"
+	fi
+	emp_log "apt: updating private $suite lists from $mirror"
+	# shellcheck disable=SC2046
+	if apt-get $(emp_apt_opts "$suite") update -qq >"$d/update.log" 2>&1 &&
+	   ! grep -qE '^(E|Err):' "$d/update.log"; then
+		touch "$d/lists/.updated"
+		grep -E '^W:' "$d/update.log" >&2 || true
+	elif ls "$d"/lists/*_Packages* >/dev/null 2>&1; then
+		emp_log "apt: $suite update failed, using the lists from $(date -r "$d/lists" +%F)"
+		cat "$d/update.log" >&2
+	else
+		cat "$d/update.log" >&2
+		emp_die "apt: cannot fetch the $suite package lists from $mirror"
+	fi
+}
 
 # Load the environment file written by fetch-kernel.sh for a line:
 # sets KABI, KREL, KROOT, KDIR, KVMLINUX, KMODDIR.
