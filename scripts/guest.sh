@@ -52,7 +52,7 @@ if [ $shell = 1 ]; then
 	exec "${qemu[@]}" -serial mon:stdio -serial "file:$out/tap.log" -serial "file:$out/dmesg.log"
 fi
 
-emp_log "$line: booting ($accel, ${mem}M, smp $smp, timeout ${tmo}s)"
+emp_log "$(emp_line_label "$line"): booting ($accel, ${mem}M, smp $smp, timeout ${tmo}s)"
 start=$(date +%s)
 rc=0
 timeout -k 5 "$tmo" "${qemu[@]}" -monitor none -serial "file:$out/console.log" \

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the test guest's initramfs for one kernel line: busybox-static,
-# Debian modules (nvme, virtio, rdma_rxe and their dependencies, decompressed,
-# with a depmod index so the guest's modprobe works), emp.ko built for that
-# kernel, our tools and selftests with the shared libraries they load.
+# Debian modules (nvme, virtio, rdma_rxe and their dependencies, from
+# lib/modules or, on usr-merged suites such as sid, usr/lib/modules; .ko.xz and
+# .ko.zst decompressed; with a depmod index so the guest's modprobe works),
+# emp.ko built for that kernel, our tools and selftests with the shared
+# libraries they load.
 # Usage: mkinitramfs.sh LINE OUT.cpio
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -17,6 +19,8 @@ BUSYBOX=${BUSYBOX:-$(command -v busybox || true)}
 file -L "$BUSYBOX" | grep -q 'statically linked' || emp_die "$BUSYBOX is not static (busybox-static)"
 
 # Debian modules the guests use; dependencies are added from modules.dep.
+# Some are built in or gone on newer kernels (on 7.2: virtio_pci is built in,
+# the crc32 modules are gone); that is reported and harmless.
 GUEST_MODULES="nvme virtio_pci virtio_net virtio_blk null_blk rdma_rxe rdma_ucm ib_uverbs
 	crc32_generic crc32_pclmul crc32c_generic ${EMP_EXTRA_MODULES:-}"
 
@@ -93,4 +97,4 @@ done
 for l in /lib/x86_64-linux-gnu/libgcc_s.so.1; do [ -e "$l" ] && copy_lib "$l"; done
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$out"
-emp_log "$line: initramfs $(du -h "$out" | cut -f1) with ${#want[@]} Debian modules"
+emp_log "$(emp_line_label "$line"): initramfs $(du -h "$out" | cut -f1) with ${#want[@]} Debian modules"

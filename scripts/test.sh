@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test run, from a fresh Debian 12 machine: install dependencies,
 # fetch the kernels, build, run host unit tests, then build emp.ko and run the
-# guest suite on every kernel line. Ends with the line "N passed, N failed".
-#   EMP_LINES   kernel lines to test (default: "6.1 6.12")
+# guest suite on every kernel line. Ends with the line "N passed, N failed",
+# which counts every line.
+#   EMP_LINES   kernel lines to test (default: "6.1 6.12 sid"; sid is Debian
+#               unstable's newest kernel, built in a sid chroot)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -46,6 +48,7 @@ fi
 sed -i "/^guest-$first /d" "$EMP_OUT/counts"
 
 for l in $lines; do
+	lstart=$(date +%s)
 	# Building emp.ko with W=1 and no warning is itself a test per line.
 	if "$EMP_TOP/scripts/build-kmod.sh" --kernel "$l" >/dev/null; then
 		echo "build-$l 1 0 0" >> "$EMP_OUT/counts"
@@ -53,6 +56,7 @@ for l in $lines; do
 		fail_step "build-$l"; continue
 	fi
 	"$EMP_TOP/scripts/guest.sh" --kernel "$l" || emp_log "guest suite on $l FAILED"
+	emp_kernel_env "$l" && emp_log "$(emp_line_label "$l"): build and guest suite took $(( $(date +%s) - lstart ))s"
 done
 
 read -r pass fail skip < <(awk '{ p += $2; f += $3; s += $4 } END { printf "%d %d %d\n", p, f, s }' "$EMP_OUT/counts")
