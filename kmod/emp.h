@@ -2,27 +2,162 @@
 /*
  * emp.ko private declarations shared between its files. Not an API: the
  * userspace contract is uapi/linux/emp.h alone.
+ *
+ * Lock order (outermost first):
+ *   emp_registry_lock -> (nothing; never held on the fault path)
+ *   mmap_lock -> emp_block.lock -> page lock -> i_mmap_rwsem -> emp_instance.lru_lock
+ * A fault holding one block's lock may evict another block only after a
+ * successful mutex_trylock() on it, so two faults never wait on each other.
  */
 #ifndef _EMP_PRIV_H
 #define _EMP_PRIV_H
 
 #include <linux/atomic.h>
+#include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/sizes.h>
+#include <linux/spinlock.h>
+#include <linux/xarray.h>
 #include <linux/emp.h>
 
-#define EMP_VERSION_CODE	((0 << 16) | (1 << 8) | 0)	/* 0.1.0 */
-#define EMP_VERSION_STR		"0.1.0"
+#include "emp_tier.h"
+
+#define EMP_VERSION_CODE	((0 << 16) | (2 << 8) | 0)	/* 0.2.0 */
+#define EMP_VERSION_STR		"0.2.0"
 
 /* Geometry limits, also reported through EMP_IOC_INFO. */
 #define EMP_MIN_BLOCK		SZ_4K
 #define EMP_MAX_BLOCK		SZ_2M
 #define EMP_MIN_SUBBLOCK	SZ_4K
 #define EMP_MAX_SUBBLOCK	SZ_128K
+#define EMP_MAX_SUB_PER_BLOCK	(EMP_MAX_BLOCK / EMP_MIN_SUBBLOCK)
+
+/* emp_block.flags bits */
+enum {
+	EMP_BLK_RESIDENT,	/* pages[] holds the block's DRAM pages */
+	EMP_BLK_REFERENCED,	/* faulted since the eviction clock last passed */
+	EMP_BLK_EVICTING,	/* being unmapped and written back */
+};
+
+/**
+ * struct emp_block - one block of an instance: placement and residence unit
+ * @lock:     serializes residency changes: making resident, fetching a
+ *            subblock synchronously, eviction. Sleeps.
+ * @flags:    EMP_BLK_* bits (atomic bitops)
+ * @inflight: background subblock reads in flight; eviction waits for zero
+ * @lru:      on emp_instance.lru while resident, under emp_instance.lru_lock
+ * @index:    block number inside the instance
+ * @bits:     four bitmaps of sub_per_block bits each, atomic bitops:
+ *            present (DRAM copy valid), busy (background read in flight),
+ *            dirty (written since fetched), stored (the tier holds data;
+ *            a subblock never stored is zero-filled without I/O);
+ *            followed by block_pages page pointers, set and cleared under
+ *            @lock with every page locked (see emp_block_pages()).
+ */
+struct emp_block {
+	struct mutex lock;
+	unsigned long flags;
+	atomic_t inflight;
+	struct list_head lru;
+	unsigned long index;
+	unsigned long bits[];
+};
+
+/**
+ * struct emp_stats - per-CPU fault path counters (see struct emp_stat)
+ */
+struct emp_stats {
+	u64 faults;
+	u64 hits;
+	u64 zero_fills;
+	u64 fetches;
+	u64 evictions;
+	u64 writebacks;
+	u64 io_errors;
+	u64 sigbus;
+	u64 lat_hist[EMP_LAT_BUCKETS];
+};
+
+/**
+ * struct emp_instance - a memory instance
+ * @name, @id:      identity; @id is also the minor of its device node
+ * @size:           bytes
+ * @block_shift, @sub_shift: log2 of block and subblock size
+ * @block_pages:    pages per block
+ * @sub_pages:      pages per subblock
+ * @sub_per_block:  subblocks per block
+ * @bitmap_longs:   longs per bitmap in emp_block.bits
+ * @budget_pages:   DRAM budget, in pages (READ_ONCE/WRITE_ONCE)
+ * @resident_pages: DRAM pages in use; charged before pages are allocated
+ * @lru_lock:       protects @lru
+ * @lru:            resident blocks, oldest first (a clock with the
+ *                  REFERENCED bit; faults never take this lock)
+ * @blocks:         block index -> struct emp_block, made on first touch and
+ *                  kept until the instance goes (the xarray's own lock)
+ * @tiers:          backends in instance offset order
+ * @nr_tiers:       entries in @tiers
+ * @stats:          per-CPU counters
+ * @state:          EMP_STATE_* bits, atomic
+ * @mapping:        the address space every open file of the instance uses,
+ *                  so one unmap_mapping_range() reaches every mapping;
+ *                  from @inode, the first inode the node was opened through
+ * @inode:          held (ihold) from first open until the instance goes
+ * @dev:            the device behind /dev/emp-NAME
+ * @nr_open:        open files (mappings hold theirs); under emp_registry_lock
+ * @dying:          destroy has begun; under emp_registry_lock
+ */
+struct emp_instance {
+	char name[EMP_NAME_MAX];
+	u32 id;
+	u64 size;
+	u32 block_shift;
+	u32 sub_shift;
+	u32 block_pages;
+	u32 sub_pages;
+	u32 sub_per_block;
+	u32 bitmap_longs;
+
+	unsigned long budget_pages;
+	atomic_long_t resident_pages;
+	spinlock_t lru_lock;
+	struct list_head lru;
+
+	struct xarray blocks;
+	struct emp_backend *tiers[EMP_MAX_TIERS];
+	unsigned int nr_tiers;
+	struct emp_stats __percpu *stats;
+	unsigned long state;
+
+	struct address_space *mapping;
+	struct inode *inode;
+	struct device *dev;
+	unsigned int nr_open;
+	bool dying;
+};
+
+/* Bitmaps inside emp_block.bits */
+enum emp_blk_map { EMP_MAP_PRESENT, EMP_MAP_BUSY, EMP_MAP_DIRTY, EMP_MAP_STORED, EMP_NR_MAPS };
+
+static inline unsigned long *emp_blk_map(struct emp_instance *inst,
+					 struct emp_block *blk, enum emp_blk_map m)
+{
+	return blk->bits + m * inst->bitmap_longs;
+}
+
+static inline struct page **emp_block_pages(struct emp_instance *inst,
+					    struct emp_block *blk)
+{
+	return (struct page **)(blk->bits + EMP_NR_MAPS * inst->bitmap_longs);
+}
+
+#define emp_count(inst, field)	this_cpu_inc((inst)->stats->field)
 
 /**
  * struct emp_module_state - state of the whole module
- * @nr_instances: instances alive; the module refuses to unload while nonzero
+ * @nr_instances: instances alive
  */
 struct emp_module_state {
 	atomic_t nr_instances;
@@ -30,6 +165,32 @@ struct emp_module_state {
 
 extern struct emp_module_state emp_state;
 
+/* emp_ioctl.c */
 long emp_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* emp_instance.c */
+int emp_instances_init(void);
+void emp_instances_exit(void);
+int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers);
+int emp_instance_destroy(const char *name);
+int emp_instance_list(char (*names)[EMP_NAME_MAX], u32 room, u32 *total);
+int emp_instance_stat(const char *name, struct emp_stat *st);
+int emp_instance_resize(const char *name, u64 dram_budget);
+int emp_check_name(const char *name);
+int emp_check_budget(u64 budget, u32 block_size);
+
+/* emp_fault.c */
+extern const struct vm_operations_struct emp_vm_ops;
+struct emp_block *emp_block_lookup(struct emp_instance *inst, unsigned long index);
+void emp_blocks_free(struct emp_instance *inst);
+
+/* emp_cache.c */
+int emp_cache_charge(struct emp_instance *inst, struct emp_block *self);
+void emp_cache_uncharge(struct emp_instance *inst);
+int emp_cache_shrink(struct emp_instance *inst);
+void emp_cache_add(struct emp_instance *inst, struct emp_block *blk);
+struct emp_backend *emp_tier_of(struct emp_instance *inst, unsigned long index, u64 *pos);
+int emp_tier_rw_sync(struct emp_backend *be, enum emp_io_dir dir, u64 pos,
+		     struct page **pages, unsigned int nr_pages);
 
 #endif /* _EMP_PRIV_H */

@@ -4,6 +4,7 @@
  * described in uapi/linux/emp.h.
  */
 #include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "emp.h"
@@ -54,7 +55,7 @@ static int emp_ioc_info(void __user *uarg)
 	info.size = min_t(u32, usize, sizeof(info));
 	info.abi_version = EMP_ABI_VERSION;
 	info.version = EMP_VERSION_CODE;
-	info.features = EMP_FEAT_INFO;
+	info.features = EMP_FEAT_INFO | EMP_FEAT_INSTANCES | EMP_FEAT_TIER_BDEV;
 	info.page_size = PAGE_SIZE;
 	info.nr_instances = atomic_read(&emp_state.nr_instances);
 	info.min_block_size = EMP_MIN_BLOCK;
@@ -62,6 +63,140 @@ static int emp_ioc_info(void __user *uarg)
 	info.min_subblock_size = EMP_MIN_SUBBLOCK;
 	info.max_subblock_size = EMP_MAX_SUBBLOCK;
 	return emp_arg_out(uarg, &info, sizeof(info), usize);
+}
+
+static int emp_ioc_create(void __user *uarg)
+{
+	struct emp_tier *tiers;
+	struct emp_create c;
+	u32 usize, i;
+	int err;
+
+	err = emp_arg_in(&c, sizeof(c), EMP_CREATE_SIZE_VER0, uarg, &usize);
+	if (err)
+		return err;
+	if (!c.nr_tiers || c.nr_tiers > EMP_MAX_TIERS ||
+	    c.tier_size < EMP_TIER_SIZE_VER0 || c.tier_size > EMP_STRUCT_SIZE_MAX ||
+	    c.id)
+		return -EINVAL;
+	tiers = kcalloc(c.nr_tiers, sizeof(*tiers), GFP_KERNEL);
+	if (!tiers)
+		return -ENOMEM;
+	for (i = 0; i < c.nr_tiers; i++) {
+		const void __user *ut = u64_to_user_ptr(c.tiers + (u64)i * c.tier_size);
+
+		err = copy_struct_from_user(&tiers[i], sizeof(tiers[i]), ut, c.tier_size);
+		if (err)
+			goto out_free;
+	}
+	err = emp_instance_create(&c, tiers);
+	if (err)
+		goto out_free;
+	c.size = min_t(u32, usize, sizeof(c));
+	/* The instance exists now; a caller that cannot read the id can list it. */
+	err = emp_arg_out(uarg, &c, sizeof(c), usize);
+out_free:
+	kfree(tiers);
+	return err;
+}
+
+/* Arguments that only carry a name: it must be valid, reserved zero. */
+static int emp_check_target(const char *name, u32 flags, const void *reserved, size_t len)
+{
+	if (flags || memchr_inv(reserved, 0, len))
+		return -EINVAL;
+	return emp_check_name(name);
+}
+
+static int emp_ioc_destroy(void __user *uarg)
+{
+	struct emp_target t;
+	u32 usize;
+	int err;
+
+	err = emp_arg_in(&t, sizeof(t), EMP_TARGET_SIZE_VER0, uarg, &usize);
+	if (err)
+		return err;
+	err = emp_check_target(t.name, t.flags, t.reserved, sizeof(t.reserved));
+	if (err)
+		return err;
+	return emp_instance_destroy(t.name);
+}
+
+static int emp_ioc_list(void __user *uarg)
+{
+	char (*names)[EMP_NAME_MAX] = NULL;
+	struct emp_list l;
+	u32 usize, room, total;
+	int err;
+
+	err = emp_arg_in(&l, sizeof(l), EMP_LIST_SIZE_VER0, uarg, &usize);
+	if (err)
+		return err;
+	if (l.flags || l.reserved0 || memchr_inv(l.reserved, 0, sizeof(l.reserved)) ||
+	    (l.nr && !l.names))
+		return -EINVAL;
+	room = min_t(u32, l.nr, EMP_MAX_INSTANCES);
+	if (room) {
+		names = kcalloc(room, EMP_NAME_MAX, GFP_KERNEL);
+		if (!names)
+			return -ENOMEM;
+	}
+	emp_instance_list(names, room, &total);
+	if (room && copy_to_user(u64_to_user_ptr(l.names), names,
+				 (size_t)min(room, total) * EMP_NAME_MAX)) {
+		err = -EFAULT;
+		goto out_free;
+	}
+	l.size = min_t(u32, usize, sizeof(l));
+	l.nr = total;
+	err = emp_arg_out(uarg, &l, sizeof(l), usize);
+out_free:
+	kfree(names);
+	return err;
+}
+
+static int emp_ioc_stat(void __user *uarg)
+{
+	struct emp_stat *st;
+	u32 usize;
+	int err;
+
+	st = kmalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	err = emp_arg_in(st, sizeof(*st), EMP_STAT_SIZE_VER0, uarg, &usize);
+	if (err)
+		goto out_free;
+	err = emp_check_target(st->name, st->flags, st->reserved, sizeof(st->reserved));
+	if (err)
+		goto out_free;
+	/* Everything past the name is output: start from zero. */
+	memset((char *)st + offsetof(struct emp_stat, id), 0,
+	       sizeof(*st) - offsetof(struct emp_stat, id));
+	err = emp_instance_stat(st->name, st);
+	if (err)
+		goto out_free;
+	st->size = min_t(u32, usize, sizeof(*st));
+	err = emp_arg_out(uarg, st, sizeof(*st), usize);
+out_free:
+	kfree(st);
+	return err;
+}
+
+static int emp_ioc_resize(void __user *uarg)
+{
+	struct emp_resize r;
+	u32 usize;
+	int err;
+
+	err = emp_arg_in(&r, sizeof(r), EMP_RESIZE_SIZE_VER0, uarg, &usize);
+	if (err)
+		return err;
+	err = emp_check_target(r.name, r.flags, r.reserved, sizeof(r.reserved));
+	if (err)
+		return err;
+	return emp_instance_resize(r.name, r.dram_budget);
 }
 
 /* Accept a command only with our magic, a known number and its direction. */
@@ -87,5 +222,15 @@ long emp_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	if (emp_cmd_is(cmd, EMP_IOC_INFO))
 		return emp_ioc_info(uarg);
+	if (emp_cmd_is(cmd, EMP_IOC_CREATE))
+		return emp_ioc_create(uarg);
+	if (emp_cmd_is(cmd, EMP_IOC_DESTROY))
+		return emp_ioc_destroy(uarg);
+	if (emp_cmd_is(cmd, EMP_IOC_LIST))
+		return emp_ioc_list(uarg);
+	if (emp_cmd_is(cmd, EMP_IOC_STAT))
+		return emp_ioc_stat(uarg);
+	if (emp_cmd_is(cmd, EMP_IOC_RESIZE))
+		return emp_ioc_resize(uarg);
 	return -ENOTTY;
 }

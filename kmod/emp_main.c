@@ -41,9 +41,15 @@ static int __init emp_init(void)
 	int err;
 
 	atomic_set(&emp_state.nr_instances, 0);
+	err = emp_instances_init();
+	if (err) {
+		pr_err("cannot register the instance devices: %d\n", err);
+		return err;
+	}
 	err = misc_register(&emp_ctl_dev);
 	if (err) {
 		pr_err("cannot register /dev/%s: %d\n", EMP_CTL_NAME, err);
+		emp_instances_exit();
 		return err;
 	}
 	pr_info("version %s loaded, ABI %d\n", EMP_VERSION_STR, EMP_ABI_VERSION);
@@ -53,6 +59,7 @@ static int __init emp_init(void)
 static void __exit emp_exit(void)
 {
 	misc_deregister(&emp_ctl_dev);
+	emp_instances_exit();
 	pr_info("unloaded\n");
 }
 

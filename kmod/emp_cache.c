@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The local DRAM cache of an instance: the budget, the eviction clock,
+ * writeback of dirty subblocks, and synchronous tier transfers.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/wait_bit.h>
+
+#include "emp.h"
+
+/* Tiers per request: BIO_MAX_VECS pages is what one bio carries. */
+#define EMP_MAX_IO_PAGES	256
+/* Writeback requests in flight per round. */
+#define EMP_WB_BATCH		8
+/* Failed writebacks tolerated while looking for a block to evict. */
+#define EMP_EVICT_TRIES		8
+
+/**
+ * emp_tier_account() - count a finished transfer in its tier's counters
+ * @be:  the tier
+ * @io:  the transfer
+ * @err: its result
+ *
+ * Context: Any context (called from I/O completion).
+ */
+void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err)
+{
+	u64 bytes = (u64)io->nr_pages << PAGE_SHIFT;
+
+	if (err) {
+		atomic64_inc(&be->errors);
+	} else if (io->dir == EMP_IO_READ) {
+		atomic64_inc(&be->reads);
+		atomic64_add(bytes, &be->read_bytes);
+	} else {
+		atomic64_inc(&be->writes);
+		atomic64_add(bytes, &be->write_bytes);
+	}
+}
+
+/**
+ * emp_tier_of() - the tier holding a block
+ * @inst:  the instance
+ * @index: block number
+ * @pos:   out: byte offset of the block inside that tier
+ *
+ * Return: the backend (never NULL: tiers cover the whole instance).
+ */
+struct emp_backend *emp_tier_of(struct emp_instance *inst, unsigned long index, u64 *pos)
+{
+	u64 off = (u64)index << inst->block_shift;
+	unsigned int i;
+
+	for (i = 0; i < inst->nr_tiers - 1; i++)
+		if (off < inst->tiers[i]->start + inst->tiers[i]->size)
+			break;
+	*pos = off - inst->tiers[i]->start;
+	return inst->tiers[i];
+}
+
+/* A group of transfers the caller waits for together. */
+struct emp_wait {
+	atomic_t pending;
+	struct completion done;
+};
+
+struct emp_run_io {
+	struct emp_tier_io io;
+	struct emp_backend *be;
+	struct emp_wait *wait;
+	unsigned int first;	/* first subblock of the run */
+	unsigned int nr;	/* subblocks in the run */
+	int err;
+};
+
+static void emp_run_end_io(struct emp_tier_io *io, int err)
+{
+	struct emp_run_io *r = container_of(io, struct emp_run_io, io);
+
+	emp_tier_account(r->be, io, err);
+	r->err = err;
+	if (atomic_dec_and_test(&r->wait->pending))
+		complete(&r->wait->done);
+}
+
+static void emp_run_submit(struct emp_run_io *r, struct emp_wait *w,
+			   struct emp_backend *be, enum emp_io_dir dir, u64 pos,
+			   struct page **pages, unsigned int nr_pages)
+{
+	r->be = be;
+	r->wait = w;
+	r->err = 0;
+	r->io.dir = dir;
+	r->io.pos = pos;
+	r->io.pages = pages;
+	r->io.nr_pages = nr_pages;
+	r->io.end_io = emp_run_end_io;
+	atomic_inc(&w->pending);
+	be->ops->submit(be, &r->io);
+}
+
+/**
+ * emp_tier_rw_sync() - one transfer, waited for
+ * @be:       the tier
+ * @dir:      read or write
+ * @pos:      byte offset inside the tier
+ * @pages:    DRAM pages
+ * @nr_pages: how many
+ *
+ * Context: Process context, sleeps.
+ * Return: 0 or the tier's -errno.
+ */
+int emp_tier_rw_sync(struct emp_backend *be, enum emp_io_dir dir, u64 pos,
+		     struct page **pages, unsigned int nr_pages)
+{
+	struct emp_wait w;
+	struct emp_run_io r;
+
+	atomic_set(&w.pending, 1);
+	init_completion(&w.done);
+	emp_run_submit(&r, &w, be, dir, pos, pages, nr_pages);
+	if (!atomic_dec_and_test(&w.pending))
+		wait_for_completion(&w.done);
+	return r.err;
+}
+
+/*
+ * Write every dirty subblock of @blk to its tier, adjacent ones merged into
+ * one request. A subblock written successfully becomes clean and stored.
+ * The caller holds blk->lock and every page lock, and has unmapped the
+ * block, so no new write can dirty it meanwhile.
+ */
+static int emp_block_writeback(struct emp_instance *inst, struct emp_block *blk)
+{
+	unsigned long *dirty = emp_blk_map(inst, blk, EMP_MAP_DIRTY);
+	unsigned long *stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
+	struct page **pages = emp_block_pages(inst, blk);
+	unsigned int max_run = EMP_MAX_IO_PAGES / inst->sub_pages;
+	struct emp_run_io runs[EMP_WB_BATCH];
+	unsigned int sub = 0, n, i, j;
+	struct emp_backend *be;
+	struct emp_wait w;
+	int err = 0;
+	u64 pos;
+
+	be = emp_tier_of(inst, blk->index, &pos);
+	for (;;) {
+		atomic_set(&w.pending, 1);
+		init_completion(&w.done);
+		for (n = 0; n < EMP_WB_BATCH; n++) {
+			unsigned int end;
+
+			sub = find_next_bit(dirty, inst->sub_per_block, sub);
+			if (sub >= inst->sub_per_block)
+				break;
+			end = find_next_zero_bit(dirty, inst->sub_per_block, sub);
+			end = min(end, sub + max_run);
+			runs[n].first = sub;
+			runs[n].nr = end - sub;
+			emp_run_submit(&runs[n], &w, be, EMP_IO_WRITE,
+				       pos + ((u64)sub << inst->sub_shift),
+				       pages + sub * inst->sub_pages,
+				       runs[n].nr * inst->sub_pages);
+			sub = end;
+		}
+		if (!atomic_dec_and_test(&w.pending))
+			wait_for_completion(&w.done);
+		for (i = 0; i < n; i++) {
+			if (runs[i].err) {
+				err = -EIO;
+				this_cpu_inc(inst->stats->io_errors);
+				set_bit(ilog2(EMP_STATE_IO_ERROR), &inst->state);
+				continue;
+			}
+			for (j = runs[i].first; j < runs[i].first + runs[i].nr; j++) {
+				set_bit(j, stored);
+				clear_bit(j, dirty);
+			}
+			this_cpu_add(inst->stats->writebacks, runs[i].nr);
+		}
+		if (n < EMP_WB_BATCH)
+			break;
+	}
+	if (err)
+		pr_warn_ratelimited("%s: writeback of block %lu failed; it stays in DRAM\n",
+				    inst->name, blk->index);
+	return err;
+}
+
+/*
+ * Evict a resident block: wait for its background reads, lock its pages
+ * (so no fault is half-way through mapping one), unmap it from every
+ * mapping (which also reaches KVM through MMU notifiers), write back dirty
+ * subblocks and free the pages. The caller holds blk->lock and has taken
+ * the block off the LRU. On a writeback error the block stays resident and
+ * goes back on the LRU.
+ */
+static int emp_block_evict(struct emp_instance *inst, struct emp_block *blk)
+{
+	struct page **pages = emp_block_pages(inst, blk);
+	unsigned int i;
+	int err;
+
+	wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
+	set_bit(EMP_BLK_EVICTING, &blk->flags);
+	for (i = 0; i < inst->block_pages; i++)
+		lock_page(pages[i]);
+	if (inst->mapping)
+		unmap_mapping_range(inst->mapping, (loff_t)blk->index << inst->block_shift,
+				    1ULL << inst->block_shift, 1);
+	err = emp_block_writeback(inst, blk);
+	if (err) {
+		for (i = 0; i < inst->block_pages; i++)
+			unlock_page(pages[i]);
+		clear_bit(EMP_BLK_EVICTING, &blk->flags);
+		emp_cache_add(inst, blk);
+		return err;
+	}
+	for (i = 0; i < inst->block_pages; i++) {
+		struct page *p = pages[i];
+
+		WRITE_ONCE(pages[i], NULL);
+		unlock_page(p);
+		put_page(p);
+	}
+	bitmap_zero(emp_blk_map(inst, blk, EMP_MAP_PRESENT), inst->sub_per_block);
+	clear_bit(EMP_BLK_RESIDENT, &blk->flags);
+	clear_bit(EMP_BLK_EVICTING, &blk->flags);
+	atomic_long_sub(inst->block_pages, &inst->resident_pages);
+	emp_count(inst, evictions);
+	return 0;
+}
+
+/*
+ * Pick the coldest resident block other than @self (clock: a referenced
+ * block gets a second chance) whose lock is free, and evict it.
+ * Return: 0, -EAGAIN if every candidate was busy, or the eviction's error.
+ */
+static int emp_evict_one(struct emp_instance *inst, struct emp_block *self)
+{
+	long scan = 2 * (atomic_long_read(&inst->resident_pages) / inst->block_pages) + 2;
+	struct emp_block *blk, *victim = NULL;
+	int err;
+
+	spin_lock(&inst->lru_lock);
+	while (scan-- > 0 && !list_empty(&inst->lru)) {
+		blk = list_first_entry(&inst->lru, struct emp_block, lru);
+		if (blk != self && !test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags) &&
+		    mutex_trylock(&blk->lock)) {
+			list_del_init(&blk->lru);
+			victim = blk;
+			break;
+		}
+		list_move_tail(&blk->lru, &inst->lru);
+	}
+	spin_unlock(&inst->lru_lock);
+	if (!victim)
+		return -EAGAIN;
+	err = emp_block_evict(inst, victim);
+	mutex_unlock(&victim->lock);
+	return err;
+}
+
+/*
+ * Evict until @fits says the cache has room. Busy candidates are waited
+ * for a tick at a time; failed writebacks are tolerated a few times.
+ */
+static int emp_evict_until(struct emp_instance *inst, struct emp_block *self,
+			   bool (*fits)(struct emp_instance *inst))
+{
+	int fails = 0, err;
+
+	while (!fits(inst)) {
+		err = emp_evict_one(inst, self);
+		if (err == -EAGAIN) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			schedule_timeout_uninterruptible(1);
+		} else if (err && ++fails >= EMP_EVICT_TRIES) {
+			return err;
+		}
+	}
+	return 0;
+}
+
+static bool emp_one_more_block_fits(struct emp_instance *inst)
+{
+	return atomic_long_read(&inst->resident_pages) + inst->block_pages <=
+	       (long)READ_ONCE(inst->budget_pages);
+}
+
+/**
+ * emp_cache_charge() - reserve DRAM for one more resident block
+ * @inst: the instance
+ * @self: the block being made resident (never chosen as victim)
+ *
+ * Context: Process context, sleeps; caller holds self->lock.
+ * Return: 0, -EINTR on a fatal signal, -EIO if writebacks keep failing.
+ */
+int emp_cache_charge(struct emp_instance *inst, struct emp_block *self)
+{
+	long n = inst->block_pages;
+	int err;
+
+	for (;;) {
+		if (atomic_long_add_return(n, &inst->resident_pages) <=
+		    (long)READ_ONCE(inst->budget_pages))
+			return 0;
+		atomic_long_sub(n, &inst->resident_pages);
+		err = emp_evict_until(inst, self, emp_one_more_block_fits);
+		if (err)
+			return err;
+	}
+}
+
+/* Give back the charge of a block that did not become resident. */
+void emp_cache_uncharge(struct emp_instance *inst)
+{
+	atomic_long_sub(inst->block_pages, &inst->resident_pages);
+}
+
+static bool emp_within_budget(struct emp_instance *inst)
+{
+	return atomic_long_read(&inst->resident_pages) <= (long)READ_ONCE(inst->budget_pages);
+}
+
+/**
+ * emp_cache_shrink() - evict down to the current budget
+ * @inst: the instance, its budget already lowered
+ *
+ * Context: Process context, sleeps.
+ * Return: 0, -EINTR, or -EIO if writebacks kept failing.
+ */
+int emp_cache_shrink(struct emp_instance *inst)
+{
+	return emp_evict_until(inst, NULL, emp_within_budget);
+}
+
+/* Put a resident block at the young end of the eviction clock. */
+void emp_cache_add(struct emp_instance *inst, struct emp_block *blk)
+{
+	spin_lock(&inst->lru_lock);
+	list_add_tail(&blk->lru, &inst->lru);
+	spin_unlock(&inst->lru_lock);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one place where kernel API differences between the supported lines
+ * live. Each wrapper is chosen by a HAVE_* define from the build-time probes
+ * in kmod/compat/ (see scripts/build-kmod.sh), never by version numbers.
+ */
+#ifndef _EMP_COMPAT_H
+#define _EMP_COMPAT_H
+
+#include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+
+#include "emp_config.h"
+
+/* vm_flags became write-protected behind vm_flags_set() in 6.3. */
+static inline void emp_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+#if defined(HAVE_VM_FLAGS_SET)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/**
+ * struct emp_bdev_handle - an exclusively opened block device
+ * @bdev: the device, valid between emp_bdev_open() and emp_bdev_close()
+ * @file: since 6.9 the open device is a file; it holds the claim
+ */
+struct emp_bdev_handle {
+	struct block_device *bdev;
+#if defined(HAVE_BDEV_FILE_OPEN_BY_PATH)
+	struct file *file;
+#endif
+};
+
+/*
+ * Open @path read-write and exclusively for @holder.
+ * Return: 0 or the negative errno of the open (ENOENT, ENOTBLK, EBUSY, ...).
+ */
+static inline int emp_bdev_open(const char *path, void *holder,
+				struct emp_bdev_handle *h)
+{
+#if defined(HAVE_BDEV_FILE_OPEN_BY_PATH)
+	h->file = bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE,
+					 holder, NULL);
+	if (IS_ERR(h->file))
+		return PTR_ERR(h->file);
+	h->bdev = file_bdev(h->file);
+	return 0;
+#elif defined(HAVE_BLKDEV_GET_BY_PATH_FMODE)
+	h->bdev = blkdev_get_by_path(path, FMODE_READ | FMODE_WRITE | FMODE_EXCL,
+				     holder);
+	return PTR_ERR_OR_ZERO(h->bdev);
+#else
+#error "Unsupported kernel: no known way to open a block device exclusively"
+#endif
+}
+
+static inline void emp_bdev_close(struct emp_bdev_handle *h)
+{
+#if defined(HAVE_BDEV_FILE_OPEN_BY_PATH)
+	fput(h->file);
+#elif defined(HAVE_BLKDEV_GET_BY_PATH_FMODE)
+	blkdev_put(h->bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);
+#endif
+	h->bdev = NULL;
+}
+
+#endif /* _EMP_COMPAT_H */

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fault path: a fault on an instance mapping finds (or makes) the
+ * block, makes it resident within the DRAM budget, fetches the faulting
+ * subblock from the block's tier (or zero-fills a never-written one), maps
+ * the page, and lets the rest of the block arrive in the background.
+ * Writes are seen through page_mkwrite, which marks the subblock dirty.
+ *
+ * No lock is shared by faults on different blocks except the per-CPU
+ * counters and, briefly, the eviction clock's spinlock when a block is made
+ * resident or evicted.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/wait_bit.h>
+
+#include "emp.h"
+
+/**
+ * emp_block_lookup() - find or make the metadata of a block
+ * @inst:  the instance
+ * @index: block number, below the instance's block count
+ *
+ * Context: Process context, may sleep to allocate.
+ * Return: the block, or NULL when out of memory.
+ */
+struct emp_block *emp_block_lookup(struct emp_instance *inst, unsigned long index)
+{
+	struct emp_block *blk, *old;
+	size_t size;
+
+	blk = xa_load(&inst->blocks, index);
+	if (blk)
+		return blk;
+	size = sizeof(*blk) + EMP_NR_MAPS * inst->bitmap_longs * sizeof(long) +
+	       inst->block_pages * sizeof(struct page *);
+	blk = kzalloc(size, GFP_KERNEL);
+	if (!blk)
+		return NULL;
+	mutex_init(&blk->lock);
+	INIT_LIST_HEAD(&blk->lru);
+	blk->index = index;
+	old = xa_cmpxchg(&inst->blocks, index, NULL, blk, GFP_KERNEL);
+	if (old) {
+		mutex_destroy(&blk->lock);
+		kfree(blk);
+		return xa_is_err(old) ? NULL : old;
+	}
+	return blk;
+}
+
+/* Allocate the DRAM pages of a block, within the budget. */
+static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
+{
+	struct page **pages = emp_block_pages(inst, blk);
+	unsigned int i;
+	int err;
+
+	err = emp_cache_charge(inst, blk);
+	if (err)
+		return err;
+	for (i = 0; i < inst->block_pages; i++) {
+		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
+		if (!pages[i])
+			goto out_free;
+	}
+	set_bit(EMP_BLK_RESIDENT, &blk->flags);
+	emp_cache_add(inst, blk);
+	return 0;
+
+out_free:
+	while (i--) {
+		put_page(pages[i]);
+		pages[i] = NULL;
+	}
+	emp_cache_uncharge(inst);
+	return -ENOMEM;
+}
+
+static void emp_zero_sub(struct emp_instance *inst, struct emp_block *blk,
+			 unsigned int sub)
+{
+	struct page **pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
+	unsigned int i;
+
+	for (i = 0; i < inst->sub_pages; i++)
+		clear_highpage(pages[i]);
+	set_bit(sub, emp_blk_map(inst, blk, EMP_MAP_PRESENT));
+	emp_count(inst, zero_fills);
+}
+
+static void emp_io_failed(struct emp_instance *inst)
+{
+	this_cpu_inc(inst->stats->io_errors);
+	set_bit(ilog2(EMP_STATE_IO_ERROR), &inst->state);
+}
+
+/* Fetch one subblock now: the one the faulting access needs. */
+static int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk,
+			 unsigned int sub)
+{
+	struct page **pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
+	struct emp_backend *be;
+	u64 pos;
+	int err;
+
+	if (!test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_STORED))) {
+		emp_zero_sub(inst, blk, sub);
+		return 0;
+	}
+	be = emp_tier_of(inst, blk->index, &pos);
+	err = emp_tier_rw_sync(be, EMP_IO_READ, pos + ((u64)sub << inst->sub_shift),
+			       pages, inst->sub_pages);
+	if (err) {
+		emp_io_failed(inst);
+		pr_warn_ratelimited("%s: read of block %lu subblock %u failed: %d\n",
+				    inst->name, blk->index, sub, err);
+		return err;
+	}
+	set_bit(sub, emp_blk_map(inst, blk, EMP_MAP_PRESENT));
+	emp_count(inst, fetches);
+	return 0;
+}
+
+/* A background read of a run of subblocks. */
+struct emp_bg_io {
+	struct emp_tier_io io;
+	struct emp_instance *inst;
+	struct emp_backend *be;
+	struct emp_block *blk;
+	unsigned int first;
+	unsigned int nr;
+};
+
+static void emp_bg_end_io(struct emp_tier_io *io, int err)
+{
+	struct emp_bg_io *b = container_of(io, struct emp_bg_io, io);
+	struct emp_instance *inst = b->inst;
+	struct emp_block *blk = b->blk;
+	unsigned int i;
+
+	emp_tier_account(b->be, io, err);
+	if (err)
+		emp_io_failed(inst);
+	else
+		this_cpu_add(inst->stats->fetches, b->nr);
+	for (i = b->first; i < b->first + b->nr; i++) {
+		if (!err)
+			set_bit(i, emp_blk_map(inst, blk, EMP_MAP_PRESENT));
+		clear_bit(i, emp_blk_map(inst, blk, EMP_MAP_BUSY));
+	}
+	kfree(b);
+	/*
+	 * Instance teardown waits for inflight to reach zero and then for an
+	 * RCU grace period, so the block (and this module) outlive the wake-up.
+	 */
+	rcu_read_lock();
+	smp_mb__before_atomic();
+	atomic_dec(&blk->inflight);
+	smp_mb__after_atomic();
+	wake_up_var(&blk->inflight);
+	rcu_read_unlock();
+}
+
+/*
+ * After the critical subblock: zero-fill the never-written rest of a fresh
+ * block and start reads of the stored rest, adjacent subblocks merged.
+ * A run whose request cannot be allocated is left for its own fault.
+ */
+static void emp_fetch_rest(struct emp_instance *inst, struct emp_block *blk)
+{
+	unsigned long *present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
+	unsigned long *stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
+	unsigned long *busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
+	unsigned int max_run = 256 / inst->sub_pages;
+	unsigned int sub = 0, end, i;
+	struct emp_backend *be;
+	struct emp_bg_io *b;
+	u64 pos;
+
+	be = emp_tier_of(inst, blk->index, &pos);
+	while ((sub = find_next_zero_bit(present, inst->sub_per_block, sub)) <
+	       inst->sub_per_block) {
+		if (!test_bit(sub, stored)) {
+			emp_zero_sub(inst, blk, sub);
+			sub++;
+			continue;
+		}
+		for (end = sub + 1; end < inst->sub_per_block && end - sub < max_run; end++)
+			if (test_bit(end, present) || !test_bit(end, stored))
+				break;
+		/* GFP_NOIO: see emp_bdev_submit(); failure only costs a later fault. */
+		b = kmalloc(sizeof(*b), GFP_NOIO | __GFP_NOWARN);
+		if (!b)
+			break;
+		b->inst = inst;
+		b->be = be;
+		b->blk = blk;
+		b->first = sub;
+		b->nr = end - sub;
+		b->io.dir = EMP_IO_READ;
+		b->io.pos = pos + ((u64)sub << inst->sub_shift);
+		b->io.pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
+		b->io.nr_pages = b->nr * inst->sub_pages;
+		b->io.end_io = emp_bg_end_io;
+		for (i = sub; i < end; i++)
+			set_bit(i, busy);
+		atomic_inc(&blk->inflight);
+		be->ops->submit(be, &b->io);
+		sub = end;
+	}
+}
+
+static void emp_account_fault(struct emp_instance *inst, u64 t0, bool hit)
+{
+	u64 ns = ktime_get_ns() - t0;
+	unsigned int bucket = ns ? min_t(unsigned int, ilog2(ns), EMP_LAT_BUCKETS - 1) : 0;
+
+	emp_count(inst, faults);
+	if (hit)
+		emp_count(inst, hits);
+	this_cpu_inc(inst->stats->lat_hist[bucket]);
+}
+
+static vm_fault_t emp_vm_fault(struct vm_fault *vmf)
+{
+	struct emp_instance *inst = vmf->vma->vm_file->private_data;
+	unsigned long pgoff = vmf->pgoff, index, pib;
+	unsigned int sub, pg_shift = inst->block_shift - PAGE_SHIFT;
+	struct emp_block *blk;
+	struct page *page;
+	bool hit = true, fresh = false;
+	u64 t0 = ktime_get_ns();
+	int err;
+
+	if (pgoff >= inst->size >> PAGE_SHIFT) {
+		emp_count(inst, sigbus);
+		return VM_FAULT_SIGBUS;
+	}
+	index = pgoff >> pg_shift;
+	pib = pgoff & (inst->block_pages - 1);
+	sub = pib >> (inst->sub_shift - PAGE_SHIFT);
+	blk = emp_block_lookup(inst, index);
+	if (!blk)
+		return VM_FAULT_OOM;
+again:
+	mutex_lock(&blk->lock);
+	if (!test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
+		err = emp_block_populate(inst, blk);
+		if (err)
+			goto out_err;
+		hit = false;
+		fresh = true;
+	}
+	if (!test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_PRESENT))) {
+		hit = false;
+		if (test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_BUSY))) {
+			/* Its background read is on the way: wait for it. */
+			mutex_unlock(&blk->lock);
+			wait_var_event(&blk->inflight,
+				       !test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_BUSY)));
+			goto again;
+		}
+		err = emp_fetch_sub(inst, blk, sub);
+		if (err)
+			goto out_err;
+	}
+	if (fresh)
+		emp_fetch_rest(inst, blk);
+	page = emp_block_pages(inst, blk)[pib];
+	get_page(page);
+	/*
+	 * Returned locked: eviction locks every page of a block before it
+	 * unmaps it, so it waits until the core has installed this mapping.
+	 */
+	lock_page(page);
+	set_bit(EMP_BLK_REFERENCED, &blk->flags);
+	mutex_unlock(&blk->lock);
+	vmf->page = page;
+	emp_account_fault(inst, t0, hit);
+	return VM_FAULT_LOCKED;
+
+out_err:
+	mutex_unlock(&blk->lock);
+	emp_account_fault(inst, t0, false);
+	if (err == -ENOMEM)
+		return VM_FAULT_OOM;
+	emp_count(inst, sigbus);
+	return VM_FAULT_SIGBUS;
+}
+
+/*
+ * First write to a mapped page: mark its subblock dirty. The page lock
+ * orders this against eviction, which clears the block's page pointers
+ * while holding every page lock; a page that is no longer the block's is
+ * refaulted.
+ */
+static vm_fault_t emp_vm_page_mkwrite(struct vm_fault *vmf)
+{
+	struct emp_instance *inst = vmf->vma->vm_file->private_data;
+	unsigned long index = vmf->pgoff >> (inst->block_shift - PAGE_SHIFT);
+	unsigned long pib = vmf->pgoff & (inst->block_pages - 1);
+	struct page *page = vmf->page;
+	struct emp_block *blk;
+
+	blk = xa_load(&inst->blocks, index);
+	lock_page(page);
+	if (!blk || READ_ONCE(emp_block_pages(inst, blk)[pib]) != page) {
+		unlock_page(page);
+		return VM_FAULT_NOPAGE;
+	}
+	set_bit(pib >> (inst->sub_shift - PAGE_SHIFT), emp_blk_map(inst, blk, EMP_MAP_DIRTY));
+	return VM_FAULT_LOCKED;
+}
+
+const struct vm_operations_struct emp_vm_ops = {
+	.fault		= emp_vm_fault,
+	.page_mkwrite	= emp_vm_page_mkwrite,
+};
+
+/**
+ * emp_blocks_free() - free every block of an instance being destroyed
+ * @inst: the instance; nothing maps it and no fault can start
+ *
+ * Context: Process context, sleeps until background reads are over.
+ */
+void emp_blocks_free(struct emp_instance *inst)
+{
+	struct emp_block *blk;
+	unsigned long index;
+	unsigned int i;
+
+	xa_for_each(&inst->blocks, index, blk)
+		wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
+	synchronize_rcu();	/* see emp_bg_end_io() */
+	xa_for_each(&inst->blocks, index, blk) {
+		struct page **pages = emp_block_pages(inst, blk);
+
+		if (test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
+			for (i = 0; i < inst->block_pages; i++)
+				put_page(pages[i]);
+			atomic_long_sub(inst->block_pages, &inst->resident_pages);
+		}
+		mutex_destroy(&blk->lock);
+		kfree(blk);
+	}
+	xa_destroy(&inst->blocks);
+}

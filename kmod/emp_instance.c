@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Instances: validation, the registry, the per-instance device node
+ * (/dev/emp-NAME: open, mmap, lseek) and its sysfs attributes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cdev.h>
+#include <linux/ctype.h>
+#include <linux/fs.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "emp.h"
+#include "emp_compat.h"
+
+/*
+ * emp_registry_lock protects emp_instances and, of every instance, its
+ * name's uniqueness, nr_open and dying. Never taken on the fault path.
+ */
+static DEFINE_MUTEX(emp_registry_lock);
+static DEFINE_XARRAY_ALLOC(emp_instances);	/* id -> instance */
+static dev_t emp_devt;
+static struct cdev emp_inst_cdev;
+
+static struct class emp_class = {
+	.name = "emp",
+};
+
+#define emp_reject(name, fmt, ...) \
+	pr_notice_ratelimited("create %.*s: " fmt "\n", EMP_NAME_MAX, name, ##__VA_ARGS__)
+
+/**
+ * emp_check_name() - validate an instance name from userspace
+ * @name: EMP_NAME_MAX bytes
+ *
+ * Return: 0 or -EINVAL (see EMP_NAME_MAX in the uapi header for the rules).
+ */
+int emp_check_name(const char *name)
+{
+	size_t len = strnlen(name, EMP_NAME_MAX), i;
+
+	if (!len || len == EMP_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return -EINVAL;
+	if (memchr_inv(name + len, 0, EMP_NAME_MAX - len))
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (!isalnum(name[i]) && name[i] != '_' && name[i] != '.' && name[i] != '-')
+			return -EINVAL;
+	return 0;
+}
+
+/**
+ * emp_check_budget() - validate a DRAM budget
+ * @budget:     bytes
+ * @block_size: the instance's block size
+ *
+ * Return: 0 or -EINVAL unless a page multiple of at least two blocks.
+ */
+int emp_check_budget(u64 budget, u32 block_size)
+{
+	if (!PAGE_ALIGNED(budget) || budget < 2ULL * block_size)
+		return -EINVAL;
+	if (budget >> PAGE_SHIFT > LONG_MAX / 2)
+		return -EINVAL;
+	return 0;
+}
+
+static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_size)
+{
+	size_t len = strnlen(t->path, EMP_PATH_MAX);
+
+	switch (t->kind) {
+	case EMP_TIER_BDEV:
+		break;
+	case EMP_TIER_RDMA:
+	case EMP_TIER_TCP:
+		emp_reject(name, "tier kind %u is not supported by this module yet", t->kind);
+		return -EOPNOTSUPP;
+	default:
+		emp_reject(name, "unknown tier kind %u", t->kind);
+		return -EINVAL;
+	}
+	if (t->flags || t->reserved0[0] || t->reserved0[1] || t->reserved0[2] ||
+	    t->reserved[0] || t->reserved[1]) {
+		emp_reject(name, "tier flags or reserved fields are not zero");
+		return -EINVAL;
+	}
+	if (!t->size || t->size & (block_size - 1)) {
+		emp_reject(name, "tier size %llu is not a nonzero multiple of the block size",
+			   t->size);
+		return -EINVAL;
+	}
+	if (t->offset & (SZ_4K - 1) || t->port) {
+		emp_reject(name, "block device tier offset %llu not 4 KiB aligned, or a port set",
+			   t->offset);
+		return -EINVAL;
+	}
+	if (!len || len == EMP_PATH_MAX || memchr_inv(t->path + len, 0, EMP_PATH_MAX - len)) {
+		emp_reject(name, "tier path empty, unterminated or not zero-padded");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int emp_check_create(const struct emp_create *c, const struct emp_tier *tiers,
+			    u64 *inst_size)
+{
+	u64 sum = 0;
+	unsigned int i;
+	int err;
+
+	if (emp_check_name(c->name)) {
+		pr_notice_ratelimited("create: bad instance name\n");
+		return -EINVAL;
+	}
+	if (c->flags || c->reserved0 || memchr_inv(c->reserved, 0, sizeof(c->reserved))) {
+		emp_reject(c->name, "flags or reserved fields are not zero");
+		return -EINVAL;
+	}
+	if (!is_power_of_2(c->block_size) || c->block_size < EMP_MIN_BLOCK ||
+	    c->block_size > EMP_MAX_BLOCK) {
+		emp_reject(c->name, "block size %u is not a power of two in 4K..2M", c->block_size);
+		return -EINVAL;
+	}
+	if (!is_power_of_2(c->subblock_size) || c->subblock_size < EMP_MIN_SUBBLOCK ||
+	    c->subblock_size > EMP_MAX_SUBBLOCK || c->subblock_size > c->block_size) {
+		emp_reject(c->name, "subblock size %u is not a power of two in 4K..128K, at most the block size",
+			   c->subblock_size);
+		return -EINVAL;
+	}
+	if (emp_check_budget(c->dram_budget, c->block_size)) {
+		emp_reject(c->name, "DRAM budget %llu is not a page multiple of at least two blocks",
+			   c->dram_budget);
+		return -EINVAL;
+	}
+	for (i = 0; i < c->nr_tiers; i++) {
+		err = emp_check_tier(c->name, &tiers[i], c->block_size);
+		if (err)
+			return err;
+		if (check_add_overflow(sum, tiers[i].size, &sum)) {
+			emp_reject(c->name, "tier sizes overflow");
+			return -EINVAL;
+		}
+	}
+	if (c->inst_size > sum || c->inst_size & (c->block_size - 1)) {
+		emp_reject(c->name, "size %llu is larger than the tiers (%llu) or not a block multiple",
+			   c->inst_size, sum);
+		return -EINVAL;
+	}
+	*inst_size = c->inst_size ? c->inst_size : sum;
+	if (*inst_size >> PAGE_SHIFT > ULONG_MAX >> 1) {
+		emp_reject(c->name, "size %llu is too large", *inst_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Two tiers on one block device must not overlap. */
+static int emp_check_overlap(struct emp_instance *inst)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < inst->nr_tiers; i++) {
+		for (j = i + 1; j < inst->nr_tiers; j++) {
+			struct emp_backend *a = inst->tiers[i], *b = inst->tiers[j];
+			u64 ao, bo;
+
+			if (a->ops->kind != EMP_TIER_BDEV || b->ops->kind != EMP_TIER_BDEV ||
+			    emp_tier_bdev_dev(a) != emp_tier_bdev_dev(b))
+				continue;
+			ao = emp_tier_bdev_offset(a);
+			bo = emp_tier_bdev_offset(b);
+			if (ao < bo + b->size && bo < ao + a->size) {
+				emp_reject(inst->name, "tiers %u and %u overlap on one device", i, j);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static void emp_stats_sum(struct emp_instance *inst, struct emp_stats *sum)
+{
+	unsigned int i;
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct emp_stats *s = per_cpu_ptr(inst->stats, cpu);
+
+		sum->faults += s->faults;
+		sum->hits += s->hits;
+		sum->zero_fills += s->zero_fills;
+		sum->fetches += s->fetches;
+		sum->evictions += s->evictions;
+		sum->writebacks += s->writebacks;
+		sum->io_errors += s->io_errors;
+		sum->sigbus += s->sigbus;
+		for (i = 0; i < EMP_LAT_BUCKETS; i++)
+			sum->lat_hist[i] += s->lat_hist[i];
+	}
+}
+
+/* ---- sysfs: /sys/class/emp/emp-NAME/ ---------------------------------- */
+
+static struct emp_instance *dev_to_inst(struct device *dev)
+{
+	return dev_get_drvdata(dev);
+}
+
+#define EMP_INST_ATTR(field, expr)						\
+static ssize_t field##_show(struct device *dev, struct device_attribute *a,	\
+			    char *buf)						\
+{										\
+	struct emp_instance *inst = dev_to_inst(dev);				\
+										\
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)(expr));		\
+}										\
+static DEVICE_ATTR_RO(field)
+
+EMP_INST_ATTR(size, inst->size);
+EMP_INST_ATTR(block_size, 1ULL << inst->block_shift);
+EMP_INST_ATTR(subblock_size, 1ULL << inst->sub_shift);
+EMP_INST_ATTR(dram_budget, (u64)READ_ONCE(inst->budget_pages) << PAGE_SHIFT);
+EMP_INST_ATTR(resident_bytes, (u64)atomic_long_read(&inst->resident_pages) << PAGE_SHIFT);
+EMP_INST_ATTR(state, READ_ONCE(inst->state));
+
+static struct attribute *emp_inst_attrs[] = {
+	&dev_attr_size.attr,
+	&dev_attr_block_size.attr,
+	&dev_attr_subblock_size.attr,
+	&dev_attr_dram_budget.attr,
+	&dev_attr_resident_bytes.attr,
+	&dev_attr_state.attr,
+	NULL,
+};
+
+static const struct attribute_group emp_inst_group = {
+	.attrs = emp_inst_attrs,
+};
+
+#define EMP_STAT_ATTR(field)							\
+static ssize_t stat_##field##_show(struct device *dev,				\
+				   struct device_attribute *a, char *buf)	\
+{										\
+	struct emp_stats s;							\
+										\
+	emp_stats_sum(dev_to_inst(dev), &s);					\
+	return sysfs_emit(buf, "%llu\n", s.field);				\
+}										\
+static struct device_attribute dev_attr_stat_##field =				\
+	__ATTR(field, 0444, stat_##field##_show, NULL)
+
+EMP_STAT_ATTR(faults);
+EMP_STAT_ATTR(hits);
+EMP_STAT_ATTR(zero_fills);
+EMP_STAT_ATTR(fetches);
+EMP_STAT_ATTR(evictions);
+EMP_STAT_ATTR(writebacks);
+EMP_STAT_ATTR(io_errors);
+EMP_STAT_ATTR(sigbus);
+
+/* Fault latency histogram: one line, bucket i counts [2^i, 2^(i+1)) ns. */
+static ssize_t latency_hist_show(struct device *dev, struct device_attribute *a, char *buf)
+{
+	struct emp_stats s;
+	int n = 0, i;
+
+	emp_stats_sum(dev_to_inst(dev), &s);
+	for (i = 0; i < EMP_LAT_BUCKETS; i++)
+		n += sysfs_emit_at(buf, n, "%llu%c", s.lat_hist[i],
+				   i == EMP_LAT_BUCKETS - 1 ? '\n' : ' ');
+	return n;
+}
+static DEVICE_ATTR_RO(latency_hist);
+
+/* Per tier, one line: kind start size reads read_bytes writes write_bytes errors. */
+static ssize_t tiers_show(struct device *dev, struct device_attribute *a, char *buf)
+{
+	struct emp_instance *inst = dev_to_inst(dev);
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < inst->nr_tiers; i++) {
+		struct emp_backend *be = inst->tiers[i];
+
+		n += sysfs_emit_at(buf, n, "%s %llu %llu %lld %lld %lld %lld %lld\n",
+				   be->ops->name, be->start, be->size,
+				   atomic64_read(&be->reads), atomic64_read(&be->read_bytes),
+				   atomic64_read(&be->writes), atomic64_read(&be->write_bytes),
+				   atomic64_read(&be->errors));
+	}
+	return n;
+}
+static DEVICE_ATTR_RO(tiers);
+
+static struct attribute *emp_stat_attrs[] = {
+	&dev_attr_stat_faults.attr,
+	&dev_attr_stat_hits.attr,
+	&dev_attr_stat_zero_fills.attr,
+	&dev_attr_stat_fetches.attr,
+	&dev_attr_stat_evictions.attr,
+	&dev_attr_stat_writebacks.attr,
+	&dev_attr_stat_io_errors.attr,
+	&dev_attr_stat_sigbus.attr,
+	&dev_attr_latency_hist.attr,
+	&dev_attr_tiers.attr,
+	NULL,
+};
+
+static const struct attribute_group emp_stat_group = {
+	.name = "stats",
+	.attrs = emp_stat_attrs,
+};
+
+static const struct attribute_group *emp_inst_groups[] = {
+	&emp_inst_group,
+	&emp_stat_group,
+	NULL,
+};
+
+/* ---- the instance device node ----------------------------------------- */
+
+static int emp_inst_open(struct inode *inode, struct file *file)
+{
+	struct emp_instance *inst;
+	int err = 0;
+
+	mutex_lock(&emp_registry_lock);
+	inst = xa_load(&emp_instances, iminor(inode));
+	if (!inst || inst->dying) {
+		err = -ENXIO;
+		goto out_unlock;
+	}
+	/*
+	 * Every open file shares one address space, whatever inode it came
+	 * through, so eviction unmaps the block from all of them at once.
+	 */
+	if (!inst->inode) {
+		ihold(inode);
+		inst->inode = inode;
+		inst->mapping = inode->i_mapping;
+	}
+	inst->nr_open++;
+	file->private_data = inst;
+	file->f_mapping = inst->mapping;
+out_unlock:
+	mutex_unlock(&emp_registry_lock);
+	return err;
+}
+
+static int emp_inst_release(struct inode *inode, struct file *file)
+{
+	struct emp_instance *inst = file->private_data;
+
+	mutex_lock(&emp_registry_lock);
+	inst->nr_open--;
+	mutex_unlock(&emp_registry_lock);
+	return 0;
+}
+
+static int emp_inst_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	/* Private mappings would copy pages away from the instance. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	emp_vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &emp_vm_ops;
+	return 0;
+}
+
+static loff_t emp_inst_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct emp_instance *inst = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, inst->size);
+}
+
+static const struct file_operations emp_inst_fops = {
+	.owner		= THIS_MODULE,
+	.open		= emp_inst_open,
+	.release	= emp_inst_release,
+	.mmap		= emp_inst_mmap,
+	.llseek		= emp_inst_llseek,
+};
+
+/* ---- create / destroy -------------------------------------------------- */
+
+static void emp_instance_free(struct emp_instance *inst)
+{
+	unsigned int i;
+
+	emp_blocks_free(inst);
+	for (i = 0; i < inst->nr_tiers; i++)
+		inst->tiers[i]->ops->destroy(inst->tiers[i]);
+	if (inst->inode)
+		iput(inst->inode);
+	free_percpu(inst->stats);
+	kfree(inst);
+}
+
+static struct emp_instance *emp_find_locked(const char *name)
+{
+	struct emp_instance *inst;
+	unsigned long id;
+
+	lockdep_assert_held(&emp_registry_lock);
+	xa_for_each(&emp_instances, id, inst)
+		if (!strncmp(inst->name, name, EMP_NAME_MAX))
+			return inst;
+	return NULL;
+}
+
+/**
+ * emp_instance_create() - make an instance and its device node
+ * @c:     the request, copied from userspace; c->id is set on success
+ * @tiers: c->nr_tiers tier descriptions, copied from userspace
+ *
+ * Context: Process context (ioctl on /dev/emp, which pins the module).
+ * Return: 0 or a negative errno as documented for EMP_IOC_CREATE.
+ */
+int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
+{
+	struct emp_instance *inst;
+	u64 size, start = 0;
+	unsigned int i;
+	u32 id;
+	int err;
+
+	err = emp_check_create(c, tiers, &size);
+	if (err)
+		return err;
+	inst = kzalloc(sizeof(*inst), GFP_KERNEL);
+	if (!inst)
+		return -ENOMEM;
+	memcpy(inst->name, c->name, EMP_NAME_MAX);
+	inst->size = size;
+	inst->block_shift = ilog2(c->block_size);
+	inst->sub_shift = ilog2(c->subblock_size);
+	inst->block_pages = c->block_size >> PAGE_SHIFT;
+	inst->sub_pages = c->subblock_size >> PAGE_SHIFT;
+	inst->sub_per_block = c->block_size / c->subblock_size;
+	inst->bitmap_longs = BITS_TO_LONGS(inst->sub_per_block);
+	inst->budget_pages = c->dram_budget >> PAGE_SHIFT;
+	atomic_long_set(&inst->resident_pages, 0);
+	spin_lock_init(&inst->lru_lock);
+	INIT_LIST_HEAD(&inst->lru);
+	xa_init(&inst->blocks);
+	inst->stats = alloc_percpu(struct emp_stats);
+	if (!inst->stats) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < c->nr_tiers; i++) {
+		struct emp_backend *be;
+
+		err = emp_tier_bdev_create(&tiers[i], inst, &be);
+		if (err)
+			goto out_free;
+		be->start = start;
+		start += be->size;
+		inst->tiers[inst->nr_tiers++] = be;
+	}
+	err = emp_check_overlap(inst);
+	if (err)
+		goto out_free;
+
+	mutex_lock(&emp_registry_lock);
+	if (emp_find_locked(inst->name)) {
+		err = -EEXIST;
+		goto out_unlock;
+	}
+	err = xa_alloc(&emp_instances, &id, inst, XA_LIMIT(0, EMP_MAX_INSTANCES - 1),
+		       GFP_KERNEL);
+	if (err) {
+		err = err == -EBUSY ? -ENOSPC : err;
+		goto out_unlock;
+	}
+	inst->id = id;
+	inst->dev = device_create_with_groups(&emp_class, NULL, MKDEV(MAJOR(emp_devt), id),
+					      inst, emp_inst_groups, EMP_INST_PREFIX "%s",
+					      inst->name);
+	if (IS_ERR(inst->dev)) {
+		err = PTR_ERR(inst->dev);
+		goto out_erase;
+	}
+	/* The instance pins the module: rmmod is refused while one exists. */
+	__module_get(THIS_MODULE);
+	atomic_inc(&emp_state.nr_instances);
+	mutex_unlock(&emp_registry_lock);
+	c->id = id;
+	pr_info("created %s: %llu bytes, block %u, subblock %u, DRAM budget %llu, %u tier(s)\n",
+		inst->name, size, c->block_size, c->subblock_size, c->dram_budget,
+		inst->nr_tiers);
+	return 0;
+
+out_erase:
+	xa_erase(&emp_instances, id);
+out_unlock:
+	mutex_unlock(&emp_registry_lock);
+out_free:
+	emp_instance_free(inst);
+	return err;
+}
+
+/**
+ * emp_instance_destroy() - remove an instance nobody has open
+ * @name: its name
+ *
+ * Context: Process context.
+ * Return: 0, -ENOENT, or -EBUSY while its node is open or mapped.
+ */
+int emp_instance_destroy(const char *name)
+{
+	struct emp_instance *inst;
+
+	mutex_lock(&emp_registry_lock);
+	inst = emp_find_locked(name);
+	if (!inst) {
+		mutex_unlock(&emp_registry_lock);
+		return -ENOENT;
+	}
+	if (inst->nr_open) {
+		mutex_unlock(&emp_registry_lock);
+		return -EBUSY;
+	}
+	inst->dying = true;
+	xa_erase(&emp_instances, inst->id);
+	device_destroy(&emp_class, MKDEV(MAJOR(emp_devt), inst->id));
+	atomic_dec(&emp_state.nr_instances);
+	mutex_unlock(&emp_registry_lock);
+
+	pr_info("destroyed %s\n", inst->name);
+	emp_instance_free(inst);
+	module_put(THIS_MODULE);
+	return 0;
+}
+
+/**
+ * emp_instance_list() - names of the instances
+ * @names: room for @room names
+ * @room:  entries at @names
+ * @total: out: number of instances
+ *
+ * Context: Process context.
+ * Return: 0.
+ */
+int emp_instance_list(char (*names)[EMP_NAME_MAX], u32 room, u32 *total)
+{
+	struct emp_instance *inst;
+	unsigned long id;
+	u32 n = 0;
+
+	mutex_lock(&emp_registry_lock);
+	xa_for_each(&emp_instances, id, inst) {
+		if (n < room)
+			memcpy(names[n], inst->name, EMP_NAME_MAX);
+		n++;
+	}
+	mutex_unlock(&emp_registry_lock);
+	*total = n;
+	return 0;
+}
+
+/**
+ * emp_instance_stat() - geometry and counters of an instance
+ * @name: its name
+ * @st:   filled (name, size and flags are left as given)
+ *
+ * Context: Process context.
+ * Return: 0 or -ENOENT.
+ */
+int emp_instance_stat(const char *name, struct emp_stat *st)
+{
+	struct emp_instance *inst;
+	struct emp_stats s;
+	unsigned int i;
+
+	mutex_lock(&emp_registry_lock);
+	inst = emp_find_locked(name);
+	if (!inst) {
+		mutex_unlock(&emp_registry_lock);
+		return -ENOENT;
+	}
+	emp_stats_sum(inst, &s);
+	st->id = inst->id;
+	st->state = READ_ONCE(inst->state);
+	st->inst_size = inst->size;
+	st->block_size = 1U << inst->block_shift;
+	st->subblock_size = 1U << inst->sub_shift;
+	st->dram_budget = (u64)READ_ONCE(inst->budget_pages) << PAGE_SHIFT;
+	st->resident = (u64)atomic_long_read(&inst->resident_pages) << PAGE_SHIFT;
+	st->nr_open = inst->nr_open;
+	st->nr_tiers = inst->nr_tiers;
+	st->faults = s.faults;
+	st->hits = s.hits;
+	st->zero_fills = s.zero_fills;
+	st->fetches = s.fetches;
+	st->evictions = s.evictions;
+	st->writebacks = s.writebacks;
+	st->io_errors = s.io_errors;
+	st->sigbus = s.sigbus;
+	memcpy(st->lat_hist, s.lat_hist, sizeof(st->lat_hist));
+	for (i = 0; i < inst->nr_tiers; i++) {
+		struct emp_backend *be = inst->tiers[i];
+		struct emp_tier_stat *ts = &st->tier[i];
+
+		ts->kind = be->ops->kind;
+		ts->size = be->size;
+		ts->reads = atomic64_read(&be->reads);
+		ts->read_bytes = atomic64_read(&be->read_bytes);
+		ts->writes = atomic64_read(&be->writes);
+		ts->write_bytes = atomic64_read(&be->write_bytes);
+		ts->errors = atomic64_read(&be->errors);
+	}
+	mutex_unlock(&emp_registry_lock);
+	return 0;
+}
+
+/**
+ * emp_instance_resize() - set the DRAM budget, evicting down to it
+ * @name:        instance name
+ * @dram_budget: bytes, validated by emp_check_budget()
+ *
+ * Context: Process context, sleeps while evicting. The instance counts as
+ * open meanwhile, so it cannot be destroyed under us.
+ * Return: 0, -ENOENT, -EINVAL, -EINTR, or -EIO if writebacks failed.
+ */
+int emp_instance_resize(const char *name, u64 dram_budget)
+{
+	struct emp_instance *inst;
+	int err;
+
+	mutex_lock(&emp_registry_lock);
+	inst = emp_find_locked(name);
+	if (!inst) {
+		mutex_unlock(&emp_registry_lock);
+		return -ENOENT;
+	}
+	if (emp_check_budget(dram_budget, 1U << inst->block_shift)) {
+		mutex_unlock(&emp_registry_lock);
+		return -EINVAL;
+	}
+	inst->nr_open++;
+	WRITE_ONCE(inst->budget_pages, dram_budget >> PAGE_SHIFT);
+	mutex_unlock(&emp_registry_lock);
+
+	err = emp_cache_shrink(inst);
+
+	mutex_lock(&emp_registry_lock);
+	inst->nr_open--;
+	mutex_unlock(&emp_registry_lock);
+	return err;
+}
+
+/**
+ * emp_instances_init() - register the instance device numbers and class
+ *
+ * Context: Module init.
+ * Return: 0 or a negative errno.
+ */
+int emp_instances_init(void)
+{
+	int err;
+
+	err = alloc_chrdev_region(&emp_devt, 0, EMP_MAX_INSTANCES, "emp");
+	if (err)
+		return err;
+	cdev_init(&emp_inst_cdev, &emp_inst_fops);
+	emp_inst_cdev.owner = THIS_MODULE;
+	err = cdev_add(&emp_inst_cdev, emp_devt, EMP_MAX_INSTANCES);
+	if (err)
+		goto out_unregister;
+	err = class_register(&emp_class);
+	if (err)
+		goto out_cdev_del;
+	return 0;
+
+out_cdev_del:
+	cdev_del(&emp_inst_cdev);
+out_unregister:
+	unregister_chrdev_region(emp_devt, EMP_MAX_INSTANCES);
+	return err;
+}
+
+/**
+ * emp_instances_exit() - undo emp_instances_init()
+ *
+ * Context: Module exit; no instance exists (each one pins the module).
+ */
+void emp_instances_exit(void)
+{
+	WARN_ON_ONCE(!xa_empty(&emp_instances));
+	class_unregister(&emp_class);
+	cdev_del(&emp_inst_cdev);
+	unregister_chrdev_region(emp_devt, EMP_MAX_INSTANCES);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Tiers: the slower stores behind an instance's DRAM cache. Every kind
+ * (block device, RDMA, TCP) is a backend behind one ops table; the paging
+ * engine only ever calls these.
+ */
+#ifndef _EMP_TIER_H
+#define _EMP_TIER_H
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/mm_types.h>
+#include <linux/emp.h>
+
+struct emp_backend;
+
+enum emp_io_dir {
+	EMP_IO_READ,
+	EMP_IO_WRITE,
+};
+
+/**
+ * struct emp_tier_io - one transfer between DRAM pages and a tier
+ * @dir:      read from or write to the tier
+ * @pos:      byte offset inside the tier (page aligned)
+ * @pages:    the DRAM pages, in order
+ * @nr_pages: how many; the transfer is nr_pages * PAGE_SIZE bytes
+ * @end_io:   called once when the transfer is over, with 0 or -errno; may
+ *            run in interrupt context
+ * @private:  for the submitter
+ */
+struct emp_tier_io {
+	enum emp_io_dir dir;
+	u64 pos;
+	struct page **pages;
+	unsigned int nr_pages;
+	void (*end_io)(struct emp_tier_io *io, int err);
+	void *private;
+};
+
+/**
+ * struct emp_tier_ops - what a tier kind implements
+ * @kind:    EMP_TIER_* it serves
+ * @name:    for messages
+ * @submit:  start @io; completion is reported through io->end_io, also for
+ *           errors found at submission. Context: process context, may sleep.
+ * @destroy: release everything the backend holds; no I/O is in flight.
+ */
+struct emp_tier_ops {
+	u32 kind;
+	const char *name;
+	void (*submit)(struct emp_backend *be, struct emp_tier_io *io);
+	void (*destroy)(struct emp_backend *be);
+};
+
+/**
+ * struct emp_backend - one tier of one instance
+ * @ops:   its kind's operations
+ * @start: first instance byte this tier holds
+ * @size:  bytes of the instance it holds
+ * @reads, @read_bytes, @writes, @write_bytes, @errors: completed requests
+ *
+ * Embedded in the kind's own struct (see tier_bdev.c).
+ */
+struct emp_backend {
+	const struct emp_tier_ops *ops;
+	u64 start;
+	u64 size;
+	atomic64_t reads;
+	atomic64_t read_bytes;
+	atomic64_t writes;
+	atomic64_t write_bytes;
+	atomic64_t errors;
+};
+
+int emp_tier_bdev_create(const struct emp_tier *desc, void *holder,
+			 struct emp_backend **out);
+
+dev_t emp_tier_bdev_dev(struct emp_backend *be);
+u64 emp_tier_bdev_offset(struct emp_backend *be);
+
+void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err);
+
+#endif /* _EMP_TIER_H */
