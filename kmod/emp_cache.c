@@ -303,14 +303,15 @@ static bool emp_one_more_block_fits(struct emp_instance *inst)
  */
 int emp_cache_charge(struct emp_instance *inst, struct emp_block *self)
 {
-	long n = inst->block_pages;
+	long n = inst->block_pages, cur;
 	int err;
 
 	for (;;) {
-		if (atomic_long_add_return(n, &inst->resident_pages) <=
-		    (long)READ_ONCE(inst->budget_pages))
-			return 0;
-		atomic_long_sub(n, &inst->resident_pages);
+		/* Never let the count pass the budget, not even for a moment. */
+		cur = atomic_long_read(&inst->resident_pages);
+		while (cur + n <= (long)READ_ONCE(inst->budget_pages))
+			if (atomic_long_try_cmpxchg(&inst->resident_pages, &cur, cur + n))
+				return 0;
 		err = emp_evict_until(inst, self, emp_one_more_block_fits);
 		if (err)
 			return err;
