@@ -10,6 +10,8 @@
 #include <linux/blkdev.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/net.h>
+#include <linux/socket.h>
 
 #include "emp_config.h"
 
@@ -66,6 +68,17 @@ static inline void emp_bdev_close(struct emp_bdev_handle *h)
 	blkdev_put(h->bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);
 #endif
 	h->bdev = NULL;
+}
+
+/* kernel_connect() takes sockaddr_unsized since 7.x. */
+static inline int emp_kernel_connect(struct socket *sock, struct sockaddr_storage *addr,
+				     int len)
+{
+#if defined(HAVE_KERNEL_CONNECT_UNSIZED)
+	return kernel_connect(sock, (struct sockaddr_unsized *)addr, len, 0);
+#else
+	return kernel_connect(sock, (struct sockaddr *)addr, len, 0);
+#endif
 }
 
 #endif /* _EMP_COMPAT_H */

@@ -72,12 +72,13 @@ int emp_check_budget(u64 budget, u32 block_size)
 static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_size)
 {
 	size_t len = strnlen(t->path, EMP_PATH_MAX);
+	struct sockaddr_storage ss;
 
 	switch (t->kind) {
 	case EMP_TIER_BDEV:
+	case EMP_TIER_TCP:
 		break;
 	case EMP_TIER_RDMA:
-	case EMP_TIER_TCP:
 		emp_reject(name, "tier kind %u is not supported by this module yet", t->kind);
 		return -EOPNOTSUPP;
 	default:
@@ -85,7 +86,7 @@ static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_
 		return -EINVAL;
 	}
 	if (t->flags || t->reserved0[0] || t->reserved0[1] || t->reserved0[2] ||
-	    t->reserved[0] || t->reserved[1]) {
+	    t->reserved[0] || t->reserved[1] || t->reserved1) {
 		emp_reject(name, "tier flags or reserved fields are not zero");
 		return -EINVAL;
 	}
@@ -94,16 +95,43 @@ static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_
 			   t->size);
 		return -EINVAL;
 	}
-	if (t->offset & (SZ_4K - 1) || t->port) {
-		emp_reject(name, "block device tier offset %llu not 4 KiB aligned, or a port set",
-			   t->offset);
-		return -EINVAL;
-	}
 	if (!len || len == EMP_PATH_MAX || memchr_inv(t->path + len, 0, EMP_PATH_MAX - len)) {
 		emp_reject(name, "tier path empty, unterminated or not zero-padded");
 		return -EINVAL;
 	}
+	if (t->secret_len > EMP_SECRET_MAX ||
+	    memchr_inv(t->secret + t->secret_len, 0, EMP_SECRET_MAX - t->secret_len)) {
+		emp_reject(name, "tier secret length %u too long or not zero-padded",
+			   t->secret_len);
+		return -EINVAL;
+	}
+	if (t->kind == EMP_TIER_BDEV) {
+		if (t->offset & (SZ_4K - 1) || t->port || t->secret_len) {
+			emp_reject(name, "block device tier: offset %llu not 4 KiB aligned, or a port or secret set",
+				   t->offset);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (t->offset || !t->port || emp_tier_addr(t, &ss) < 0) {
+		emp_reject(name, "remote tier: needs an IP address and a port, and no offset");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/* Open or connect one tier of kind desc->kind. */
+static int emp_tier_create(const struct emp_tier *desc, void *holder,
+			   struct emp_backend **out)
+{
+	switch (desc->kind) {
+	case EMP_TIER_BDEV:
+		return emp_tier_bdev_create(desc, holder, out);
+	case EMP_TIER_TCP:
+		return emp_tier_tcp_create(desc, out);
+	default:
+		return -EOPNOTSUPP;
+	}
 }
 
 static int emp_check_create(const struct emp_create *c, const struct emp_tier *tiers,
@@ -458,7 +486,7 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	for (i = 0; i < c->nr_tiers; i++) {
 		struct emp_backend *be;
 
-		err = emp_tier_bdev_create(&tiers[i], inst, &be);
+		err = emp_tier_create(&tiers[i], inst, &be);
 		if (err)
 			goto out_free;
 		be->start = start;

@@ -55,7 +55,8 @@ static int emp_ioc_info(void __user *uarg)
 	info.size = min_t(u32, usize, sizeof(info));
 	info.abi_version = EMP_ABI_VERSION;
 	info.version = EMP_VERSION_CODE;
-	info.features = EMP_FEAT_INFO | EMP_FEAT_INSTANCES | EMP_FEAT_TIER_BDEV;
+	info.features = EMP_FEAT_INFO | EMP_FEAT_INSTANCES | EMP_FEAT_TIER_BDEV |
+			 EMP_FEAT_TIER_TCP;
 	info.page_size = PAGE_SIZE;
 	info.nr_instances = atomic_read(&emp_state.nr_instances);
 	info.min_block_size = EMP_MIN_BLOCK;

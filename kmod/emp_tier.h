@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/mm_types.h>
+#include <linux/socket.h>
 #include <linux/emp.h>
 
 struct emp_backend;
@@ -75,6 +76,9 @@ struct emp_backend {
 
 int emp_tier_bdev_create(const struct emp_tier *desc, void *holder,
 			 struct emp_backend **out);
+
+int emp_tier_tcp_create(const struct emp_tier *desc, struct emp_backend **out);
+int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss);
 
 dev_t emp_tier_bdev_dev(struct emp_backend *be);
 u64 emp_tier_bdev_offset(struct emp_backend *be);

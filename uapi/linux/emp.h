@@ -43,6 +43,8 @@
 #define EMP_FEAT_INFO		(1ULL << 0)	/* EMP_IOC_INFO */
 #define EMP_FEAT_INSTANCES	(1ULL << 1)	/* CREATE/DESTROY/LIST/STAT/RESIZE */
 #define EMP_FEAT_TIER_BDEV	(1ULL << 2)	/* EMP_TIER_BDEV */
+#define EMP_FEAT_TIER_TCP	(1ULL << 3)	/* EMP_TIER_TCP */
+#define EMP_FEAT_TIER_RDMA	(1ULL << 4)	/* EMP_TIER_RDMA */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -54,6 +56,8 @@
 #define EMP_MAX_INSTANCES	256
 /* Length of emp_tier.path, NUL included. */
 #define EMP_PATH_MAX		108
+/* Longest shared secret of a remote tier (same as the wire protocol's). */
+#define EMP_SECRET_MAX		64
 
 /**
  * struct emp_info - identity and limits of the loaded module (EMP_IOC_INFO)
@@ -94,8 +98,9 @@ struct emp_info {
  * enum emp_tier_kind - what backs a range of an instance
  * @EMP_TIER_BDEV: a block device: @path names it (/dev/...), the tier uses
  *                 @size bytes of it from byte @offset. Opened exclusively.
- * @EMP_TIER_RDMA: remote DRAM on a donor over RDMA (not yet supported)
- * @EMP_TIER_TCP:  remote DRAM on a donor over TCP (not yet supported)
+ * @EMP_TIER_RDMA: remote DRAM on a donor (vmd) over RDMA: @path is its
+ *                 address, @port its port, @secret what it requires
+ * @EMP_TIER_TCP:  the same over TCP
  */
 enum emp_tier_kind {
 	EMP_TIER_BDEV = 1,
@@ -111,8 +116,13 @@ enum emp_tier_kind {
  * @offset:   BDEV: byte offset into the device, a multiple of 4096
  * @port:     RDMA/TCP: donor port
  * @reserved0: must be zero
- * @path:     BDEV: device path; RDMA/TCP: donor address. NUL-terminated.
+ * @path:     BDEV: device path; RDMA/TCP: donor address (IPv4 or IPv6
+ *            text, no brackets). NUL-terminated, zero-padded.
  * @reserved: must be zero
+ * @secret_len: RDMA/TCP: bytes of @secret the donor wants (0: none);
+ *            BDEV: zero
+ * @reserved1: must be zero
+ * @secret:   RDMA/TCP: shared secret sent to the donor; unused bytes zero
  *
  * Tiers are laid out one after the other in instance offset order: tier 0
  * holds the first @size bytes, tier 1 the next, and so on.
@@ -126,8 +136,11 @@ struct emp_tier {
 	__u16 reserved0[3];
 	char  path[EMP_PATH_MAX];
 	__u64 reserved[2];
+	__u32 secret_len;
+	__u32 reserved1;
+	__u8  secret[EMP_SECRET_MAX];
 };
-#define EMP_TIER_SIZE_VER0	160
+#define EMP_TIER_SIZE_VER0	232
 
 /**
  * struct emp_create - create an instance (EMP_IOC_CREATE)
