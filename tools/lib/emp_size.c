@@ -74,3 +74,27 @@ char *emp_format_version(uint32_t code, char *buf, size_t len)
 		 EMP_VERSION_MINOR(code), EMP_VERSION_PATCH(code));
 	return buf;
 }
+
+char *emp_format_human(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned int i = 0;
+	uint64_t div = 1;
+
+	while (i < 6 && bytes / div >= 1024) {
+		div <<= 10;
+		i++;
+	}
+	if (bytes % div == 0) {
+		snprintf(buf, len, "%llu %s", (unsigned long long)(bytes / div), units[i]);
+	} else {
+		/* One decimal, rounded down so a value never shows as the next unit. */
+		unsigned long long whole = bytes / div;
+		unsigned long long tenth = (unsigned long long)((bytes % div) / (div / 10 ? div / 10 : 1));
+
+		if (tenth > 9)
+			tenth = 9;
+		snprintf(buf, len, "%llu.%llu %s", whole, tenth, units[i]);
+	}
+	return buf;
+}

@@ -66,4 +66,84 @@ char *emp_format_size(uint64_t bytes, char *buf, size_t len);
 /* Split an EMP version code into "major.minor.patch" in @buf. Return: @buf. */
 char *emp_format_version(uint32_t code, char *buf, size_t len);
 
+/*
+ * Human-readable size for tables: the largest binary unit the value reaches,
+ * with one decimal unless exact ("0 B", "4 KiB", "1.5 GiB"). Return: @buf.
+ */
+char *emp_format_human(uint64_t bytes, char *buf, size_t len);
+
+/* ---- Tier specs (emp-spec(7)) ------------------------------------------ */
+
+/* Geometry limits of the ABI (see struct emp_create). */
+#define EMP_BLOCK_MIN		(4U << 10)
+#define EMP_BLOCK_MAX		(2U << 20)
+#define EMP_SUBBLOCK_MIN	(4U << 10)
+#define EMP_SUBBLOCK_MAX	(128U << 10)
+
+/*
+ * Defaults of every tool: a 64 KiB block (unit of placement and residence)
+ * fetched in 4 KiB subblocks (the faulting page first, the rest of the block
+ * in the background), and, when the spec has no dram: tier, a DRAM budget of
+ * 64 MiB (or the instance size if smaller, but at least two blocks).
+ */
+#define EMP_DEFAULT_BLOCK	(64U << 10)
+#define EMP_DEFAULT_SUBBLOCK	(4U << 10)
+#define EMP_DEFAULT_DRAM	(64ULL << 20)
+
+/* Room for an error message of the spec parser. */
+#define EMP_SPEC_ERR_MAX	256
+
+/**
+ * struct emp_spec - a parsed tier spec
+ * @tier:     the storage tiers in spec order (dram: is not one of them)
+ * @nr_tiers: valid entries of @tier, 1..EMP_MAX_TIERS after a successful parse
+ * @dram:     bytes of the dram: tier, 0 when the spec has none
+ * @capacity: bytes of all storage tiers together
+ * @err_col:  after a failed parse, the 1-based column of the offending text
+ */
+struct emp_spec {
+	struct emp_tier tier[EMP_MAX_TIERS];
+	unsigned int nr_tiers;
+	uint64_t dram;
+	uint64_t capacity;
+	unsigned int err_col;
+};
+
+/*
+ * Parse "TIER|TIER|..." into @out. TIER is IP:SIZE:PORT ([IPv6]:SIZE:PORT),
+ * tcp:IP:SIZE:PORT, /dev/BLOCKDEV:SIZE:OFFSET or dram:SIZE; SIZE and OFFSET
+ * are MiB, or bytes with a K/M/G/T suffix. Never allocates.
+ * On error, writes 'column C: "FIELD" in "TIER": what is wrong' into @err
+ * (if @errlen) and sets out->err_col; everything else of @out is zero.
+ * Return: 0, -EINVAL (syntax), -ERANGE (a number too large),
+ * -E2BIG (more than EMP_MAX_TIERS tiers), -ENAMETOOLONG (path too long).
+ */
+int emp_spec_parse(const char *spec, struct emp_spec *out, char *err, size_t errlen);
+
+/*
+ * Write @s back as spec text (canonical: sizes in MiB where exact, the
+ * dram: tier last). Return: the length of the full text, as snprintf.
+ */
+int emp_spec_format(const struct emp_spec *s, char *buf, size_t len);
+
+/* One tier as spec text. Return: as snprintf. */
+int emp_spec_format_tier(const struct emp_tier *t, char *buf, size_t len);
+
+/* "bdev", "rdma", "tcp" or "unknown". */
+const char *emp_tier_kind_name(uint32_t kind);
+
+/* 0 if @name is a valid instance name (see EMP_NAME_MAX), else -EINVAL. */
+int emp_check_name(const char *name);
+
+/*
+ * Fill @c for EMP_IOC_CREATE from a parsed spec: @inst_size 0 means the
+ * tiers' capacity, @block/@subblock 0 mean the defaults above, the DRAM
+ * budget is the spec's or the default. Checks what the ABI requires of the
+ * geometry so a tool can say what is wrong before asking the kernel.
+ * Return: 0 or -EINVAL with a message in @err.
+ */
+int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst_size,
+		       uint32_t block, uint32_t subblock, struct emp_create *c,
+		       char *err, size_t errlen);
+
 #endif /* LIBEMP_H */

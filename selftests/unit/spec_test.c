@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of the tier-spec parser (tools/lib/emp_spec.c): one table
+ * of accepted specs with what they must parse to, one table of rejected
+ * specs with the error, the column and the words of the message, plus the
+ * geometry helper that turns a spec into an EMP_IOC_CREATE argument.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "libemp.h"
+
+#define MIB	(1ULL << 20)
+#define GIB	(1ULL << 30)
+
+
+/* An accepted spec: its canonical text and what its first two tiers are. */
+struct good_case {
+	const char *in;
+	const char *canon;	/* emp_spec_format() of the result */
+	unsigned int nr;
+	uint64_t dram;
+	uint64_t capacity;
+	struct { uint32_t kind; const char *path; uint64_t size, offset; uint16_t port; } t[2];
+};
+
+static const struct good_case good[] = {
+	/* The seed syntax of the design. */
+	{ "10.10.0.112:131072:19675|/dev/nvme1n1:131072:0|dram:32768",
+	  "10.10.0.112:131072:19675|/dev/nvme1n1:131072:0|dram:32768", 2, 32768 * MIB, 262144 * MIB,
+	  { { EMP_TIER_RDMA, "10.10.0.112", 131072 * MIB, 0, 19675 },
+	    { EMP_TIER_BDEV, "/dev/nvme1n1", 131072 * MIB, 0, 0 } } },
+	/* dram: may come first; it is written last. */
+	{ "dram:16384|10.10.0.112:524288:19675", "10.10.0.112:524288:19675|dram:16384",
+	  1, 16384 * MIB, 524288 * MIB, { { EMP_TIER_RDMA, "10.10.0.112", 524288 * MIB, 0, 19675 } } },
+	/* IPv6 in brackets, RDMA and TCP. */
+	{ "[fe80::1]:1024:19675", "[fe80::1]:1024:19675", 1, 0, GIB,
+	  { { EMP_TIER_RDMA, "fe80::1", GIB, 0, 19675 } } },
+	{ "tcp:[::1]:64:1", "tcp:[::1]:64:1", 1, 0, 64 * MIB, { { EMP_TIER_TCP, "::1", 64 * MIB, 0, 1 } } },
+	{ "tcp:127.0.0.1:2G:65535", "tcp:127.0.0.1:2048:65535", 1, 0, 2 * GIB,
+	  { { EMP_TIER_TCP, "127.0.0.1", 2 * GIB, 0, 65535 } } },
+	/* Suffixes, any case, with or without "iB"; bare numbers are MiB. */
+	{ "/dev/sda:1536K:4K|dram:1g", "/dev/sda:1536K:4K|dram:1024", 1, GIB, 1536 << 10,
+	  { { EMP_TIER_BDEV, "/dev/sda", 1536 << 10, 4096, 0 } } },
+	{ "/dev/sda:2GiB:1MB", "/dev/sda:2048:1", 1, 0, 2 * GIB,
+	  { { EMP_TIER_BDEV, "/dev/sda", 2 * GIB, MIB, 0 } } },
+	{ "/dev/vdb:1T:0", "/dev/vdb:1048576:0", 1, 0, 1ULL << 40,
+	  { { EMP_TIER_BDEV, "/dev/vdb", 1ULL << 40, 0, 0 } } },
+	/* Leading zeros are still decimal. */
+	{ "/dev/sda:0010:007", "/dev/sda:10:7", 1, 0, 10 * MIB,
+	  { { EMP_TIER_BDEV, "/dev/sda", 10 * MIB, 7 * MIB, 0 } } },
+	/* Colons inside a device path: SIZE and OFFSET are the last two fields. */
+	{ "/dev/disk/by-path/pci-0000:00:04.0-nvme-1:256:512",
+	  "/dev/disk/by-path/pci-0000:00:04.0-nvme-1:256:512", 1, 0, 256 * MIB,
+	  { { EMP_TIER_BDEV, "/dev/disk/by-path/pci-0000:00:04.0-nvme-1", 256 * MIB, 512 * MIB, 0 } } },
+	/* Eight tiers, the most there can be, plus dram. */
+	{ "/dev/a:1:0|/dev/b:1:0|/dev/c:1:0|/dev/d:1:0|/dev/e:1:0|/dev/f:1:0|/dev/g:1:0|"
+	  "1.2.3.4:1:1|dram:1",
+	  "/dev/a:1:0|/dev/b:1:0|/dev/c:1:0|/dev/d:1:0|/dev/e:1:0|/dev/f:1:0|/dev/g:1:0|"
+	  "1.2.3.4:1:1|dram:1", 8, MIB, 8 * MIB,
+	  { { EMP_TIER_BDEV, "/dev/a", MIB, 0, 0 }, { EMP_TIER_BDEV, "/dev/b", MIB, 0, 0 } } },
+	/* A path of EMP_PATH_MAX - 1 characters fits. */
+	{ "/dev/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx:1:0",
+	  "/dev/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx:1:0",
+	  1, 0, MIB, { { EMP_TIER_BDEV,
+	  "/dev/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	  MIB, 0, 0 } } },
+	/* Offsets and sizes up to the 64-bit limit, as long as they do not wrap. */
+	{ "/dev/sda:8796093022207:8796093022208", "/dev/sda:8796093022207:8796093022208", 1, 0,
+	  8796093022207ULL * MIB, { { EMP_TIER_BDEV, "/dev/sda", 8796093022207ULL * MIB,
+	  8796093022208ULL * MIB, 0 } } },
+};
+
+_Static_assert(sizeof("/dev/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+	      == EMP_PATH_MAX, "the longest-path case must be exactly at the limit");
+
+TEST(accepted_specs)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		const struct good_case *g = &good[i];
+		char err[EMP_SPEC_ERR_MAX] = "", text[1024];
+		struct emp_spec s;
+
+		ASSERT_EQ(0, emp_spec_parse(g->in, &s, err, sizeof(err))) TH_LOG("'%s': %s", g->in, err);
+		EXPECT_STREQ("", err);
+		EXPECT_EQ(g->nr, s.nr_tiers) TH_LOG("'%s'", g->in);
+		EXPECT_EQ(g->dram, s.dram) TH_LOG("'%s'", g->in);
+		EXPECT_EQ(g->capacity, s.capacity) TH_LOG("'%s'", g->in);
+		for (size_t j = 0; j < 2 && j < g->nr; j++) {
+			EXPECT_EQ(g->t[j].kind, s.tier[j].kind) TH_LOG("'%s' tier %zu", g->in, j);
+			EXPECT_STREQ(g->t[j].path, s.tier[j].path);
+			EXPECT_EQ(g->t[j].size, s.tier[j].size) TH_LOG("'%s' tier %zu", g->in, j);
+			EXPECT_EQ(g->t[j].offset, s.tier[j].offset) TH_LOG("'%s' tier %zu", g->in, j);
+			EXPECT_EQ(g->t[j].port, s.tier[j].port) TH_LOG("'%s' tier %zu", g->in, j);
+			EXPECT_EQ(0, s.tier[j].flags);
+		}
+		EXPECT_EQ((int)strlen(g->canon), emp_spec_format(&s, text, sizeof(text)));
+		EXPECT_STREQ(g->canon, text);
+	}
+}
+
+/* A rejected spec: errno, column, and words the message must contain. */
+struct bad_case {
+	const char *in;
+	int err;
+	unsigned int col;
+	const char *words;
+};
+
+static const struct bad_case bad[] = {
+	/* Structure: empty spec, empty tiers, trailing '|', no storage tier. */
+	{ "", -EINVAL, 1, "empty spec" },
+	{ "|/dev/sda:1:0", -EINVAL, 1, "empty tier before '|'" },
+	{ "/dev/sda:1:0||/dev/sdb:1:0", -EINVAL, 14, "empty tier between two '|'" },
+	{ "/dev/sda:1:0|", -EINVAL, 13, "trailing '|'" },
+	{ "|", -EINVAL, 1, "empty tier" },
+	{ "dram:64", -EINVAL, 1, "no storage tier" },
+	{ "dram:64|dram:32|/dev/sda:1:0", -EINVAL, 9, "\"dram:32\": a second dram: tier" },
+	{ "/dev/a:1:0|/dev/b:1:0|/dev/c:1:0|/dev/d:1:0|/dev/e:1:0|/dev/f:1:0|/dev/g:1:0|"
+	  "/dev/h:1:0|/dev/i:1:0", -E2BIG, 89, "\"/dev/i:1:0\": more than 8 tiers" },
+	/* Unknown tiers. */
+	{ "donor1:1024:19675", -EINVAL, 1, "\"donor1:1024:19675\": unknown tier" },
+	{ "TCP:1.2.3.4:1:1", -EINVAL, 1, "unknown tier (expected IP:SIZE:PORT" },
+	{ "DRAM:64|/dev/sda:1:0", -EINVAL, 1, "unknown tier" },
+	{ "/dev/sda:1:0| /dev/sdb:1:0", -EINVAL, 14, "unknown tier" },
+	{ "dram", -EINVAL, 1, "unknown tier" },
+	/* dram: sizes. */
+	{ "/dev/sda:1:0|dram:", -EINVAL, 19, "empty DRAM size" },
+	{ "/dev/sda:1:0|dram:0", -EINVAL, 19, "\"0\" in \"dram:0\": DRAM size must not be zero" },
+	{ "/dev/sda:1:0|dram:12x", -EINVAL, 19, "\"12x\" in \"dram:12x\": bad DRAM size" },
+	{ "/dev/sda:1:0|dram:-1", -EINVAL, 19, "bad DRAM size" },
+	{ "/dev/sda:1:0|dram:1.5G", -EINVAL, 19, "bad DRAM size" },
+	{ "/dev/sda:1:0|dram:17592186044416", -ERANGE, 19, "DRAM size is too large" },
+	{ "/dev/sda:1:0|dram:00000000000000000000000000000000000000000000000000000000000000001",
+	  -EINVAL, 19, "DRAM size is too long" },
+	/* Block devices. */
+	{ "/dev/sda", -EINVAL, 1, "missing SIZE or OFFSET" },
+	{ "/dev/sda:1", -EINVAL, 1, "missing SIZE or OFFSET" },
+	{ "/tmp/file:1:0", -EINVAL, 1, "\"/tmp/file\" in \"/tmp/file:1:0\": a block device path starts with /dev/" },
+	{ "/dev/:1:0", -EINVAL, 1, "starts with /dev/" },
+	{ "/devsda:1:0", -EINVAL, 1, "starts with /dev/" },
+	{ "/dev/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx:1:0",
+	  -ENAMETOOLONG, 1, "path longer than 107 characters" },
+	{ "/dev/sda::0", -EINVAL, 10, "empty size" },
+	{ "/dev/sda:1:", -EINVAL, 12, "\"\" in \"/dev/sda:1:\": empty offset" },
+	{ "/dev/sda:0:0", -EINVAL, 10, "\"0\" in \"/dev/sda:0:0\": size must not be zero" },
+	{ "/dev/sda:1M:1K", -EINVAL, 13, "offset must be a multiple of 4 KiB" },
+	{ "/dev/sda:abc:0", -EINVAL, 10, "bad size" },
+	{ "/dev/sda:1:x", -EINVAL, 12, "bad offset" },
+	{ "/dev/sda:17592186044416:0", -ERANGE, 10, "size is too large" },
+	{ "/dev/sda:1:17592186044416", -ERANGE, 12, "offset is too large" },
+	{ "/dev/sda:8796093022208:8796093022208", -ERANGE, 1, "offset plus size is too large" },
+	{ "/dev/sda:8796093022208:0|/dev/sdb:8796093022208:0", -ERANGE, 26,
+	  "the tiers add up to more than 16 EiB" },
+	/* Remote tiers: addresses. */
+	{ "10.0.0.300:1:1", -EINVAL, 1, "\"10.0.0.300\" in \"10.0.0.300:1:1\": not an IPv4 address" },
+	{ "1.2.3:1:1", -EINVAL, 1, "not an IPv4 address" },
+	{ "2001:db8::1:1024:80", -EINVAL, 1, "IPv6 goes in brackets" },
+	{ "tcp::1:1", -EINVAL, 5, "empty address" },
+	{ "tcp:host:1:1", -EINVAL, 5, "not an IPv4 address" },
+	{ "[fe80::1:1024:19675", -EINVAL, 1, "missing ']'" },
+	{ "[fe80::1]1024:19675", -EINVAL, 1, "expected ':' after ']'" },
+	{ "[]:1:1", -EINVAL, 1, "not an IPv6 address" },
+	{ "[1.2.3.4]:1:1", -EINVAL, 1, "not an IPv6 address" },
+	{ "[fe80::1%eth0]:1:1", -EINVAL, 1, "not an IPv6 address" },
+	{ "1.2.3.4", -EINVAL, 1, "missing SIZE and PORT (expected IP:SIZE:PORT)" },
+	{ "tcp:1.2.3.4", -EINVAL, 1, "missing SIZE and PORT (expected tcp:IP:SIZE:PORT)" },
+	{ "[::1]", -EINVAL, 1, "missing SIZE and PORT" },
+	{ "1.2.3.4:1024", -EINVAL, 1, "missing PORT" },
+	{ "1.2.3.4:1024:1:2", -EINVAL, 14, "too many fields" },
+	/* Remote tiers: sizes and ports. */
+	{ "1.2.3.4::80", -EINVAL, 9, "empty size" },
+	{ "1.2.3.4:0:80", -EINVAL, 9, "size must not be zero" },
+	{ "1.2.3.4:1Q:80", -EINVAL, 9, "bad size" },
+	{ "1.2.3.4:1024:", -EINVAL, 14, "empty port" },
+	{ "1.2.3.4:1024:0", -ERANGE, 14, "\"0\" in \"1.2.3.4:1024:0\": port must be 1..65535" },
+	{ "1.2.3.4:1024:65536", -ERANGE, 14, "port must be 1..65535" },
+	{ "1.2.3.4:1024:99999999999999999999999", -ERANGE, 14, "port must be 1..65535" },
+	{ "1.2.3.4:1024:-1", -EINVAL, 14, "port must be a decimal number" },
+	{ "1.2.3.4:1024:80x", -EINVAL, 14, "port must be a decimal number" },
+	{ "tcp:[::1]:64:http", -EINVAL, 14, "port must be a decimal number" },
+	/* A long token is quoted shortened. */
+	{ "/dev/sda:1:0|tcp:1.2.3.4:1:1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	  -EINVAL, 28, "\"tcp:1.2.3.4:1:1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\": too many fields" },
+};
+
+TEST(rejected_specs)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		const struct bad_case *b = &bad[i];
+		char err[EMP_SPEC_ERR_MAX] = "x", want_col[32];
+		struct emp_spec s, zero;
+
+		memset(&s, 0x5a, sizeof(s));
+		EXPECT_EQ(b->err, emp_spec_parse(b->in, &s, err, sizeof(err))) TH_LOG("'%s': %s", b->in, err);
+		EXPECT_EQ(b->col, s.err_col) TH_LOG("'%s': %s", b->in, err);
+		snprintf(want_col, sizeof(want_col), "column %u: ", b->col);
+		EXPECT_EQ(0, strncmp(err, want_col, strlen(want_col))) TH_LOG("'%s': %s", b->in, err);
+		EXPECT_NE(NULL, strstr(err, b->words)) TH_LOG("'%s': '%s' lacks '%s'", b->in, err, b->words);
+		/* Nothing half-parsed is left behind. */
+		memset(&zero, 0, sizeof(zero));
+		zero.err_col = s.err_col;
+		EXPECT_EQ(0, memcmp(&zero, &s, sizeof(s))) TH_LOG("'%s' left data in the result", b->in);
+	}
+}
+
+TEST(error_buffer_is_optional_and_bounded)
+{
+	struct emp_spec s;
+	char err[12];
+
+	EXPECT_EQ(-EINVAL, emp_spec_parse("/dev/sda:0:0", &s, NULL, 0));
+	EXPECT_EQ(10, s.err_col);
+	memset(err, 'x', sizeof(err));
+	EXPECT_EQ(-EINVAL, emp_spec_parse("/dev/sda:0:0", &s, err, sizeof(err)));
+	EXPECT_STREQ("column 10: ", err);
+	EXPECT_EQ(-EINVAL, emp_spec_parse(NULL, &s, err, sizeof(err)));
+}
+
+TEST(format_is_bounded_like_snprintf)
+{
+	char small[8];
+	struct emp_spec s;
+	int n;
+
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:1:0|dram:2", &s, NULL, 0));
+	n = emp_spec_format(&s, small, sizeof(small));
+	EXPECT_EQ((int)strlen("/dev/sda:1:0|dram:2"), n);
+	EXPECT_STREQ("/dev/sd", small);
+	EXPECT_EQ(n, emp_spec_format(&s, NULL, 0));
+}
+
+TEST(kind_names)
+{
+	EXPECT_STREQ("bdev", emp_tier_kind_name(EMP_TIER_BDEV));
+	EXPECT_STREQ("rdma", emp_tier_kind_name(EMP_TIER_RDMA));
+	EXPECT_STREQ("tcp", emp_tier_kind_name(EMP_TIER_TCP));
+	EXPECT_STREQ("unknown", emp_tier_kind_name(0));
+}
+
+TEST(instance_names)
+{
+	EXPECT_EQ(0, emp_check_name("db"));
+	EXPECT_EQ(0, emp_check_name("preload-1234"));
+	EXPECT_EQ(0, emp_check_name("a.b_c-D9"));
+	EXPECT_EQ(0, emp_check_name("0123456789012345678901234567890"));	/* 31 */
+	EXPECT_EQ(-EINVAL, emp_check_name("01234567890123456789012345678901"));	/* 32 */
+	EXPECT_EQ(-EINVAL, emp_check_name(""));
+	EXPECT_EQ(-EINVAL, emp_check_name(NULL));
+	EXPECT_EQ(-EINVAL, emp_check_name(".hidden"));
+	EXPECT_EQ(-EINVAL, emp_check_name("-opt"));
+	EXPECT_EQ(-EINVAL, emp_check_name("a/b"));
+	EXPECT_EQ(-EINVAL, emp_check_name("a b"));
+}
+
+/* emp_spec_to_create(): defaults and every geometry rule. */
+TEST(create_defaults)
+{
+	char err[EMP_SPEC_ERR_MAX] = "";
+	struct emp_create c;
+	struct emp_spec s;
+
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:256:0|/dev/sdb:256:0|dram:32", &s, NULL, 0));
+	ASSERT_EQ(0, emp_spec_to_create(&s, "db", 0, 0, 0, &c, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_STREQ("db", c.name);
+	EXPECT_EQ(512 * MIB, c.inst_size);
+	EXPECT_EQ(EMP_DEFAULT_BLOCK, c.block_size);
+	EXPECT_EQ(EMP_DEFAULT_SUBBLOCK, c.subblock_size);
+	EXPECT_EQ(32 * MIB, c.dram_budget);
+	EXPECT_EQ(0, c.flags);
+	EXPECT_EQ(0, c.nr_tiers);	/* set by emp_create() */
+
+	/* No dram: 64 MiB, or the instance if smaller, but two blocks at least. */
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:256:0", &s, NULL, 0));
+	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_EQ(EMP_DEFAULT_DRAM, c.dram_budget);
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:8:0", &s, NULL, 0));
+	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_EQ(8 * MIB, c.dram_budget);
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:64K:0", &s, NULL, 0));
+	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_EQ(128 << 10, c.dram_budget);
+
+	/* An explicit size below the capacity, explicit geometry. */
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:256:0|dram:8", &s, NULL, 0));
+	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 100 * MIB, 2 << 20, 128 << 10, &c, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_EQ(100 * MIB, c.inst_size);
+	EXPECT_EQ(2 << 20, c.block_size);
+	EXPECT_EQ(128 << 10, c.subblock_size);
+}
+
+struct geom_case {
+	const char *spec, *name;
+	uint64_t size;
+	uint32_t block, sub;
+	const char *words;
+};
+
+static const struct geom_case geom_bad[] = {
+	{ "/dev/sda:256:0", "bad name", 0, 0, 0, "bad instance name 'bad name'" },
+	{ "/dev/sda:256:0", "", 0, 0, 0, "bad instance name" },
+	{ "/dev/sda:256:0", "a", 0, 3 << 10, 0, "block size 3K is not a power of two in 4K..2M" },
+	{ "/dev/sda:256:0", "a", 0, 2 << 10, 0, "block size 2K is not" },
+	{ "/dev/sda:256:0", "a", 0, 4 << 20, 0, "block size 4M is not" },
+	{ "/dev/sda:256:0", "a", 0, 0, 256 << 10, "subblock size 256K is not a power of two in 4K..128K" },
+	{ "/dev/sda:256:0", "a", 0, 0, 1024, "subblock size 1K" },
+	{ "/dev/sda:256:0", "a", 0, 0, 12 << 10, "subblock size 12K" },
+	{ "/dev/sda:256:0", "a", 0, 8 << 10, 16 << 10, "subblock size 16K is larger than the block size 8K" },
+	{ "/dev/sda:1:0|/dev/sdb:3:0", "a", 0, 2 << 20, 0,
+	  "tier 1: size 1M is not a multiple of the block size 2M" },
+	{ "/dev/sda:256:0", "a", 257 * MIB, 0, 0, "size 257M is more than the tiers hold (256M)" },
+	{ "/dev/sda:256:0", "a", MIB + 4096, 0, 0, "size 1028K is not a multiple of the block size 64K" },
+	{ "/dev/sda:256:0|dram:6K", "a", 0, 0, 0, "DRAM budget 6K is not a multiple of the page size" },
+	{ "/dev/sda:256:0|dram:64K", "a", 0, 0, 0, "DRAM budget 64K is less than two blocks of 64K" },
+};
+
+TEST(create_rejects_bad_geometry)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(geom_bad); i++) {
+		const struct geom_case *g = &geom_bad[i];
+		char err[EMP_SPEC_ERR_MAX] = "";
+		struct emp_create c;
+		struct emp_spec s;
+
+		ASSERT_EQ(0, emp_spec_parse(g->spec, &s, err, sizeof(err))) TH_LOG("%s", err);
+		EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, g->name, g->size, g->block, g->sub, &c,
+						      err, sizeof(err))) TH_LOG("case %zu", i);
+		EXPECT_NE(NULL, strstr(err, g->words)) TH_LOG("case %zu: '%s' lacks '%s'", i, err, g->words);
+	}
+}
+
+TEST(create_needs_a_tier)
+{
+	char err[EMP_SPEC_ERR_MAX] = "";
+	struct emp_create c;
+	struct emp_spec s;
+
+	memset(&s, 0, sizeof(s));
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "no storage tier"));
+}
+
+TEST(format_human)
+{
+	char b[32];
+
+	EXPECT_STREQ("0 B", emp_format_human(0, b, sizeof(b)));
+	EXPECT_STREQ("1023 B", emp_format_human(1023, b, sizeof(b)));
+	EXPECT_STREQ("4 KiB", emp_format_human(4096, b, sizeof(b)));
+	EXPECT_STREQ("1.5 KiB", emp_format_human(1536, b, sizeof(b)));
+	EXPECT_STREQ("64 MiB", emp_format_human(64 * MIB, b, sizeof(b)));
+	EXPECT_STREQ("1.9 GiB", emp_format_human(2 * GIB - 1, b, sizeof(b)));
+	EXPECT_STREQ("128 GiB", emp_format_human(128 * GIB, b, sizeof(b)));
+	EXPECT_STREQ("2 TiB", emp_format_human(2ULL << 40, b, sizeof(b)));
+	EXPECT_STREQ("15.9 EiB", emp_format_human(UINT64_MAX, b, sizeof(b)));
+}
+
+TEST_HARNESS_MAIN

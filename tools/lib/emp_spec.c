@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: LGPL-2.1
+/*
+ * libemp: the tier spec, "TIER|TIER|...", the one grammar every EMP tool
+ * reads (empctl, the preload library, the QEMU wrapper). See emp-spec(7).
+ *
+ *   IP:SIZE:PORT               remote DRAM over RDMA (IPv6 as [ADDR])
+ *   tcp:IP:SIZE:PORT           remote DRAM over TCP
+ *   /dev/BLOCKDEV:SIZE:OFFSET  a block device from OFFSET
+ *   dram:SIZE                  local DRAM budget, at most once
+ *
+ * SIZE and OFFSET are MiB unless they carry a K/M/G/T suffix. The parser
+ * never allocates and never reads past the terminating NUL, so it can be
+ * fed anything (it is fuzzed: fuzz/spec_fuzz.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libemp.h"
+
+#define MIB		(1ULL << 20)
+/* Longest size or port field we copy out for parsing. */
+#define FIELD_MAX	64
+/* How much of a token an error message quotes. */
+#define QUOTE_MAX	48
+
+/* Where the parser is: the whole spec and the current token. */
+struct cursor {
+	const char *spec;
+	const char *tok;	/* start of the current token */
+	size_t len;		/* its length */
+	struct emp_spec *out;
+	char *err;
+	size_t errlen;
+};
+
+/* Append a quoted, possibly shortened copy of @p[0..@n) to @buf. */
+static void quote(char *buf, size_t len, const char *p, size_t n)
+{
+	size_t used = strlen(buf);
+
+	if (used >= len)
+		return;
+	if (n > QUOTE_MAX)
+		snprintf(buf + used, len - used, "\"%.*s...\"", QUOTE_MAX - 3, p);
+	else
+		snprintf(buf + used, len - used, "\"%.*s\"", (int)n, p);
+}
+
+/*
+ * Report an error about the field @p[0..@n) of the current token (or the
+ * token itself when @p is the token): sets the column and writes
+ * 'column C: "FIELD" in "TOKEN": WHAT'.
+ */
+static int fail(struct cursor *c, int err, const char *p, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	size_t used;
+
+	c->out->err_col = (unsigned int)(p - c->spec) + 1;
+	if (!c->err || !c->errlen)
+		return err;
+	snprintf(c->err, c->errlen, "column %u: ", c->out->err_col);
+	if (c->tok) {
+		quote(c->err, c->errlen, p, n);
+		if (p != c->tok || n != c->len) {
+			used = strlen(c->err);
+			snprintf(c->err + used, c->errlen - used, " in ");
+			quote(c->err, c->errlen, c->tok, c->len);
+		}
+		used = strlen(c->err);
+		snprintf(c->err + used, c->errlen - used, ": ");
+	}
+	used = strlen(c->err);
+	if (used < c->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(c->err + used, c->errlen - used, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+/* Copy the field @p[0..@n) into @buf (FIELD_MAX), or fail when too long. */
+static int field_copy(char *buf, const char *p, size_t n)
+{
+	if (n >= FIELD_MAX)
+		return -1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* A SIZE field: MiB or suffixed, nonzero unless @zero_ok. */
+static int parse_size_field(struct cursor *c, const char *p, size_t n, const char *what,
+			    int zero_ok, uint64_t *out)
+{
+	char buf[FIELD_MAX];
+	int err;
+
+	if (!n)
+		return fail(c, -EINVAL, p, n, "empty %s", what);
+	if (field_copy(buf, p, n))
+		return fail(c, -EINVAL, p, n, "%s is too long", what);
+	err = emp_parse_size(buf, MIB, out);
+	if (err == -ERANGE)
+		return fail(c, -ERANGE, p, n, "%s is too large", what);
+	if (err)
+		return fail(c, -EINVAL, p, n,
+			    "bad %s (a number of MiB, or with a K, M, G or T suffix)", what);
+	if (!zero_ok && !*out)
+		return fail(c, -EINVAL, p, n, "%s must not be zero", what);
+	return 0;
+}
+
+/* A PORT field: decimal 1..65535. */
+static int parse_port(struct cursor *c, const char *p, size_t n, uint16_t *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!n)
+		return fail(c, -EINVAL, p, n, "empty port");
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return fail(c, -EINVAL, p, n, "port must be a decimal number 1..65535");
+		v = v * 10 + (unsigned long)(p[i] - '0');
+		if (v > 65535)
+			break;
+	}
+	if (v < 1 || v > 65535)
+		return fail(c, -ERANGE, p, n, "port must be 1..65535");
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/*
+ * A donor address: IPv4 dotted quad, or an IPv6 address in brackets.
+ * @p points at the address; on success *@n is the length consumed
+ * (brackets included) and the bare address is stored in @t->path.
+ */
+static int parse_addr(struct cursor *c, const char *p, const char *end, size_t *n,
+		      struct emp_tier *t)
+{
+	unsigned char bin[16];
+	char buf[FIELD_MAX];
+	const char *q;
+
+	if (p < end && *p == '[') {
+		q = memchr(p, ']', (size_t)(end - p));
+		if (!q)
+			return fail(c, -EINVAL, p, (size_t)(end - p), "missing ']' after IPv6 address");
+		if (q + 1 < end && q[1] != ':')
+			return fail(c, -EINVAL, p, (size_t)(q + 1 - p), "expected ':' after ']'");
+		if (field_copy(buf, p + 1, (size_t)(q - p - 1)) || q == p + 1 ||
+		    inet_pton(AF_INET6, buf, bin) != 1)
+			return fail(c, -EINVAL, p, (size_t)(q + 1 - p), "not an IPv6 address");
+		*n = (size_t)(q + 1 - p);
+	} else {
+		q = memchr(p, ':', (size_t)(end - p));
+		if (!q)
+			q = end;
+		if (q == p)
+			return fail(c, -EINVAL, p, 0, "empty address");
+		if (field_copy(buf, p, (size_t)(q - p)) || inet_pton(AF_INET, buf, bin) != 1)
+			return fail(c, -EINVAL, p, (size_t)(q - p),
+				    "not an IPv4 address (IPv6 goes in brackets: [ADDR])");
+		*n = (size_t)(q - p);
+	}
+	/* Both forms fit: FIELD_MAX is below EMP_PATH_MAX. */
+	snprintf(t->path, sizeof(t->path), "%s", buf);
+	return 0;
+}
+
+/* ADDR:SIZE:PORT after an optional "tcp:" prefix. */
+static int parse_remote(struct cursor *c, const char *p, const char *end, struct emp_tier *t)
+{
+	const char *size, *colon;
+	size_t n = 0;
+	uint64_t v;
+	int err;
+
+	err = parse_addr(c, p, end, &n, t);
+	if (err)
+		return err;
+	if (p + n >= end)
+		return fail(c, -EINVAL, c->tok, c->len, "missing SIZE and PORT (expected %sIP:SIZE:PORT)",
+			    t->kind == EMP_TIER_TCP ? "tcp:" : "");
+	size = p + n + 1;
+	colon = memchr(size, ':', (size_t)(end - size));
+	if (!colon)
+		return fail(c, -EINVAL, c->tok, c->len, "missing PORT (expected %sIP:SIZE:PORT)",
+			    t->kind == EMP_TIER_TCP ? "tcp:" : "");
+	err = parse_size_field(c, size, (size_t)(colon - size), "size", 0, &v);
+	if (err)
+		return err;
+	t->size = v;
+	if (memchr(colon + 1, ':', (size_t)(end - colon - 1)))
+		return fail(c, -EINVAL, colon + 1, (size_t)(end - colon - 1),
+			    "too many fields (expected %sIP:SIZE:PORT)",
+			    t->kind == EMP_TIER_TCP ? "tcp:" : "");
+	return parse_port(c, colon + 1, (size_t)(end - colon - 1), &t->port);
+}
+
+/*
+ * /dev/BLOCKDEV:SIZE:OFFSET. The two numbers are taken from the right, so
+ * device paths with colons (/dev/disk/by-path/pci-0000:00:04.0-nvme-1) work.
+ */
+static int parse_bdev(struct cursor *c, const char *p, const char *end, struct emp_tier *t)
+{
+	const char *off = NULL, *size = NULL, *q;
+	size_t plen;
+	uint64_t v;
+	int err;
+
+	for (q = end; q > p; q--) {
+		if (q[-1] != ':')
+			continue;
+		if (!off) {
+			off = q;
+		} else {
+			size = q;
+			break;
+		}
+	}
+	if (!size)
+		return fail(c, -EINVAL, c->tok, c->len,
+			    "missing SIZE or OFFSET (expected /dev/BLOCKDEV:SIZE:OFFSET)");
+	plen = (size_t)(size - 1 - p);
+	if (plen < 6 || strncmp(p, "/dev/", 5))
+		return fail(c, -EINVAL, p, plen, "a block device path starts with /dev/ and names a device");
+	if (plen >= sizeof(t->path))
+		return fail(c, -ENAMETOOLONG, p, plen, "path longer than %zu characters",
+			    sizeof(t->path) - 1);
+	err = parse_size_field(c, size, (size_t)(off - 1 - size), "size", 0, &v);
+	if (err)
+		return err;
+	t->size = v;
+	err = parse_size_field(c, off, (size_t)(end - off), "offset", 1, &v);
+	if (err)
+		return err;
+	t->offset = v;
+	if (t->offset & 4095)
+		return fail(c, -EINVAL, off, (size_t)(end - off), "offset must be a multiple of 4 KiB");
+	if (t->offset + t->size < t->offset)
+		return fail(c, -ERANGE, c->tok, c->len, "offset plus size is too large");
+	memcpy(t->path, p, plen);
+	t->path[plen] = '\0';
+	return 0;
+}
+
+/* One token [tok, tok+len), neither empty nor containing '|'. */
+static int parse_token(struct cursor *c, int *dram_seen)
+{
+	struct emp_spec *s = c->out;
+	const char *p = c->tok, *end = c->tok + c->len;
+	struct emp_tier *t;
+	int err;
+
+	if (c->len >= 5 && !strncmp(p, "dram:", 5)) {
+		if (*dram_seen)
+			return fail(c, -EINVAL, p, c->len, "a second dram: tier (at most one)");
+		*dram_seen = 1;
+		return parse_size_field(c, p + 5, c->len - 5, "DRAM size", 0, &s->dram);
+	}
+	if (s->nr_tiers >= EMP_MAX_TIERS)
+		return fail(c, -E2BIG, p, c->len, "more than %d tiers", EMP_MAX_TIERS);
+	t = &s->tier[s->nr_tiers];
+	memset(t, 0, sizeof(*t));
+	if (c->len >= 4 && !strncmp(p, "tcp:", 4)) {
+		t->kind = EMP_TIER_TCP;
+		err = parse_remote(c, p + 4, end, t);
+	} else if (*p == '/') {
+		t->kind = EMP_TIER_BDEV;
+		err = parse_bdev(c, p, end, t);
+	} else if (*p == '[' || (*p >= '0' && *p <= '9')) {
+		t->kind = EMP_TIER_RDMA;
+		err = parse_remote(c, p, end, t);
+	} else {
+		err = fail(c, -EINVAL, p, c->len, "unknown tier (expected IP:SIZE:PORT, "
+			   "tcp:IP:SIZE:PORT, /dev/BLOCKDEV:SIZE:OFFSET or dram:SIZE)");
+	}
+	if (err) {
+		memset(t, 0, sizeof(*t));
+		return err;
+	}
+	if (s->capacity + t->size < s->capacity)
+		return fail(c, -ERANGE, p, c->len, "the tiers add up to more than 16 EiB");
+	s->capacity += t->size;
+	s->nr_tiers++;
+	return 0;
+}
+
+int emp_spec_parse(const char *spec, struct emp_spec *out, char *err, size_t errlen)
+{
+	struct cursor c = { .spec = spec, .out = out, .err = err, .errlen = errlen };
+	const char *p = spec, *bar;
+	int ret, dram_seen = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!spec)
+		return -EINVAL;
+	if (!*spec) {
+		c.spec = spec;
+		return fail(&c, -EINVAL, spec, 0, "empty spec");
+	}
+	for (;;) {
+		bar = strchr(p, '|');
+		c.tok = p;
+		c.len = bar ? (size_t)(bar - p) : strlen(p);
+		if (!c.len) {
+			c.tok = NULL;
+			if (!bar)	/* the spec ends in '|' */
+				ret = fail(&c, -EINVAL, p - 1, 1, "trailing '|' (nothing after it)");
+			else if (p == spec)
+				ret = fail(&c, -EINVAL, p, 1, "empty tier before '|'");
+			else
+				ret = fail(&c, -EINVAL, p, 1, "empty tier between two '|'");
+			goto out_clear;
+		}
+		ret = parse_token(&c, &dram_seen);
+		if (ret)
+			goto out_clear;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	if (!out->nr_tiers) {
+		c.tok = NULL;
+		ret = fail(&c, -EINVAL, spec, 0,
+			   "no storage tier (dram: is the cache in front of the other tiers)");
+		goto out_clear;
+	}
+	return 0;
+
+out_clear:
+	{
+		unsigned int col = out->err_col;
+
+		memset(out, 0, sizeof(*out));
+		out->err_col = col;
+	}
+	return ret;
+}
+
+/* Shortest text of @bytes in the spec's units: bare MiB, else a suffix. */
+static char *spec_size(uint64_t bytes, char *buf, size_t len)
+{
+	if (!(bytes % MIB))
+		snprintf(buf, len, "%llu", (unsigned long long)(bytes / MIB));
+	else
+		emp_format_size(bytes, buf, len);	/* K multiples: "1536K" */
+	return buf;
+}
+
+int emp_spec_format_tier(const struct emp_tier *t, char *buf, size_t len)
+{
+	char sz[32], off[32];
+
+	spec_size(t->size, sz, sizeof(sz));
+	switch (t->kind) {
+	case EMP_TIER_BDEV:
+		return snprintf(buf, len, "%s:%s:%s", t->path, sz, spec_size(t->offset, off, sizeof(off)));
+	case EMP_TIER_RDMA:
+	case EMP_TIER_TCP:
+		return snprintf(buf, len, "%s%s%s%s:%s:%u", t->kind == EMP_TIER_TCP ? "tcp:" : "",
+				strchr(t->path, ':') ? "[" : "", t->path,
+				strchr(t->path, ':') ? "]" : "", sz, t->port);
+	default:
+		return snprintf(buf, len, "?");
+	}
+}
+
+int emp_spec_format(const struct emp_spec *s, char *buf, size_t len)
+{
+	char one[EMP_PATH_MAX + 64];
+	size_t used = 0;
+	unsigned int i;
+	int n;
+
+	if (len)
+		buf[0] = '\0';
+	for (i = 0; i < s->nr_tiers; i++) {
+		n = emp_spec_format_tier(&s->tier[i], one, sizeof(one));
+		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%s%s",
+			     i ? "|" : "", one);
+		used += (size_t)n;
+	}
+	if (s->dram) {
+		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%sdram:%s",
+			     used ? "|" : "", spec_size(s->dram, one, sizeof(one)));
+		used += (size_t)n;
+	}
+	return (int)used;
+}
+
+const char *emp_tier_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case EMP_TIER_BDEV: return "bdev";
+	case EMP_TIER_RDMA: return "rdma";
+	case EMP_TIER_TCP:  return "tcp";
+	default:            return "unknown";
+	}
+}
+
+static int geom_fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && len) {
+		va_start(ap, fmt);
+		vsnprintf(err, len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst_size,
+		       uint32_t block, uint32_t subblock, struct emp_create *c,
+		       char *err, size_t errlen)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char b[2][32];
+	uint64_t dram;
+	unsigned int i;
+
+	if (page <= 0)
+		page = 4096;
+	memset(c, 0, sizeof(*c));
+	if (emp_check_name(name))
+		return geom_fail(err, errlen, "bad instance name '%s': 1..%d characters of "
+				 "A-Z a-z 0-9 _ . -, not starting with '.' or '-'",
+				 name, EMP_NAME_MAX - 1);
+	emp_set_name(c->name, name);
+	block = block ? block : EMP_DEFAULT_BLOCK;
+	subblock = subblock ? subblock : EMP_DEFAULT_SUBBLOCK;
+	if (!pow2(block) || block < EMP_BLOCK_MIN || block > EMP_BLOCK_MAX)
+		return geom_fail(err, errlen, "block size %s is not a power of two in 4K..2M",
+				 emp_format_size(block, b[0], sizeof(b[0])));
+	if (!pow2(subblock) || subblock < EMP_SUBBLOCK_MIN || subblock > EMP_SUBBLOCK_MAX)
+		return geom_fail(err, errlen, "subblock size %s is not a power of two in 4K..128K",
+				 emp_format_size(subblock, b[0], sizeof(b[0])));
+	if (subblock > block)
+		return geom_fail(err, errlen, "subblock size %s is larger than the block size %s",
+				 emp_format_size(subblock, b[0], sizeof(b[0])),
+				 emp_format_size(block, b[1], sizeof(b[1])));
+	if (!s->nr_tiers)
+		return geom_fail(err, errlen, "the spec has no storage tier");
+	for (i = 0; i < s->nr_tiers; i++)
+		if (s->tier[i].size % block)
+			return geom_fail(err, errlen, "tier %u: size %s is not a multiple of the "
+					 "block size %s", i + 1,
+					 emp_format_size(s->tier[i].size, b[0], sizeof(b[0])),
+					 emp_format_size(block, b[1], sizeof(b[1])));
+	if (!inst_size)
+		inst_size = s->capacity;
+	if (inst_size > s->capacity)
+		return geom_fail(err, errlen, "size %s is more than the tiers hold (%s)",
+				 emp_format_size(inst_size, b[0], sizeof(b[0])),
+				 emp_format_size(s->capacity, b[1], sizeof(b[1])));
+	if (inst_size % block)
+		return geom_fail(err, errlen, "size %s is not a multiple of the block size %s",
+				 emp_format_size(inst_size, b[0], sizeof(b[0])),
+				 emp_format_size(block, b[1], sizeof(b[1])));
+	dram = s->dram;
+	if (!dram) {
+		dram = inst_size < EMP_DEFAULT_DRAM ? inst_size : EMP_DEFAULT_DRAM;
+		if (dram < 2ULL * block)
+			dram = 2ULL * block;
+	}
+	if (dram % (uint64_t)page)
+		return geom_fail(err, errlen, "DRAM budget %s is not a multiple of the page size",
+				 emp_format_size(dram, b[0], sizeof(b[0])));
+	if (dram < 2ULL * block)
+		return geom_fail(err, errlen, "DRAM budget %s is less than two blocks of %s",
+				 emp_format_size(dram, b[0], sizeof(b[0])),
+				 emp_format_size(block, b[1], sizeof(b[1])));
+	c->inst_size = inst_size;
+	c->block_size = block;
+	c->subblock_size = subblock;
+	c->dram_budget = dram;
+	return 0;
+}
+
+int emp_check_name(const char *name)
+{
+	size_t i, n = name ? strlen(name) : 0;
+
+	if (!n || n >= EMP_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return -EINVAL;
+	}
+	return 0;
+}
