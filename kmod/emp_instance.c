@@ -77,10 +77,8 @@ static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_
 	switch (t->kind) {
 	case EMP_TIER_BDEV:
 	case EMP_TIER_TCP:
-		break;
 	case EMP_TIER_RDMA:
-		emp_reject(name, "tier kind %u is not supported by this module yet", t->kind);
-		return -EOPNOTSUPP;
+		break;
 	default:
 		emp_reject(name, "unknown tier kind %u", t->kind);
 		return -EINVAL;
@@ -118,20 +116,6 @@ static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* Open or connect one tier of kind desc->kind. */
-static int emp_tier_create(const struct emp_tier *desc, void *holder,
-			   struct emp_backend **out)
-{
-	switch (desc->kind) {
-	case EMP_TIER_BDEV:
-		return emp_tier_bdev_create(desc, holder, out);
-	case EMP_TIER_TCP:
-		return emp_tier_tcp_create(desc, out);
-	default:
-		return -EOPNOTSUPP;
-	}
 }
 
 static int emp_check_create(const struct emp_create *c, const struct emp_tier *tiers,
@@ -424,7 +408,7 @@ static void emp_instance_free(struct emp_instance *inst)
 
 	emp_blocks_free(inst);
 	for (i = 0; i < inst->nr_tiers; i++)
-		inst->tiers[i]->ops->destroy(inst->tiers[i]);
+		emp_tier_destroy(inst->tiers[i]);
 	if (inst->inode)
 		iput(inst->inode);
 	free_percpu(inst->stats);

@@ -41,6 +41,7 @@ static int __init emp_init(void)
 	int err;
 
 	atomic_set(&emp_state.nr_instances, 0);
+	emp_tiers_init();
 	err = emp_instances_init();
 	if (err) {
 		pr_err("cannot register the instance devices: %d\n", err);
@@ -60,6 +61,7 @@ static void __exit emp_exit(void)
 {
 	misc_deregister(&emp_ctl_dev);
 	emp_instances_exit();
+	emp_tiers_exit();
 	pr_info("unloaded\n");
 }
 

@@ -43,6 +43,9 @@ struct emp_tier_io {
  * struct emp_tier_ops - what a tier kind implements
  * @kind:    EMP_TIER_* it serves
  * @name:    for messages
+ * @owner:   module holding the code; pinned while a backend of it lives
+ * @create:  open/connect a backend for a validated description, @holder
+ *           being the instance. Context: process context, sleeps.
  * @submit:  start @io; completion is reported through io->end_io, also for
  *           errors found at submission. Context: process context, may sleep.
  * @destroy: release everything the backend holds; no I/O is in flight.
@@ -50,6 +53,8 @@ struct emp_tier_io {
 struct emp_tier_ops {
 	u32 kind;
 	const char *name;
+	struct module *owner;
+	int (*create)(const struct emp_tier *desc, void *holder, struct emp_backend **out);
 	void (*submit)(struct emp_backend *be, struct emp_tier_io *io);
 	void (*destroy)(struct emp_backend *be);
 };
@@ -74,10 +79,16 @@ struct emp_backend {
 	atomic64_t errors;
 };
 
-int emp_tier_bdev_create(const struct emp_tier *desc, void *holder,
-			 struct emp_backend **out);
+int emp_tier_register(const struct emp_tier_ops *ops);
+void emp_tier_unregister(const struct emp_tier_ops *ops);
+int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backend **out);
+void emp_tier_destroy(struct emp_backend *be);
+void emp_tiers_init(void);
+void emp_tiers_exit(void);
 
-int emp_tier_tcp_create(const struct emp_tier *desc, struct emp_backend **out);
+extern const struct emp_tier_ops emp_bdev_ops;
+extern const struct emp_tier_ops emp_tcp_ops;
+
 int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss);
 
 dev_t emp_tier_bdev_dev(struct emp_backend *be);

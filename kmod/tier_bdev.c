@@ -73,15 +73,8 @@ static void emp_bdev_destroy(struct emp_backend *be)
 	kfree(t);
 }
 
-static const struct emp_tier_ops emp_bdev_ops = {
-	.kind		= EMP_TIER_BDEV,
-	.name		= "bdev",
-	.submit		= emp_bdev_submit,
-	.destroy	= emp_bdev_destroy,
-};
-
 /**
- * emp_tier_bdev_create() - open a block-device tier
+ * emp_bdev_create() - open a block-device tier
  * @desc:   validated tier description (path, offset, size)
  * @holder: exclusive holder (the instance)
  * @out:    the new backend
@@ -91,8 +84,8 @@ static const struct emp_tier_ops emp_bdev_ops = {
  * fit in the device, -EINVAL for a device with sectors larger than a page,
  * -ENOMEM.
  */
-int emp_tier_bdev_create(const struct emp_tier *desc, void *holder,
-			 struct emp_backend **out)
+static int emp_bdev_create(const struct emp_tier *desc, void *holder,
+			   struct emp_backend **out)
 {
 	struct emp_bdev_tier *t;
 	u64 dev_bytes;
@@ -119,7 +112,6 @@ int emp_tier_bdev_create(const struct emp_tier *desc, void *holder,
 		err = -EINVAL;
 		goto out_close;
 	}
-	t->be.ops = &emp_bdev_ops;
 	t->be.size = desc->size;
 	t->offset = desc->offset;
 	*out = &t->be;
@@ -132,9 +124,18 @@ out_free:
 	return err;
 }
 
+const struct emp_tier_ops emp_bdev_ops = {
+	.kind		= EMP_TIER_BDEV,
+	.name		= "bdev",
+	.owner		= THIS_MODULE,
+	.create		= emp_bdev_create,
+	.submit		= emp_bdev_submit,
+	.destroy	= emp_bdev_destroy,
+};
+
 /**
  * emp_tier_bdev_dev() - device number of a block-device tier
- * @be: a backend made by emp_tier_bdev_create()
+ * @be: a backend made by emp_bdev_create()
  *
  * Return: the dev_t, used to refuse overlapping ranges of one device.
  */
@@ -145,7 +146,7 @@ dev_t emp_tier_bdev_dev(struct emp_backend *be)
 
 /**
  * emp_tier_bdev_offset() - where a block-device tier starts in its device
- * @be: a backend made by emp_tier_bdev_create()
+ * @be: a backend made by emp_bdev_create()
  *
  * Return: the byte offset.
  */

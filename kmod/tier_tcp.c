@@ -101,6 +101,7 @@ int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss)
 	}
 	return -EINVAL;
 }
+EXPORT_SYMBOL_GPL(emp_tier_addr);
 
 static int emp_tcp_xfer(struct socket *sock, bool send, struct kvec *kv,
 			unsigned int nkv, struct bio_vec *bv, unsigned int nbv,
@@ -376,13 +377,6 @@ static void emp_tcp_destroy(struct emp_backend *be)
 	kfree(t);
 }
 
-static const struct emp_tier_ops emp_tcp_ops = {
-	.kind		= EMP_TIER_TCP,
-	.name		= "tcp",
-	.submit		= emp_tcp_submit,
-	.destroy	= emp_tcp_destroy,
-};
-
 static const char *emp_wire_status_str(u32 status)
 {
 	switch (status) {
@@ -473,9 +467,10 @@ out_free:
 }
 
 /**
- * emp_tier_tcp_create() - connect a TCP tier to its donor
- * @desc: validated tier description (address, port, size, secret)
- * @out:  the new backend
+ * emp_tcp_create() - connect a TCP tier to its donor
+ * @desc:   validated tier description (address, port, size, secret)
+ * @holder: the instance (unused)
+ * @out:    the new backend
  *
  * Context: Process context, sleeps (connect and handshake, bounded by a
  * timeout).
@@ -483,7 +478,8 @@ out_free:
  * ETIMEDOUT, ...), -EACCES for a refused secret, -ENOSPC when the donor
  * has not the memory, -EPROTO for a peer that does not speak our protocol.
  */
-int emp_tier_tcp_create(const struct emp_tier *desc, struct emp_backend **out)
+static int emp_tcp_create(const struct emp_tier *desc, void *holder,
+			  struct emp_backend **out)
 {
 	struct sockaddr_storage ss;
 	struct emp_tcp_tier *t;
@@ -528,7 +524,6 @@ int emp_tier_tcp_create(const struct emp_tier *desc, struct emp_backend **out)
 		err = PTR_ERR(t->tx);
 		goto out_stop_rx;
 	}
-	t->be.ops = &emp_tcp_ops;
 	t->be.size = desc->size;
 	*out = &t->be;
 	pr_info("tcp tier %s: connected, %llu bytes\n", t->peer, desc->size);
@@ -543,3 +538,12 @@ out_free:
 	kfree(t);
 	return err;
 }
+
+const struct emp_tier_ops emp_tcp_ops = {
+	.kind		= EMP_TIER_TCP,
+	.name		= "tcp",
+	.owner		= THIS_MODULE,
+	.create		= emp_tcp_create,
+	.submit		= emp_tcp_submit,
+	.destroy	= emp_tcp_destroy,
+};

@@ -74,7 +74,7 @@ cp "$KMODDIR"/modules.builtin* "$KMODDIR"/modules.order "$mdst/" 2>/dev/null || 
 depmod -b "$root" "$KREL"
 
 # --- our modules, tools, tests ----------------------------------------------
-cp "$build/$line/kmod/emp.ko" "$root/emp/modules/"
+cp "$build/$line"/kmod/*.ko "$root/emp/modules/"
 for f in "$build"/tools/*; do [ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/emp/bin/"; done
 for f in "$build"/selftests/*; do [ -f "$f" ] && cp "$f" "$root/emp/tests/"; done
 cp "$EMP_TOP"/selftests/guest/*.sh "$root/emp/tests/"

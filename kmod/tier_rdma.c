@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RDMA tier (emp_rdma.ko): remote DRAM on a donor running vmd, reached
+ * through rdma_cm with one-sided RDMA READ/WRITE. One RC queue pair per
+ * queue, queues spread over the CPUs so parallel faults do not share a
+ * lock; completions are reaped in softirq context by the CQ API, never by
+ * polling loops. When a queue fails (donor gone, link down) every waiting
+ * and later request fails with -EIO, so faults get SIGBUS, and teardown
+ * still works.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/utsname.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/rdma_cm.h>
+#include <rdma/rw.h>
+#include <linux/emp_wire.h>
+
+#include "emp.h"
+#include "emp_tier.h"
+
+#define EMP_RDMA_MAX_QUEUES	4
+#define EMP_RDMA_DEPTH		64	/* requests in flight per queue */
+#define EMP_RDMA_TIMEOUT_MS	5000
+#define EMP_RDMA_CONNECT_TIMEOUT (15 * HZ)
+
+struct emp_rdma_tier;
+
+/**
+ * struct emp_rdma_queue - one connection to the donor
+ * @t:        the tier
+ * @cm_id:    its rdma_cm id
+ * @cq:       completion queue (softirq polled)
+ * @cm_done:  signalled by the CM handler at each connection step
+ * @cm_err:   result of the last step
+ * @slots:    free request slots; a submitter waits for one
+ * @dead:     the queue failed; requests fail at once
+ */
+struct emp_rdma_queue {
+	struct emp_rdma_tier *t;
+	struct rdma_cm_id *cm_id;
+	struct ib_cq *cq;
+	struct completion cm_done;
+	int cm_err;
+	struct semaphore slots;
+	bool dead;
+};
+
+/**
+ * struct emp_rdma_tier - RDMA backend
+ * @be:         generic part
+ * @pd:         protection domain of the device the first queue resolved to
+ * @remote_addr: the donor's region, its address
+ * @rkey:       and its key
+ * @session:    donor session the queues share
+ * @nr_queues:  queues in @q
+ * @peer:       "addr:port" for messages
+ * @q:          the queues
+ */
+struct emp_rdma_tier {
+	struct emp_backend be;
+	struct ib_pd *pd;
+	u64 remote_addr;
+	u32 rkey;
+	u64 session;
+	unsigned int nr_queues;
+	char peer[EMP_PATH_MAX + 8];
+	struct emp_rdma_queue q[EMP_RDMA_MAX_QUEUES];
+};
+
+static struct emp_rdma_tier *to_rdma_tier(struct emp_backend *be)
+{
+	return container_of(be, struct emp_rdma_tier, be);
+}
+
+/**
+ * struct emp_rdma_req - one READ or WRITE in flight
+ * @cqe:    completion of its last work request
+ * @q:      queue it went out on
+ * @io:     the transfer
+ * @rw:     the R/W API context (splits it into work requests)
+ * @sg:     its pages
+ */
+struct emp_rdma_req {
+	struct ib_cqe cqe;
+	struct emp_rdma_queue *q;
+	struct emp_tier_io *io;
+	struct rdma_rw_ctx rw;
+	struct scatterlist sg[];
+};
+
+static enum dma_data_direction emp_rdma_dir(struct emp_tier_io *io)
+{
+	/* A READ from the donor writes our pages. */
+	return io->dir == EMP_IO_READ ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+}
+
+static void emp_rdma_queue_failed(struct emp_rdma_queue *q, const char *why)
+{
+	if (!READ_ONCE(q->dead))
+		pr_warn("rdma tier %s: queue %td lost (%s); its data is unreachable\n",
+			q->t->peer, q - q->t->q, why);
+	WRITE_ONCE(q->dead, true);
+}
+
+static void emp_rdma_rw_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct emp_rdma_req *req = container_of(wc->wr_cqe, struct emp_rdma_req, cqe);
+	struct emp_rdma_queue *q = req->q;
+	struct emp_tier_io *io = req->io;
+	int err = 0;
+
+	if (wc->status != IB_WC_SUCCESS) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			emp_rdma_queue_failed(q, ib_wc_status_msg(wc->status));
+		err = -EIO;
+	}
+	rdma_rw_ctx_destroy(&req->rw, q->cm_id->qp, q->cm_id->port_num, req->sg,
+			    io->nr_pages, emp_rdma_dir(io));
+	kfree(req);
+	up(&q->slots);
+	emp_tier_account(&q->t->be, io, err);
+	io->end_io(io, err);
+}
+
+static void emp_rdma_submit(struct emp_backend *be, struct emp_tier_io *io)
+{
+	struct emp_rdma_tier *t = to_rdma_tier(be);
+	struct emp_rdma_queue *q = &t->q[raw_smp_processor_id() % t->nr_queues];
+	struct emp_rdma_req *req;
+	unsigned int i;
+	int err = -EIO;
+
+	if (READ_ONCE(q->dead))
+		goto out_fail;
+	/* GFP_NOIO: on the fault and eviction paths (see tier_bdev.c). */
+	req = kzalloc(struct_size(req, sg, io->nr_pages), GFP_NOIO);
+	if (!req) {
+		err = -ENOMEM;
+		goto out_fail;
+	}
+	req->q = q;
+	req->io = io;
+	req->cqe.done = emp_rdma_rw_done;
+	sg_init_table(req->sg, io->nr_pages);
+	for (i = 0; i < io->nr_pages; i++)
+		sg_set_page(&req->sg[i], io->pages[i], PAGE_SIZE, 0);
+	down(&q->slots);
+	err = rdma_rw_ctx_init(&req->rw, q->cm_id->qp, q->cm_id->port_num, req->sg,
+			       io->nr_pages, 0, t->remote_addr + io->pos, t->rkey,
+			       emp_rdma_dir(io));
+	if (err < 0)
+		goto out_up;
+	err = rdma_rw_ctx_post(&req->rw, q->cm_id->qp, q->cm_id->port_num, &req->cqe, NULL);
+	if (err) {
+		rdma_rw_ctx_destroy(&req->rw, q->cm_id->qp, q->cm_id->port_num, req->sg,
+				    io->nr_pages, emp_rdma_dir(io));
+		emp_rdma_queue_failed(q, "post failed");
+		goto out_up;
+	}
+	return;
+
+out_up:
+	up(&q->slots);
+	kfree(req);
+	err = -EIO;
+out_fail:
+	emp_tier_account(be, io, err);
+	io->end_io(io, err);
+}
+
+/* ---- connection set-up ------------------------------------------------- */
+
+static int emp_rdma_cm_handler(struct rdma_cm_id *id, struct rdma_cm_event *ev)
+{
+	struct emp_rdma_queue *q = id->context;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+	case RDMA_CM_EVENT_ESTABLISHED:
+		q->cm_err = 0;
+		complete(&q->cm_done);
+		break;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+		q->cm_err = -EHOSTUNREACH;
+		complete(&q->cm_done);
+		break;
+	case RDMA_CM_EVENT_REJECTED:
+		q->cm_err = -ECONNREFUSED;
+		complete(&q->cm_done);
+		break;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+		/* Outstanding work requests now flush with errors. */
+		emp_rdma_queue_failed(q, rdma_event_msg(ev->event));
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int emp_rdma_wait_cm(struct emp_rdma_queue *q)
+{
+	if (!wait_for_completion_timeout(&q->cm_done, EMP_RDMA_CONNECT_TIMEOUT))
+		return -ETIMEDOUT;
+	reinit_completion(&q->cm_done);
+	return q->cm_err;
+}
+
+/* The HELLO exchange: one SEND out, one RECV back, waited for. */
+struct emp_rdma_hello {
+	struct ib_cqe send_cqe;
+	struct ib_cqe recv_cqe;
+	struct completion send_done;
+	struct completion recv_done;
+	int send_err;
+	int recv_err;
+	struct {
+		struct emp_wire_hdr h;
+		struct emp_wire_hello hello;
+	} __packed out;
+	struct {
+		struct emp_wire_hdr h;
+		struct emp_wire_hello_reply r;
+	} __packed in;
+};
+
+static void emp_rdma_hello_send_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct emp_rdma_hello *x = container_of(wc->wr_cqe, struct emp_rdma_hello, send_cqe);
+
+	x->send_err = wc->status == IB_WC_SUCCESS ? 0 : -EIO;
+	complete(&x->send_done);
+}
+
+static void emp_rdma_hello_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct emp_rdma_hello *x = container_of(wc->wr_cqe, struct emp_rdma_hello, recv_cqe);
+
+	x->recv_err = wc->status == IB_WC_SUCCESS && wc->byte_len == sizeof(x->in) ? 0 : -EIO;
+	complete(&x->recv_done);
+}
+
+static int emp_rdma_hello(struct emp_rdma_queue *q, const struct emp_tier *desc)
+{
+	struct emp_rdma_tier *t = q->t;
+	struct ib_device *dev = q->cm_id->device;
+	struct ib_sge send_sge, recv_sge;
+	struct ib_send_wr swr = {};
+	struct ib_recv_wr rwr = {};
+	struct emp_rdma_hello *x;
+	u64 send_dma, recv_dma;
+	int err;
+
+	x = kzalloc(sizeof(*x), GFP_KERNEL);
+	if (!x)
+		return -ENOMEM;
+	init_completion(&x->send_done);
+	init_completion(&x->recv_done);
+	x->send_cqe.done = emp_rdma_hello_send_done;
+	x->recv_cqe.done = emp_rdma_hello_recv_done;
+	x->out.h.magic = cpu_to_le32(EMP_WIRE_MAGIC);
+	x->out.h.op = cpu_to_le16(EMP_WIRE_HELLO);
+	x->out.h.length = cpu_to_le32(sizeof(x->out.hello));
+	x->out.hello.major = cpu_to_le16(EMP_WIRE_MAJOR);
+	x->out.hello.minor = cpu_to_le16(EMP_WIRE_MINOR);
+	x->out.hello.region_size = cpu_to_le64(desc->size);
+	x->out.hello.session = cpu_to_le64(t->session);
+	x->out.hello.secret_len = cpu_to_le32(desc->secret_len);
+	memcpy(x->out.hello.secret, desc->secret, desc->secret_len);
+	strscpy(x->out.hello.client, utsname()->nodename, sizeof(x->out.hello.client));
+
+	send_dma = ib_dma_map_single(dev, &x->out, sizeof(x->out), DMA_TO_DEVICE);
+	recv_dma = ib_dma_map_single(dev, &x->in, sizeof(x->in), DMA_FROM_DEVICE);
+	err = -ENOMEM;
+	if (ib_dma_mapping_error(dev, send_dma) || ib_dma_mapping_error(dev, recv_dma))
+		goto out_unmap;
+
+	recv_sge = (struct ib_sge){ .addr = recv_dma, .length = sizeof(x->in),
+				    .lkey = t->pd->local_dma_lkey };
+	rwr.wr_cqe = &x->recv_cqe;
+	rwr.sg_list = &recv_sge;
+	rwr.num_sge = 1;
+	err = ib_post_recv(q->cm_id->qp, &rwr, NULL);
+	if (err)
+		goto out_unmap;
+	send_sge = (struct ib_sge){ .addr = send_dma, .length = sizeof(x->out),
+				    .lkey = t->pd->local_dma_lkey };
+	swr.wr_cqe = &x->send_cqe;
+	swr.sg_list = &send_sge;
+	swr.num_sge = 1;
+	swr.opcode = IB_WR_SEND;
+	swr.send_flags = IB_SEND_SIGNALED;
+	err = ib_post_send(q->cm_id->qp, &swr, NULL);
+	if (err) {
+		/* The posted receive flushes when the QP is destroyed. */
+		goto out_wait_recv;
+	}
+	if (!wait_for_completion_timeout(&x->send_done, EMP_RDMA_CONNECT_TIMEOUT))
+		err = -ETIMEDOUT;
+	else
+		err = x->send_err;
+out_wait_recv:
+	if (!err && !wait_for_completion_timeout(&x->recv_done, EMP_RDMA_CONNECT_TIMEOUT))
+		err = -ETIMEDOUT;
+	if (!err)
+		err = x->recv_err;
+	if (err) {
+		/*
+		 * Our buffers may still be posted: move the QP to the error
+		 * state and wait until every work request has flushed.
+		 */
+		ib_drain_qp(q->cm_id->qp);
+		pr_notice("rdma tier %s: handshake failed: %d\n", t->peer, err);
+		goto out_unmap;
+	}
+	ib_dma_unmap_single(dev, send_dma, sizeof(x->out), DMA_TO_DEVICE);
+	ib_dma_unmap_single(dev, recv_dma, sizeof(x->in), DMA_FROM_DEVICE);
+	x->in.r.reason[sizeof(x->in.r.reason) - 1] = 0;
+	if (le32_to_cpu(x->in.h.magic) != EMP_WIRE_MAGIC ||
+	    le16_to_cpu(x->in.h.op) != EMP_WIRE_HELLO_REPLY) {
+		pr_notice("rdma tier %s: not an EMP donor (bad reply header)\n", t->peer);
+		err = -EPROTO;
+	} else if (le16_to_cpu(x->in.r.major) != EMP_WIRE_MAJOR) {
+		pr_notice("rdma tier %s: donor speaks protocol %u.%u, we speak %u.%u\n",
+			  t->peer, le16_to_cpu(x->in.r.major), le16_to_cpu(x->in.r.minor),
+			  EMP_WIRE_MAJOR, EMP_WIRE_MINOR);
+		err = -EPROTO;
+	} else if (le32_to_cpu(x->in.r.status) != EMP_WIRE_OK) {
+		u32 st = le32_to_cpu(x->in.r.status);
+
+		pr_notice("rdma tier %s: donor refused (status %u): %s\n", t->peer, st,
+			  x->in.r.reason);
+		err = st == EMP_WIRE_EAUTH ? -EACCES : st == EMP_WIRE_ENOMEM ? -ENOSPC :
+		      -ECONNREFUSED;
+	} else if (le64_to_cpu(x->in.r.region_size) < desc->size) {
+		pr_notice("rdma tier %s: donor granted %llu bytes, asked %llu\n", t->peer,
+			  le64_to_cpu(x->in.r.region_size), desc->size);
+		err = -ENOSPC;
+	} else {
+		t->session = le64_to_cpu(x->in.r.session);
+		t->remote_addr = le64_to_cpu(x->in.r.rdma_addr);
+		t->rkey = le32_to_cpu(x->in.r.rdma_rkey);
+	}
+	kfree(x);
+	return err;
+
+out_unmap:
+	if (!ib_dma_mapping_error(dev, send_dma))
+		ib_dma_unmap_single(dev, send_dma, sizeof(x->out), DMA_TO_DEVICE);
+	if (!ib_dma_mapping_error(dev, recv_dma))
+		ib_dma_unmap_single(dev, recv_dma, sizeof(x->in), DMA_FROM_DEVICE);
+	kfree(x);
+	return err;
+}
+
+static void emp_rdma_queue_free(struct emp_rdma_queue *q)
+{
+	if (!q->cm_id)
+		return;
+	if (q->cm_id->qp) {
+		rdma_disconnect(q->cm_id);
+		ib_drain_qp(q->cm_id->qp);
+		rdma_destroy_qp(q->cm_id);
+	}
+	if (q->cq)
+		ib_free_cq(q->cq);
+	rdma_destroy_id(q->cm_id);
+	q->cm_id = NULL;
+	q->cq = NULL;
+}
+
+static int emp_rdma_queue_connect(struct emp_rdma_tier *t, unsigned int i,
+				  const struct emp_tier *desc, struct sockaddr_storage *ss)
+{
+	struct emp_rdma_queue *q = &t->q[i];
+	struct rdma_conn_param param = {
+		.retry_count = 7,
+		.rnr_retry_count = 7,
+	};
+	struct ib_qp_init_attr attr = {};
+	int err;
+
+	q->t = t;
+	init_completion(&q->cm_done);
+	sema_init(&q->slots, EMP_RDMA_DEPTH);
+	q->cm_id = rdma_create_id(&init_net, emp_rdma_cm_handler, q, RDMA_PS_TCP, IB_QPT_RC);
+	if (IS_ERR(q->cm_id)) {
+		err = PTR_ERR(q->cm_id);
+		q->cm_id = NULL;
+		return err;
+	}
+	err = rdma_resolve_addr(q->cm_id, NULL, (struct sockaddr *)ss, EMP_RDMA_TIMEOUT_MS);
+	if (!err)
+		err = emp_rdma_wait_cm(q);
+	if (!err)
+		err = rdma_resolve_route(q->cm_id, EMP_RDMA_TIMEOUT_MS);
+	if (!err)
+		err = emp_rdma_wait_cm(q);
+	if (err) {
+		pr_notice("rdma tier %s: cannot resolve a route: %d\n", t->peer, err);
+		goto out_free;
+	}
+	if (!t->pd) {
+		t->pd = ib_alloc_pd(q->cm_id->device, 0);
+		if (IS_ERR(t->pd)) {
+			err = PTR_ERR(t->pd);
+			t->pd = NULL;
+			goto out_free;
+		}
+	} else if (t->pd->device != q->cm_id->device) {
+		pr_notice("rdma tier %s: queues resolved to different devices\n", t->peer);
+		err = -EXDEV;
+		goto out_free;
+	}
+	/* Room for every request's work requests plus the HELLO exchange. */
+	q->cq = ib_alloc_cq(q->cm_id->device, q, 2 * EMP_RDMA_DEPTH + 4,
+			    i % q->cm_id->device->num_comp_vectors, IB_POLL_SOFTIRQ);
+	if (IS_ERR(q->cq)) {
+		err = PTR_ERR(q->cq);
+		q->cq = NULL;
+		goto out_free;
+	}
+	attr.event_handler = NULL;
+	attr.send_cq = q->cq;
+	attr.recv_cq = q->cq;
+	attr.qp_type = IB_QPT_RC;
+	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
+	attr.cap.max_send_wr = EMP_RDMA_DEPTH + 1;
+	attr.cap.max_recv_wr = 1;
+	attr.cap.max_send_sge = min_t(u32, 16, q->cm_id->device->attrs.max_send_sge);
+	attr.cap.max_recv_sge = 1;
+	attr.cap.max_rdma_ctxs = EMP_RDMA_DEPTH;
+	attr.port_num = q->cm_id->port_num;
+	err = rdma_create_qp(q->cm_id, t->pd, &attr);
+	if (err)
+		goto out_free;
+	err = rdma_connect(q->cm_id, &param);
+	if (!err)
+		err = emp_rdma_wait_cm(q);
+	if (err) {
+		pr_notice("rdma tier %s: connect failed: %d\n", t->peer, err);
+		goto out_free;
+	}
+	err = emp_rdma_hello(q, desc);
+	if (err)
+		goto out_free;
+	return 0;
+
+out_free:
+	emp_rdma_queue_free(q);
+	return err;
+}
+
+static void emp_rdma_free(struct emp_rdma_tier *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < EMP_RDMA_MAX_QUEUES; i++)
+		emp_rdma_queue_free(&t->q[i]);
+	if (t->pd)
+		ib_dealloc_pd(t->pd);
+	kfree(t);
+}
+
+static void emp_rdma_destroy(struct emp_backend *be)
+{
+	emp_rdma_free(to_rdma_tier(be));
+}
+
+/**
+ * emp_rdma_create() - connect an RDMA tier to its donor
+ * @desc:   validated tier description (address, port, size, secret)
+ * @holder: the instance (unused)
+ * @out:    the new backend
+ *
+ * Context: Process context, sleeps (bounded by timeouts).
+ * Return: 0, -EINVAL for a bad address, -EHOSTUNREACH, -ECONNREFUSED,
+ * -ETIMEDOUT, -EACCES for a refused secret, -ENOSPC when the donor lacks
+ * the memory, -EPROTO for a peer that does not speak our protocol.
+ */
+static int emp_rdma_create(const struct emp_tier *desc, void *holder,
+			   struct emp_backend **out)
+{
+	struct sockaddr_storage ss;
+	struct emp_rdma_tier *t;
+	unsigned int i;
+	int err;
+
+	err = emp_tier_addr(desc, &ss);
+	if (err < 0)
+		return err;
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	snprintf(t->peer, sizeof(t->peer), "%s:%u", desc->path, desc->port);
+	t->nr_queues = clamp_t(unsigned int, num_online_cpus(), 1, EMP_RDMA_MAX_QUEUES);
+	for (i = 0; i < t->nr_queues; i++) {
+		err = emp_rdma_queue_connect(t, i, desc, &ss);
+		if (err)
+			goto out_free;
+	}
+	t->be.size = desc->size;
+	*out = &t->be;
+	pr_info("rdma tier %s: connected, %u queue(s), %llu bytes\n", t->peer,
+		t->nr_queues, desc->size);
+	return 0;
+
+out_free:
+	emp_rdma_free(t);
+	return err;
+}
+
+static const struct emp_tier_ops emp_rdma_ops = {
+	.kind		= EMP_TIER_RDMA,
+	.name		= "rdma",
+	.owner		= THIS_MODULE,
+	.create		= emp_rdma_create,
+	.submit		= emp_rdma_submit,
+	.destroy	= emp_rdma_destroy,
+};
+
+static int __init emp_rdma_init(void)
+{
+	return emp_tier_register(&emp_rdma_ops);
+}
+
+static void __exit emp_rdma_exit(void)
+{
+	emp_tier_unregister(&emp_rdma_ops);
+}
+
+module_init(emp_rdma_init);
+module_exit(emp_rdma_exit);
+
+MODULE_AUTHOR("EMP developers");
+MODULE_DESCRIPTION("Elastic Memory Platform: remote DRAM tier over RDMA");
+MODULE_LICENSE("GPL");
+MODULE_ALIAS("emp-tier-2");
