@@ -34,7 +34,7 @@ KSFT_CFLAGS = -I$(KSFT_INC) -Wno-sign-compare
 SELFTESTS := $(patsubst selftests/%.c,build/selftests/%,$(wildcard selftests/*.c))
 UNITTESTS := $(patsubst selftests/unit/%.c,build/unit/%,$(wildcard selftests/unit/*.c))
 
-.PHONY: all kmod tools selftests unittests unit test demo shell deps kernels clean
+.PHONY: all kmod tools selftests unittests unit test demo shell deps kernels clean fuzz
 all: kmod tools selftests
 
 kernels:
@@ -52,8 +52,9 @@ build/tools/lib/%.o: tools/lib/%.c $(LIB_HDR)
 $(LIBEMP): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-build/tools/empctl: tools/empctl/empctl.c $(LIBEMP) $(LIB_HDR)
-	$(CC) $(UCFLAGS) -o $@ $< $(LIBEMP)
+EMPCTL_SRC := $(wildcard tools/empctl/*.c)
+build/tools/empctl: $(EMPCTL_SRC) tools/empctl/empctl.h $(LIBEMP) $(LIB_HDR)
+	$(CC) $(UCFLAGS) -o $@ $(EMPCTL_SRC) $(LIBEMP)
 
 selftests: $(SELFTESTS) $(UNITTESTS)
 
@@ -81,6 +82,19 @@ shell: all
 
 deps:
 	scripts/deps.sh
+
+# libFuzzer target of the tier-spec parser, run for a bounded time in CI.
+CLANG      ?= $(shell command -v clang-14 || command -v clang)
+FUZZ_RUNS  ?= 1000000
+FUZZ_TIME  ?= 60
+FUZZ_SRC   := $(LIB_SRC)
+build/fuzz/spec_fuzz: fuzz/spec_fuzz.c $(FUZZ_SRC) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(WFLAGS) -I$(EMP_TOP)/uapi -I$(EMP_TOP)/tools/lib -o $@ $< $(FUZZ_SRC)
+
+fuzz: build/fuzz/spec_fuzz
+	fuzz/run.sh $< $(FUZZ_RUNS) $(FUZZ_TIME)
 
 clean:
 	rm -rf build

@@ -32,6 +32,15 @@ if make -s tools selftests; then
 else
 	fail_step build-tools
 fi
+# --- tools (issue 4): fuzzing of the tier-spec parser ----------------------
+if make -s fuzz > "$EMP_OUT/fuzz.log" 2>&1; then
+	tail -n 1 "$EMP_OUT/fuzz.log"
+	echo "fuzz 1 0 0" >> "$EMP_OUT/counts"
+else
+	tail -n 30 "$EMP_OUT/fuzz.log"
+	fail_step fuzz
+fi
+# --- end tools ---------------------------------------------------------------
 
 # The runner must catch a kernel warning even when every test passes.
 first=${lines%% *}

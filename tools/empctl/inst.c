@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+/* empctl create, destroy, resize: the commands that change instances. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "empctl.h"
+
+#define MIB	(1ULL << 20)
+
+/* A geometry option: bare bytes, nonzero, fits 32 bits. */
+static int opt_geom(const char *opt, const char *arg, uint32_t *out)
+{
+	uint64_t v;
+	int ret = opt_size("create", opt, arg, 1, &v);
+
+	if (ret)
+		return ret;
+	if (!v)
+		return usage_error("create", "%s must not be zero", opt);
+	if (v > UINT32_MAX)
+		return usage_error("create", "%s '%s' is too large", opt, arg);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "spec",     required_argument, NULL, 's' },
+		{ "size",     required_argument, NULL, 'S' },
+		{ "block",    required_argument, NULL, 'b' },
+		{ "subblock", required_argument, NULL, 'u' },
+		{ "json",     no_argument,       NULL, 'j' },
+		{ "help",     no_argument,       NULL, 'h' },
+		{ 0 }
+	};
+	char err[EMP_SPEC_ERR_MAX], b[4][32], dev[64], text[EMP_MAX_TIERS * (EMP_PATH_MAX + 64)];
+	const char *spec = NULL, *name;
+	uint32_t block = 0, sub = 0;
+	uint64_t size = 0;
+	struct emp_create c;
+	struct emp_stat st;
+	struct emp_spec s;
+	int json = 0, ch, fd, ret;
+
+	optind = 1;
+	while ((ch = cmd_getopt("create", argc, argv, "s:S:b:u:jh", opts)) != -1) {
+		switch (ch) {
+		case 's':
+			spec = optarg;
+			break;
+		case 'S':
+			ret = opt_size("create", "--size", optarg, MIB, &size);
+			if (ret)
+				return ret;
+			if (!size)
+				return usage_error("create", "--size must not be zero");
+			break;
+		case 'b':
+			ret = opt_geom("--block", optarg, &block);
+			if (ret)
+				return ret;
+			break;
+		case 'u':
+			ret = opt_geom("--subblock", optarg, &sub);
+			if (ret)
+				return ret;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			return EX_USAGE;
+		}
+	}
+	if (optind == argc)
+		return usage_error("create", "missing NAME");
+	if (optind + 1 != argc)
+		return usage_error("create", "unexpected argument '%s'", argv[optind + 1]);
+	name = argv[optind];
+	if (!spec)
+		return usage_error("create", "missing --spec");
+	if (emp_spec_parse(spec, &s, err, sizeof(err))) {
+		show_spec_error("create", spec, &s, err);
+		return EX_USAGE;
+	}
+	if (emp_spec_to_create(&s, name, size, block, sub, &c, err, sizeof(err))) {
+		fprintf(stderr, "empctl create: %s\n", err);
+		return EX_USAGE;
+	}
+	fd = open_ctl();
+	if (fd < 0)
+		return EX_FAIL;
+	ret = emp_create(fd, &c, s.tier, s.nr_tiers);
+	if (ret) {
+		close(fd);
+		return fail("create %s: %s%s", name, strerror(-ret), errno_hint("create", -ret));
+	}
+	if (json) {
+		ret = emp_stat(fd, name, &st);
+		close(fd);
+		if (ret)
+			return fail("stat %s: %s%s", name, strerror(-ret), errno_hint("stat", -ret));
+		print_stat_json(&st, 0);
+		return EX_OK;
+	}
+	close(fd);
+	emp_spec_format(&s, text, sizeof(text));
+	printf("created %s: %s on %u tier%s, DRAM budget %s, block %s, subblock %s\n", name,
+	       emp_format_human(c.inst_size, b[0], sizeof(b[0])), s.nr_tiers,
+	       s.nr_tiers == 1 ? "" : "s", emp_format_human(c.dram_budget, b[1], sizeof(b[1])),
+	       emp_format_human(c.block_size, b[2], sizeof(b[2])),
+	       emp_format_human(c.subblock_size, b[3], sizeof(b[3])));
+	printf("  spec    %s\n  device  %s\n", text, emp_inst_path(name, dev, sizeof(dev)));
+	return EX_OK;
+}
+
+/* The NAME of a command that takes only NAME (and --help). */
+static int name_only(const char *cmd, int argc, char **argv, const char **name)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+
+	optind = 1;
+	if (cmd_getopt(cmd, argc, argv, "h", opts) != -1)
+		return EX_USAGE;
+	if (optind == argc)
+		return usage_error(cmd, "missing NAME");
+	if (optind + 1 != argc)
+		return usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+	*name = argv[optind];
+	return 0;
+}
+
+int cmd_destroy(int argc, char **argv)
+{
+	const char *name = NULL;
+	int fd, ret;
+
+	ret = name_only("destroy", argc, argv, &name);
+	if (ret)
+		return ret;
+	if (emp_check_name(name))
+		return usage_error("destroy", "'%s' is not an instance name", name);
+	fd = open_ctl();
+	if (fd < 0)
+		return EX_FAIL;
+	ret = emp_destroy(fd, name);
+	close(fd);
+	if (ret)
+		return fail("destroy %s: %s%s", name, strerror(-ret), errno_hint("destroy", -ret));
+	printf("destroyed %s\n", name);
+	return EX_OK;
+}
+
+int cmd_resize(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dram", required_argument, NULL, 'd' },
+		{ "help", no_argument,       NULL, 'h' },
+		{ 0 }
+	};
+	struct emp_stat before, after;
+	const char *name, *dram_arg = NULL;
+	uint64_t dram = 0;
+	char b[3][32];
+	int ch, fd, ret;
+
+	optind = 1;
+	while ((ch = cmd_getopt("resize", argc, argv, "d:h", opts)) != -1) {
+		if (ch != 'd')
+			return EX_USAGE;
+		dram_arg = optarg;
+	}
+	if (optind == argc)
+		return usage_error("resize", "missing NAME");
+	if (optind + 1 != argc)
+		return usage_error("resize", "unexpected argument '%s'", argv[optind + 1]);
+	name = argv[optind];
+	if (emp_check_name(name))
+		return usage_error("resize", "'%s' is not an instance name", name);
+	if (!dram_arg)
+		return usage_error("resize", "missing --dram");
+	ret = opt_size("resize", "--dram", dram_arg, MIB, &dram);
+	if (ret)
+		return ret;
+	if (!dram)
+		return usage_error("resize", "--dram must not be zero");
+	fd = open_ctl();
+	if (fd < 0)
+		return EX_FAIL;
+	ret = emp_stat(fd, name, &before);
+	if (ret) {
+		close(fd);
+		return fail("resize %s: %s%s", name, strerror(-ret), errno_hint("resize", -ret));
+	}
+	if (dram % (uint64_t)sysconf(_SC_PAGESIZE) || dram < 2ULL * before.block_size) {
+		close(fd);
+		fprintf(stderr, "empctl resize: DRAM budget %s must be a multiple of the page size "
+			"and at least two blocks (%s)\n", emp_format_human(dram, b[0], sizeof(b[0])),
+			emp_format_human(2ULL * before.block_size, b[1], sizeof(b[1])));
+		return EX_USAGE;
+	}
+	ret = emp_resize(fd, name, dram);
+	if (ret) {
+		close(fd);
+		return fail("resize %s: %s%s", name, strerror(-ret), errno_hint("resize", -ret));
+	}
+	ret = emp_stat(fd, name, &after);
+	close(fd);
+	if (ret)
+		return fail("stat %s: %s%s", name, strerror(-ret), errno_hint("stat", -ret));
+	printf("%s: DRAM budget %s -> %s, resident %s\n", name,
+	       emp_format_human(before.dram_budget, b[0], sizeof(b[0])),
+	       emp_format_human(after.dram_budget, b[1], sizeof(b[1])),
+	       emp_format_human(after.resident, b[2], sizeof(b[2])));
+	return EX_OK;
+}

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/* empctl list and stat: instances as tables and as JSON. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "empctl.h"
+
+static const char *state_name(const struct emp_stat *st)
+{
+	return st->state & EMP_STATE_IO_ERROR ? "io-error" : "ok";
+}
+
+/*
+ * The latency @permille of the faults stayed under: the upper bound of the
+ * histogram bucket where the count reaches it; UINT64_MAX for the open last
+ * bucket, 0 when there were no faults.
+ */
+static uint64_t lat_quantile(const struct emp_stat *st, unsigned int permille)
+{
+	uint64_t total = 0, seen = 0, need;
+	unsigned int i;
+
+	for (i = 0; i < EMP_LAT_BUCKETS; i++)
+		total += st->lat_hist[i];
+	if (!total)
+		return 0;
+	need = total / 1000 * permille + ((total % 1000) * permille + 999) / 1000;
+	if (!need)
+		need = 1;
+	for (i = 0; i < EMP_LAT_BUCKETS; i++) {
+		seen += st->lat_hist[i];
+		if (seen >= need)
+			break;
+	}
+	if (i >= EMP_LAT_BUCKETS - 1)
+		return UINT64_MAX;	/* the open-ended last bucket */
+	return 1ULL << (i + 1);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void print_stat_json(const struct emp_stat *st, int with_time)
+{
+	unsigned int i;
+
+	printf("{");
+	if (with_time)
+		printf("\"time\":%.3f,", now_seconds());
+	printf("\"name\":");
+	json_str(stdout, st->name);
+	printf(",\"id\":%u,\"state\":\"%s\",\"size\":%llu,\"block_size\":%u,\"subblock_size\":%u,"
+	       "\"dram_budget\":%llu,\"resident\":%llu,\"open\":%u,",
+	       st->id, state_name(st), (unsigned long long)st->inst_size, st->block_size,
+	       st->subblock_size, (unsigned long long)st->dram_budget,
+	       (unsigned long long)st->resident, st->nr_open);
+	printf("\"counters\":{\"faults\":%llu,\"hits\":%llu,\"zero_fills\":%llu,\"fetches\":%llu,"
+	       "\"evictions\":%llu,\"writebacks\":%llu,\"io_errors\":%llu,\"sigbus\":%llu},",
+	       (unsigned long long)st->faults, (unsigned long long)st->hits,
+	       (unsigned long long)st->zero_fills, (unsigned long long)st->fetches,
+	       (unsigned long long)st->evictions, (unsigned long long)st->writebacks,
+	       (unsigned long long)st->io_errors, (unsigned long long)st->sigbus);
+	printf("\"fault_latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"histogram\":[",
+	       (unsigned long long)lat_quantile(st, 500), (unsigned long long)lat_quantile(st, 990));
+	for (i = 0; i < EMP_LAT_BUCKETS; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)st->lat_hist[i]);
+	printf("]},\"tiers\":[");
+	for (i = 0; i < st->nr_tiers && i < EMP_MAX_TIERS; i++) {
+		const struct emp_tier_stat *t = &st->tier[i];
+
+		printf("%s{\"index\":%u,\"kind\":\"%s\",\"size\":%llu,\"reads\":%llu,\"read_bytes\":%llu,"
+		       "\"writes\":%llu,\"write_bytes\":%llu,\"errors\":%llu}", i ? "," : "", i,
+		       emp_tier_kind_name(t->kind), (unsigned long long)t->size,
+		       (unsigned long long)t->reads, (unsigned long long)t->read_bytes,
+		       (unsigned long long)t->writes, (unsigned long long)t->write_bytes,
+		       (unsigned long long)t->errors);
+	}
+	printf("]}");
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+/* Names of all instances, sorted by the kernel's order. Return: count or -errno. */
+static int all_names(int fd, char (**names)[EMP_NAME_MAX])
+{
+	unsigned int room = 0;
+	int n;
+
+	*names = NULL;
+	for (;;) {
+		n = emp_list(fd, *names, room);
+		if (n < 0 || (unsigned int)n <= room)
+			return n;
+		/* More than we had room for (or the first call): grow and retry. */
+		room = (unsigned int)n + 8;
+		free(*names);
+		*names = calloc(room, EMP_NAME_MAX);
+		if (!*names)
+			return -ENOMEM;
+	}
+}
+
+int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char (*names)[EMP_NAME_MAX] = NULL, b[4][32];
+	int json = 0, ch, fd, n, i, shown = 0, ret = EX_OK;
+	struct emp_stat st;
+	struct table t;
+
+	optind = 1;
+	while ((ch = cmd_getopt("list", argc, argv, "jh", opts)) != -1) {
+		if (ch != 'j')
+			return EX_USAGE;
+		json = 1;
+	}
+	if (optind != argc)
+		return usage_error("list", "unexpected argument '%s'", argv[optind]);
+	fd = open_ctl();
+	if (fd < 0)
+		return EX_FAIL;
+	n = all_names(fd, &names);
+	if (n < 0) {
+		close(fd);
+		return fail("list: %s", strerror(-n));
+	}
+	if (tbl_init(&t, 0x3feU, "NAME", "SIZE", "DRAM", "RESIDENT", "BLOCK", "SUBBLOCK", "TIERS",
+		     "FAULTS", "EVICTIONS", "OPEN", "STATE", NULL)) {
+		ret = fail("out of memory");
+		goto out;
+	}
+	t.right &= ~(1U << 10);		/* STATE reads better left-aligned */
+	if (json)
+		printf("{\"instances\":[");
+	for (i = 0; i < n; i++) {
+		int err = emp_stat(fd, names[i], &st);
+
+		if (err == -ENOENT)	/* destroyed since the list was taken */
+			continue;
+		if (err) {
+			ret = fail("stat %s: %s", names[i], strerror(-err));
+			continue;
+		}
+		if (json) {
+			printf("%s", shown ? "," : "");
+			print_stat_json(&st, 0);
+			shown++;
+			continue;
+		}
+		if (tbl_row(&t)) {
+			ret = fail("out of memory");
+			break;
+		}
+		shown++;
+		tbl_set(&t, 0, "%s", st.name);
+		tbl_set(&t, 1, "%s", emp_format_human(st.inst_size, b[0], sizeof(b[0])));
+		tbl_set(&t, 2, "%s", emp_format_human(st.dram_budget, b[1], sizeof(b[1])));
+		tbl_set(&t, 3, "%s", emp_format_human(st.resident, b[2], sizeof(b[2])));
+		tbl_set(&t, 4, "%s", emp_format_human(st.block_size, b[3], sizeof(b[3])));
+		tbl_set(&t, 5, "%s", emp_format_human(st.subblock_size, b[0], sizeof(b[0])));
+		tbl_set(&t, 6, "%u", st.nr_tiers);
+		tbl_set(&t, 7, "%llu", (unsigned long long)st.faults);
+		tbl_set(&t, 8, "%llu", (unsigned long long)st.evictions);
+		tbl_set(&t, 9, "%u", st.nr_open);
+		tbl_set(&t, 10, "%s", state_name(&st));
+	}
+	if (json)
+		printf("]}\n");
+	else if (shown)
+		tbl_print(&t, stdout, 0);
+	else
+		printf("no instances\n");
+	tbl_free(&t);
+out:
+	free(names);
+	close(fd);
+	return ret;
+}
+
+/* ---- stat ---------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* "12345" or, in watch mode with an earlier report, "12345  (+678/s)". */
+static void counter(struct table *t, const char *label, uint64_t v, uint64_t prev,
+		    double dt, int rates)
+{
+	if (tbl_row(t))
+		return;
+	tbl_set(t, 0, "%s", label);
+	tbl_set(t, 1, "%llu", (unsigned long long)v);
+	if (rates && dt > 0)
+		tbl_set(t, 2, "(%+.0f/s)", ((double)v - (double)prev) / dt);
+}
+
+static void print_stat_text(const struct emp_stat *st, const struct emp_stat *prev, double dt)
+{
+	char b[4][32], dev[64];
+	struct table kv, tiers;
+	uint64_t p50, p99;
+	unsigned int i;
+	int rates = prev != NULL;
+
+	if (!prev)
+		prev = st;
+	if (tbl_init(&kv, 1U << 1, "", "", "", NULL) ||
+	    tbl_init(&tiers, 0xfdU, "TIER", "KIND", "SIZE", "READS", "READ", "WRITES", "WRITTEN",
+		     "ERRORS", NULL)) {
+		tbl_free(&kv);
+		fail("out of memory");
+		return;
+	}
+	/* Key/value lines: drop the empty header row the table starts with. */
+	kv.rows = 0;
+#define KV(label, ...) do { if (!tbl_row(&kv)) { tbl_set(&kv, 0, "%s", label); \
+			tbl_set(&kv, 1, __VA_ARGS__); } } while (0)
+	KV("name", "%s", st->name);
+	KV("id", "%u", st->id);
+	KV("device", "%s", emp_inst_path(st->name, dev, sizeof(dev)));
+	KV("state", "%s", state_name(st));
+	KV("size", "%s", emp_format_human(st->inst_size, b[0], sizeof(b[0])));
+	KV("block", "%s", emp_format_human(st->block_size, b[0], sizeof(b[0])));
+	KV("subblock", "%s", emp_format_human(st->subblock_size, b[0], sizeof(b[0])));
+	KV("dram budget", "%s", emp_format_human(st->dram_budget, b[0], sizeof(b[0])));
+	KV("resident", "%s", emp_format_human(st->resident, b[0], sizeof(b[0])));
+	if (st->dram_budget)
+		tbl_set(&kv, 2, "(%llu%% of the budget)",
+			(unsigned long long)(st->resident * 100 / st->dram_budget));
+	KV("open", "%u", st->nr_open);
+	counter(&kv, "faults", st->faults, prev->faults, dt, rates);
+	counter(&kv, "hits", st->hits, prev->hits, dt, rates);
+	counter(&kv, "zero fills", st->zero_fills, prev->zero_fills, dt, rates);
+	counter(&kv, "fetches", st->fetches, prev->fetches, dt, rates);
+	counter(&kv, "evictions", st->evictions, prev->evictions, dt, rates);
+	counter(&kv, "writebacks", st->writebacks, prev->writebacks, dt, rates);
+	counter(&kv, "io errors", st->io_errors, prev->io_errors, dt, rates);
+	counter(&kv, "sigbus", st->sigbus, prev->sigbus, dt, rates);
+	p50 = lat_quantile(st, 500);
+	p99 = lat_quantile(st, 990);
+	if (!p50)
+		KV("fault latency", "%s", "no faults yet");
+	else if (p99 == UINT64_MAX)
+		KV("fault latency", "p50 < %s, p99 above the histogram",
+		   format_ns(p50, b[0], sizeof(b[0])));
+	else
+		KV("fault latency", "p50 < %s, p99 < %s", format_ns(p50, b[0], sizeof(b[0])),
+		   format_ns(p99, b[1], sizeof(b[1])));
+#undef KV
+	tbl_print(&kv, stdout, 0);
+	for (i = 0; i < st->nr_tiers && i < EMP_MAX_TIERS; i++) {
+		const struct emp_tier_stat *t = &st->tier[i];
+
+		if (tbl_row(&tiers))
+			break;
+		tbl_set(&tiers, 0, "%u", i);
+		tbl_set(&tiers, 1, "%s", emp_tier_kind_name(t->kind));
+		tbl_set(&tiers, 2, "%s", emp_format_human(t->size, b[0], sizeof(b[0])));
+		tbl_set(&tiers, 3, "%llu", (unsigned long long)t->reads);
+		tbl_set(&tiers, 4, "%s", emp_format_human(t->read_bytes, b[1], sizeof(b[1])));
+		tbl_set(&tiers, 5, "%llu", (unsigned long long)t->writes);
+		tbl_set(&tiers, 6, "%s", emp_format_human(t->write_bytes, b[2], sizeof(b[2])));
+		tbl_set(&tiers, 7, "%llu", (unsigned long long)t->errors);
+	}
+	putchar('\n');
+	tbl_print(&tiers, stdout, 0);
+	tbl_free(&kv);
+	tbl_free(&tiers);
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json",  no_argument,       NULL, 'j' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "help",  no_argument,       NULL, 'h' },
+		{ 0 }
+	};
+	struct emp_stat st, prev;
+	double every = 0, last = 0, t;
+	long count = -1, done = 0;
+	const char *name;
+	int json = 0, ch, fd, ret;
+	struct sigaction sa;
+	char *end;
+
+	optind = 1;
+	while ((ch = cmd_getopt("stat", argc, argv, "jw:n:h", opts)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'w':
+			errno = 0;
+			every = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(every > 0) || every > 86400)
+				return usage_error("stat", "--watch '%s' is not a number of seconds "
+						   "in 0..86400", optarg);
+			break;
+		case 'n':
+			errno = 0;
+			count = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || count < 1)
+				return usage_error("stat", "--count '%s' is not a positive number", optarg);
+			break;
+		default:
+			return EX_USAGE;
+		}
+	}
+	if (optind == argc)
+		return usage_error("stat", "missing NAME");
+	if (optind + 1 != argc)
+		return usage_error("stat", "unexpected argument '%s'", argv[optind + 1]);
+	name = argv[optind];
+	if (emp_check_name(name))
+		return usage_error("stat", "'%s' is not an instance name", name);
+	if (count > 0 && !every)
+		return usage_error("stat", "--count goes with --watch");
+	fd = open_ctl();
+	if (fd < 0)
+		return EX_FAIL;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	if (every) {
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	for (;;) {
+		ret = emp_stat(fd, name, &st);
+		if (ret) {
+			close(fd);
+			return fail("stat %s: %s%s", name, strerror(-ret), errno_hint("stat", -ret));
+		}
+		t = now_seconds();
+		if (json) {
+			print_stat_json(&st, 1);
+			putchar('\n');
+		} else {
+			if (every) {
+				char when[64];
+				time_t now = (time_t)t;
+				struct tm tm;
+
+				strftime(when, sizeof(when), "%F %T", localtime_r(&now, &tm));
+				printf("%s---- %s ----\n", done ? "\n" : "", when);
+			}
+			print_stat_text(&st, done ? &prev : NULL, t - last);
+		}
+		fflush(stdout);
+		prev = st;
+		last = t;
+		done++;
+		if (!every || (count > 0 && done >= count))
+			break;
+		{
+			struct timespec ts = {
+				.tv_sec = (time_t)every,
+				.tv_nsec = (long)((every - (double)(time_t)every) * 1e9),
+			};
+
+			while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
+				;
+		}
+		if (stop)
+			break;
+	}
+	close(fd);
+	return EX_OK;
+}
