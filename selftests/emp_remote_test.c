@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest selftests of the remote tiers: an instance whose data lives on a
+ * donor (vmd, started here on the loopback) over TCP, alone and mixed with
+ * the NVMe disk; concurrent faults; a donor killed mid-workload; secrets.
+ * Needs emp.ko loaded and /emp/bin/vmd.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "libemp.h"
+#include "lib/emp_test.h"
+
+#define VMD		"/emp/bin/vmd"
+#define DONOR_IP	"127.0.0.1"
+#define SECRET		"guest-secret-42"
+
+static uint16_t next_port = 20100;
+
+/* Start vmd in TCP mode; wait until it accepts. Return: pid or -1. */
+static pid_t vmd_start(uint16_t port, const char *secret, unsigned int mib)
+{
+	char p[16], m[16];
+	pid_t pid;
+
+	snprintf(p, sizeof(p), "%u", port);
+	snprintf(m, sizeof(m), "%u", mib);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		if (secret)
+			execl(VMD, "vmd", "--tcp", "-a", DONOR_IP, "-p", p, "-m", m,
+			      "--secret", secret, (char *)NULL);
+		else
+			execl(VMD, "vmd", "--tcp", "-a", DONOR_IP, "-p", p, "-m", m, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		int ok;
+
+		inet_pton(AF_INET, DONOR_IP, &a.sin_addr);
+		ok = !connect(s, (struct sockaddr *)&a, sizeof(a));
+		close(s);
+		if (ok)
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		et_msleep(50);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static int vmd_stop(pid_t pid, int sig)
+{
+	int st = 0;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, sig);
+	waitpid(pid, &st, 0);
+	return st;
+}
+
+static void tcp_tier(struct emp_tier *t, uint16_t port, uint64_t size, const char *secret)
+{
+	memset(t, 0, sizeof(*t));
+	t->kind = EMP_TIER_TCP;
+	t->size = size;
+	t->port = port;
+	snprintf(t->path, sizeof(t->path), "%s", DONOR_IP);
+	if (secret) {
+		t->secret_len = strlen(secret);
+		memcpy(t->secret, secret, t->secret_len);
+	}
+}
+
+static void bdev_tier(struct emp_tier *t, uint64_t size, uint64_t offset)
+{
+	memset(t, 0, sizeof(*t));
+	t->kind = EMP_TIER_BDEV;
+	t->size = size;
+	t->offset = offset;
+	snprintf(t->path, sizeof(t->path), "%s", et_dev());
+}
+
+static int create(int ctl, const char *name, uint32_t block, uint32_t sub, uint64_t budget,
+		  const struct emp_tier *tiers, unsigned int n)
+{
+	struct emp_create c;
+
+	memset(&c, 0, sizeof(c));
+	emp_set_name(c.name, name);
+	c.block_size = block;
+	c.subblock_size = sub;
+	c.dram_budget = budget;
+	return emp_create(ctl, &c, tiers, n);
+}
+
+/* Map @name whole; fill every page, then check every page, twice. */
+static int pattern_pass(struct __test_metadata *_metadata, const char *name,
+			uint64_t size, uint32_t ver)
+{
+	int fd = et_open_node(name, O_RDWR);
+	uint8_t *m;
+	size_t n = size / ET_PAGE;
+
+	ASSERT_LE(0, fd);
+	m = et_map(fd, size, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	for (size_t pg = 0; pg < n; pg++)
+		et_fill_page(m + pg * ET_PAGE, pg, ver);
+	for (int round = 0; round < 2; round++)
+		for (size_t pg = 0; pg < n; pg++) {
+			int bad = et_check_ver(m + pg * ET_PAGE, pg, ver);
+
+			ASSERT_EQ(-1, bad) TH_LOG("page %zu word %d", pg, bad);
+		}
+	munmap(m, size);
+	close(fd);
+	return 0;
+}
+
+FIXTURE(tcp) {
+	int ctl;
+	pid_t vmd;
+	uint16_t port;
+};
+
+FIXTURE_SETUP(tcp)
+{
+	self->ctl = emp_ctl_open();
+	ASSERT_LE(0, self->ctl);
+	et_destroy_all(self->ctl);
+	et_catch_signals();
+	self->port = next_port++;
+	self->vmd = vmd_start(self->port, NULL, 128);
+	ASSERT_LT(0, self->vmd) TH_LOG("vmd did not start on port %u", self->port);
+}
+
+FIXTURE_TEARDOWN(tcp)
+{
+	et_destroy_all(self->ctl);
+	if (self->vmd > 0)
+		vmd_stop(self->vmd, SIGTERM);
+	close(self->ctl);
+}
+
+TEST_F(tcp, integrity_with_evictions)
+{
+	const uint64_t size = 16ULL << 20;
+	struct emp_tier t;
+	struct emp_stat st;
+
+	tcp_tier(&t, self->port, size, NULL);
+	ASSERT_EQ(0, create(self->ctl, "rt", 64 << 10, 4 << 10, 2ULL << 20, &t, 1));
+	pattern_pass(_metadata, "rt", size, 3);
+	ASSERT_EQ(0, emp_stat(self->ctl, "rt", &st));
+	EXPECT_LE(st.resident, st.dram_budget);
+	EXPECT_LT(0, st.evictions);
+	EXPECT_EQ(EMP_TIER_TCP, st.tier[0].kind);
+	EXPECT_LT(0, st.tier[0].writes);
+	EXPECT_LT(0, st.tier[0].reads);
+	EXPECT_EQ(0, st.tier[0].errors);
+	EXPECT_EQ(0, st.io_errors);
+	EXPECT_EQ(0, emp_destroy(self->ctl, "rt"));
+}
+
+TEST_F(tcp, mixed_tcp_and_nvme_spread_blocks)
+{
+	const uint64_t part = 8ULL << 20;
+	struct emp_tier t[2];
+	struct emp_stat st;
+
+	tcp_tier(&t[0], self->port, part, NULL);
+	bdev_tier(&t[1], part, 0);
+	ASSERT_EQ(0, create(self->ctl, "mix", 2 << 20, 64 << 10, 4ULL << 20, t, 2));
+	pattern_pass(_metadata, "mix", 2 * part, 5);
+	ASSERT_EQ(0, emp_stat(self->ctl, "mix", &st));
+	EXPECT_EQ(2, st.nr_tiers);
+	EXPECT_LT(0, st.tier[0].writes);
+	EXPECT_LT(0, st.tier[1].writes);
+	EXPECT_LT(0, st.tier[0].reads);
+	EXPECT_LT(0, st.tier[1].reads);
+	EXPECT_EQ(0, emp_destroy(self->ctl, "mix"));
+}
+
+struct worker {
+	uint8_t *map;
+	size_t first, n;
+	int bad;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t s = w->first * 7919 + 1;
+
+	for (size_t pg = w->first; pg < w->first + w->n; pg++)
+		et_fill_page(w->map + pg * ET_PAGE, pg, 11);
+	for (size_t i = 0; i < 4 * w->n; i++) {
+		size_t pg = w->first + et_rand(&s) % w->n;
+
+		if (et_check_ver(w->map + pg * ET_PAGE, pg, 11) != -1)
+			w->bad++;
+	}
+	return NULL;
+}
+
+TEST_F(tcp, four_threads_fault_in_parallel)
+{
+	const uint64_t size = 16ULL << 20;
+	struct worker w[4];
+	pthread_t th[4];
+	struct emp_tier t;
+	uint8_t *m;
+	int fd;
+
+	tcp_tier(&t, self->port, size, NULL);
+	ASSERT_EQ(0, create(self->ctl, "par", 64 << 10, 16 << 10, 1ULL << 20, &t, 1));
+	fd = et_open_node("par", O_RDWR);
+	ASSERT_LE(0, fd);
+	m = et_map(fd, size, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .map = m, .first = i * (size / ET_PAGE / 4),
+					.n = size / ET_PAGE / 4 };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker_run, &w[i]));
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, w[i].bad) TH_LOG("thread %d", i);
+	}
+	for (size_t pg = 0; pg < size / ET_PAGE; pg++) {
+		ASSERT_EQ(-1, et_check_ver(m + pg * ET_PAGE, pg, 11)) TH_LOG("page %zu", pg);
+	}
+	munmap(m, size);
+	close(fd);
+	EXPECT_EQ(0, emp_destroy(self->ctl, "par"));
+}
+
+TEST_F(tcp, donor_killed_gives_sigbus_and_teardown_works)
+{
+	const uint64_t size = 8ULL << 20;
+	size_t n = size / ET_PAGE, sigbus = 0;
+	struct emp_tier t;
+	struct emp_stat st;
+	uint8_t *m;
+	int fd;
+
+	tcp_tier(&t, self->port, size, NULL);
+	ASSERT_EQ(0, create(self->ctl, "kill", 64 << 10, 64 << 10, 1ULL << 20, &t, 1));
+	fd = et_open_node("kill", O_RDWR);
+	ASSERT_LE(0, fd);
+	m = et_map(fd, size, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	for (size_t pg = 0; pg < n; pg++)
+		et_fill_page(m + pg * ET_PAGE, pg, 1);
+	/* Most pages now live only on the donor. */
+	vmd_stop(self->vmd, SIGKILL);
+	self->vmd = -1;
+	for (size_t pg = 0; pg < n; pg += 16) {
+		int bad;
+
+		if (et_try_check(m + pg * ET_PAGE, pg, 1, &bad) == SIGBUS) {
+			sigbus++;
+		}
+		else {
+			EXPECT_EQ(-1, bad) TH_LOG("page %zu read wrong data, not SIGBUS", pg);
+		}
+	}
+	EXPECT_LT(0, sigbus);
+	ASSERT_EQ(0, emp_stat(self->ctl, "kill", &st));
+	EXPECT_LT(0, st.io_errors);
+	EXPECT_LT(0, st.sigbus);
+	EXPECT_TRUE(st.state & EMP_STATE_IO_ERROR);
+	munmap(m, size);
+	close(fd);
+	EXPECT_EQ(0, emp_destroy(self->ctl, "kill"));
+
+	/* A restarted donor serves a new instance. */
+	self->vmd = vmd_start(self->port, NULL, 128);
+	ASSERT_LT(0, self->vmd);
+	tcp_tier(&t, self->port, size, NULL);
+	ASSERT_EQ(0, create(self->ctl, "again", 64 << 10, 64 << 10, 1ULL << 20, &t, 1));
+	pattern_pass(_metadata, "again", size, 2);
+	EXPECT_EQ(0, emp_destroy(self->ctl, "again"));
+}
+
+TEST_F(tcp, refusals_have_clear_errnos)
+{
+	struct emp_tier t;
+
+	/* Nobody listens there. */
+	tcp_tier(&t, 1, 4 << 20, NULL);
+	EXPECT_EQ(-ECONNREFUSED, create(self->ctl, "nobody", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	/* More than the donor exports (128 MiB). */
+	tcp_tier(&t, self->port, 512ULL << 20, NULL);
+	EXPECT_EQ(-ENOSPC, create(self->ctl, "big", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	/* Not an address, a port of 0, an offset on a remote tier. */
+	tcp_tier(&t, self->port, 4 << 20, NULL);
+	snprintf(t.path, sizeof(t.path), "donor.example");
+	EXPECT_EQ(-EINVAL, create(self->ctl, "bad", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	tcp_tier(&t, 0, 4 << 20, NULL);
+	EXPECT_EQ(-EINVAL, create(self->ctl, "bad", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	tcp_tier(&t, self->port, 4 << 20, NULL);
+	t.offset = 4096;
+	EXPECT_EQ(-EINVAL, create(self->ctl, "bad", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	tcp_tier(&t, self->port, 4 << 20, NULL);
+	t.secret_len = EMP_SECRET_MAX + 1;
+	EXPECT_EQ(-EINVAL, create(self->ctl, "bad", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	tcp_tier(&t, self->port, 4 << 20, "x");
+	t.secret[5] = 1;	/* past secret_len */
+	EXPECT_EQ(-EINVAL, create(self->ctl, "bad", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	EXPECT_EQ(0, emp_list(self->ctl, NULL, 0));
+}
+
+TEST(secret_is_required_when_configured)
+{
+	uint16_t port = next_port++;
+	pid_t vmd = vmd_start(port, SECRET, 64);
+	int ctl = emp_ctl_open();
+	struct emp_tier t;
+
+	ASSERT_LE(0, ctl);
+	ASSERT_LT(0, vmd);
+	tcp_tier(&t, port, 4 << 20, NULL);
+	EXPECT_EQ(-EACCES, create(ctl, "nosecret", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	tcp_tier(&t, port, 4 << 20, "wrong-secret");
+	EXPECT_EQ(-EACCES, create(ctl, "wrong", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	tcp_tier(&t, port, 4 << 20, SECRET);
+	EXPECT_EQ(0, create(ctl, "right", 64 << 10, 4 << 10, 1 << 20, &t, 1));
+	pattern_pass(_metadata, "right", 4 << 20, 9);
+	EXPECT_EQ(0, emp_destroy(ctl, "right"));
+	EXPECT_EQ(0, vmd_stop(vmd, SIGTERM)) TH_LOG("vmd did not exit 0 on SIGTERM");
+	close(ctl);
+}
+
+TEST_HARNESS_MAIN
