@@ -26,7 +26,7 @@ LIB_SRC  := $(wildcard tools/lib/*.c)
 LIB_OBJ  := $(patsubst tools/lib/%.c,build/tools/lib/%.o,$(LIB_SRC))
 LIB_HDR  := $(wildcard tools/lib/*.h) uapi/linux/emp.h
 LIBEMP   := build/tools/libemp.a
-TOOLS    := build/tools/empctl
+TOOLS    := build/tools/empctl build/tools/libemp-preload.so
 
 KSFT_INC  = $(shell scripts/fetch-kselftest.sh)
 # The harness macros compare ints with unsigned values; that is theirs.
@@ -56,6 +56,13 @@ EMPCTL_SRC := $(wildcard tools/empctl/*.c)
 build/tools/empctl: $(EMPCTL_SRC) tools/empctl/empctl.h $(LIBEMP) $(LIB_HDR)
 	$(CC) $(UCFLAGS) -o $@ $(EMPCTL_SRC) $(LIBEMP)
 
+# The preload library carries its own copy of libemp (built -fPIC) and
+# exports only the allocator interface (tools/preload/preload.map).
+build/tools/libemp-preload.so: tools/preload/preload.c tools/preload/preload.map $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -fPIC -shared -fvisibility=hidden -Wl,-z,defs \
+		-Wl,--version-script=tools/preload/preload.map -o $@ $< $(LIB_SRC) -lmimalloc
+
 selftests: $(SELFTESTS) $(UNITTESTS)
 
 build/selftests/%: selftests/%.c $(LIBEMP) $(LIB_HDR)
@@ -82,6 +89,19 @@ shell: all
 
 deps:
 	scripts/deps.sh
+
+# libFuzzer target of the tier-spec parser, run for a bounded time in CI.
+CLANG      ?= $(shell command -v clang-14 || command -v clang)
+FUZZ_RUNS  ?= 1000000
+FUZZ_TIME  ?= 60
+FUZZ_SRC   := $(LIB_SRC)
+build/fuzz/spec_fuzz: fuzz/spec_fuzz.c $(FUZZ_SRC) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(WFLAGS) -I$(EMP_TOP)/uapi -I$(EMP_TOP)/tools/lib -o $@ $< $(FUZZ_SRC)
+
+fuzz: build/fuzz/spec_fuzz
+	fuzz/run.sh $< $(FUZZ_RUNS) $(FUZZ_TIME)
 
 # libFuzzer target of the tier-spec parser, run for a bounded time in CI.
 CLANG      ?= $(shell command -v clang-14 || command -v clang)

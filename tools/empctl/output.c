@@ -52,30 +52,36 @@ void tbl_set(struct table *t, unsigned int col, const char *fmt, ...)
 
 void tbl_print(const struct table *t, FILE *f, unsigned int indent)
 {
-	size_t w[TBL_COLS] = { 0 };
+	size_t w[TBL_COLS] = { 0 }, line_max = indent + 1;
 	unsigned int r, c;
+	char *line;
 
 	for (r = 0; r < t->rows; r++)
 		for (c = 0; c < t->cols; c++)
 			if (strlen(t->cell[r][c]) > w[c])
 				w[c] = strlen(t->cell[r][c]);
+	for (c = 0; c < t->cols; c++)
+		line_max += w[c] + 2;
+	line = malloc(line_max);
+	if (!line)
+		return;
 	for (r = 0; r < t->rows; r++) {
-		fprintf(f, "%*s", (int)indent, "");
+		size_t n = (size_t)snprintf(line, line_max, "%*s", (int)indent, "");
+
 		for (c = 0; c < t->cols; c++) {
 			const char *s = t->cell[r][c];
-			int last = c + 1 == t->cols;
 
-			if (t->right & (1U << c))
-				fprintf(f, "%*s", (int)w[c], s);
-			else if (last)
-				fputs(s, f);
-			else
-				fprintf(f, "%-*s", (int)w[c], s);
-			if (!last)
-				fputs("  ", f);
+			n += (size_t)snprintf(line + n, line_max - n,
+					      t->right & (1U << c) ? "%*s%s" : "%-*s%s", (int)w[c], s,
+					      c + 1 < t->cols ? "  " : "");
 		}
-		fputc('\n', f);
+		/* Empty or short last columns leave blanks: no trailing ones. */
+		while (n > 0 && line[n - 1] == ' ')
+			n--;
+		line[n] = '\0';
+		fprintf(f, "%s\n", line);
 	}
+	free(line);
 }
 
 void tbl_free(struct table *t)

@@ -223,7 +223,7 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 
 	if (!prev)
 		prev = st;
-	if (tbl_init(&kv, 1U << 1, "", "", "", NULL) ||
+	if (tbl_init(&kv, 0, "", "", "", NULL) ||
 	    tbl_init(&tiers, 0xfdU, "TIER", "KIND", "SIZE", "READS", "READ", "WRITES", "WRITTEN",
 		     "ERRORS", NULL)) {
 		tbl_free(&kv);

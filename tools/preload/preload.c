@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: LGPL-2.1
+/*
+ * libemp-preload.so: the heap of an unmodified program on an EMP instance.
+ *
+ *   EMP_PMEM_PATH=SPEC LD_PRELOAD=libemp-preload.so ./app
+ *
+ * At load time the library creates an instance named preload-PID from SPEC
+ * (the tier spec of emp-spec(7)), maps its device node MAP_SHARED at a
+ * 32 MiB-aligned address and hands that range to mimalloc (Debian's
+ * libmimalloc2.0) as an exclusive arena. Every thread allocates from its own
+ * mimalloc heap in that arena: malloc and friends are defined here and
+ * forward to mimalloc, whose default heap of each thread is switched to an
+ * arena heap on the thread's first allocation. When the arena is full,
+ * malloc returns NULL: the heap never silently spills into ordinary memory.
+ *
+ * The instance must be destroyed when the program is gone, but it cannot be
+ * while mapped, and the heap must stay mapped until the very last free. So a
+ * small watcher process (forked twice, so no wait() of the program can reap
+ * it) waits for the program to close its end of a pipe, which happens when
+ * the program and every child it forked have exited or exec'd, and then
+ * destroys the instance. The mapping is never torn down by the library.
+ *
+ * Environment:
+ *   EMP_PMEM_PATH     the tier spec; unset or empty: ordinary (mimalloc) heap
+ *   EMP_PMEM_STRICT   1: a spec or set-up error ends the program (status 125)
+ *                     before main; otherwise it runs on the ordinary heap
+ *   EMP_PMEM_VERBOSE  1: say what was set up, and print the instance's
+ *                     counters when the program exits
+ *   EMP_CTL_PATH      control device (default /dev/emp)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <mimalloc.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libemp.h"
+
+#define EXPORT		__attribute__((visibility("default")))
+/* mimalloc 2.0 segments are 32 MiB and must be aligned to their size. */
+#define ARENA_ALIGN	(32UL << 20)
+/* Exit status of the program when EMP_PMEM_STRICT=1 and set-up fails. */
+#define STRICT_STATUS	125
+
+/* Set once by the constructor, before any other thread exists. */
+static struct {
+	int active;		/* the arena exists: threads switch to it */
+	int verbose;
+	mi_arena_id_t arena;
+	void *base;		/* the instance's mapping, never unmapped */
+	size_t len;
+	pid_t owner;		/* the process that created the instance */
+	char name[EMP_NAME_MAX];
+} pl;
+
+/*
+ * Per thread: 0 until the thread's first allocation after set-up, then 1
+ * (its default mimalloc heap is in the arena) or 2 (that failed). Initial-
+ * exec TLS, so reading it never allocates.
+ */
+static __thread int tls_heap __attribute__((tls_model("initial-exec")));
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	/* One write(2): no stdio state is touched this early or this late. */
+	n = snprintf(buf, sizeof(buf), "emp-preload: ");
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+static int env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0");
+}
+
+static inline void thread_heap(void)
+{
+	mi_heap_t *h;
+
+	if (__builtin_expect(tls_heap != 0, 1) || !pl.active)
+		return;
+	tls_heap = 2;	/* first: mimalloc may call back into malloc below */
+	h = mi_heap_new_in_arena(pl.arena);
+	if (h) {
+		mi_heap_set_default(h);
+		tls_heap = 1;
+	}
+}
+
+/* ---- the allocator interface glibc lets a library replace -------------- */
+
+EXPORT void *malloc(size_t size)
+{
+	thread_heap();
+	return mi_malloc(size);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	thread_heap();
+	return mi_calloc(n, size);
+}
+
+EXPORT void *realloc(void *p, size_t size)
+{
+	thread_heap();
+	return mi_realloc(p, size);
+}
+
+EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	thread_heap();
+	return mi_reallocarray(p, n, size);
+}
+
+EXPORT void free(void *p)
+{
+	mi_free(p);
+}
+
+EXPORT void cfree(void *p)
+{
+	mi_free(p);
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	thread_heap();
+	return mi_memalign(align, size);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	thread_heap();
+	return mi_aligned_alloc(align, size);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	thread_heap();
+	return mi_posix_memalign(out, align, size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	thread_heap();
+	return mi_valloc(size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	thread_heap();
+	return mi_pvalloc(size);
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	return mi_malloc_usable_size(p);
+}
+
+/* ---- the watcher ---------------------------------------------------------- */
+
+/* Destroy the instance, waiting while something still maps it. */
+static void watcher_destroy(const char *name, int verbose)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int fd, err, tries;
+
+	fd = emp_ctl_open();
+	if (fd < 0) {
+		say("cannot open the control device to destroy %s: %s", name, strerror(-fd));
+		return;
+	}
+	/*
+	 * The pipe closes when the last holder exits; its mapping may be
+	 * released a moment later (the final fput is deferred), and children
+	 * that still map the heap keep it busy as long as they live.
+	 */
+	for (tries = 0;; tries++) {
+		err = emp_destroy(fd, name);
+		if (err != -EBUSY)
+			break;
+		if (tries == 500)
+			say("%s is still mapped by a process; waiting for it to exit", name);
+		nanosleep(&ts, NULL);
+		if (tries >= 100)
+			ts.tv_nsec = 500 * 1000 * 1000;
+	}
+	close(fd);
+	if (err)
+		say("destroying %s failed: %s", name, strerror(-err));
+	else if (verbose)
+		say("destroyed %s", name);
+}
+
+/*
+ * Start the watcher of @name. Return: the write end of its pipe (kept open,
+ * close-on-exec, for the program's lifetime) or -errno.
+ */
+static int start_watcher(const char *name)
+{
+	int pfd[2], status, devnull;
+	pid_t pid;
+	char buf[16];
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return err;
+	}
+	if (pid == 0) {
+		/* Middle child: fork the watcher and leave, so init adopts it. */
+		if (fork() != 0)
+			_exit(0);
+		close(pfd[1]);
+		if (dup2(pfd[0], 3) < 0)
+			_exit(1);
+		devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0) {
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
+		}
+		/* Keep stderr for messages; drop everything else the program had. */
+		close_range(4, ~0U, 0);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGTSTP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		prctl(PR_SET_NAME, "emp-preload-wd", 0, 0, 0);
+		for (;;) {	/* nobody writes: read returns 0 at the last close */
+			ssize_t n = read(3, buf, sizeof(buf));
+
+			if (n == 0 || (n < 0 && errno != EINTR))
+				break;
+		}
+		watcher_destroy(name, pl.verbose);
+		_exit(0);
+	}
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return pfd[1];
+}
+
+/* ---- set-up and exit ------------------------------------------------------ */
+
+/* Map @len bytes of the instance at a 32 MiB-aligned address. */
+static void *map_aligned(int fd, size_t len)
+{
+	uintptr_t start, aligned;
+	void *res, *p;
+
+	res = mmap(NULL, len + ARENA_ALIGN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (res == MAP_FAILED)
+		return MAP_FAILED;
+	start = (uintptr_t)res;
+	aligned = (start + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	p = mmap((void *)aligned, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		munmap(res, len + ARENA_ALIGN);
+		return MAP_FAILED;
+	}
+	if (aligned > start)
+		munmap(res, aligned - start);
+	if (start + ARENA_ALIGN > aligned)
+		munmap((void *)(aligned + len), start + ARENA_ALIGN - aligned);
+	return p;
+}
+
+/* Create a uniquely named instance. Return: 0 or -errno (message said). */
+static int create_instance(int ctl, const struct emp_spec *s, struct emp_create *c)
+{
+	char err[EMP_SPEC_ERR_MAX], name[EMP_NAME_MAX];
+	int i, ret = -EEXIST;
+
+	/* A program that exec'd itself may meet its own earlier instance. */
+	for (i = 1; i <= 8 && ret == -EEXIST; i++) {
+		if (i == 1)
+			snprintf(name, sizeof(name), "preload-%d", (int)getpid());
+		else
+			snprintf(name, sizeof(name), "preload-%d-%d", (int)getpid(), i);
+		if (emp_spec_to_create(s, name, 0, 0, 0, c, err, sizeof(err))) {
+			say("EMP_PMEM_PATH: %s", err);
+			return -EINVAL;
+		}
+		ret = emp_create(ctl, c, s->tier, s->nr_tiers);
+	}
+	if (ret)
+		say("creating the instance failed: %s", strerror(-ret));
+	else
+		snprintf(pl.name, sizeof(pl.name), "%s", name);
+	return ret;
+}
+
+static int setup(const char *spec)
+{
+	char err[EMP_SPEC_ERR_MAX], path[64], b[3][32];
+	int ctl, fd = -1, watch, ret;
+	struct emp_create c;
+	struct emp_spec s;
+	size_t len;
+	void *base;
+
+	if (emp_spec_parse(spec, &s, err, sizeof(err))) {
+		say("EMP_PMEM_PATH=\"%s\": %s", spec, err);
+		return -EINVAL;
+	}
+	ctl = emp_ctl_open();
+	if (ctl < 0) {
+		say("cannot open the EMP control device: %s%s", strerror(-ctl),
+		    ctl == -ENOENT ? " (is emp.ko loaded?)" : "");
+		return ctl;
+	}
+	ret = create_instance(ctl, &s, &c);
+	if (ret)
+		goto out_close;
+	len = (size_t)(c.inst_size & ~(uint64_t)(ARENA_ALIGN - 1));
+	if (!len) {
+		say("instance %s holds %s; the heap needs at least 32 MiB", pl.name,
+		    emp_format_human(c.inst_size, b[0], sizeof(b[0])));
+		ret = -EINVAL;
+		goto out_destroy;
+	}
+	/* The watcher first: it must not inherit the mapping. */
+	watch = start_watcher(pl.name);
+	if (watch < 0) {
+		say("cannot start the watcher process: %s", strerror(-watch));
+		ret = watch;
+		goto out_destroy;
+	}
+	fd = open(emp_inst_path(pl.name, path, sizeof(path)), O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		say("cannot open %s: %s", path, strerror(errno));
+		goto out_watcher;
+	}
+	base = map_aligned(fd, len);
+	close(fd);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		say("cannot map %s: %s", path, strerror(errno));
+		goto out_watcher;
+	}
+	/*
+	 * Decommitting would replace parts of the mapping with anonymous
+	 * memory; the instance's own DRAM budget does that job here.
+	 */
+	mi_option_disable(mi_option_allow_decommit);
+	/* A new instance reads as zeros: mimalloc may skip clearing it. */
+	if (!mi_manage_os_memory_ex(base, len, true, false, true, -1, true, &pl.arena)) {
+		say("mimalloc did not accept the arena at %p", base);
+		ret = -ENOMEM;
+		goto out_watcher;	/* the watcher destroys it once we exit */
+	}
+	pl.base = base;
+	pl.len = len;
+	pl.owner = getpid();
+	pl.active = 1;
+	thread_heap();
+	close(ctl);
+	if (pl.verbose)
+		say("heap of pid %d on instance %s: %s of %s, DRAM budget %s, spec %s", (int)getpid(),
+		    pl.name, emp_format_human(len, b[0], sizeof(b[0])),
+		    emp_format_human(c.inst_size, b[1], sizeof(b[1])),
+		    emp_format_human(c.dram_budget, b[2], sizeof(b[2])), spec);
+	return 0;
+
+out_watcher:
+	/* Closing the pipe lets the watcher destroy the unmapped instance. */
+	close(watch);
+	close(ctl);
+	return ret;
+out_destroy:
+	emp_destroy(ctl, pl.name);
+out_close:
+	close(ctl);
+	return ret;
+}
+
+__attribute__((constructor(101))) static void emp_preload_init(void)
+{
+	const char *spec = getenv("EMP_PMEM_PATH");
+	int strict = env_flag("EMP_PMEM_STRICT");
+
+	pl.verbose = env_flag("EMP_PMEM_VERBOSE");
+	if (!spec || !*spec) {
+		if (strict) {
+			say("EMP_PMEM_PATH is not set and EMP_PMEM_STRICT=1: exiting");
+			_exit(STRICT_STATUS);
+		}
+		if (pl.verbose)
+			say("EMP_PMEM_PATH is not set: ordinary heap");
+		return;
+	}
+	if (!setup(spec))
+		return;
+	if (strict) {
+		say("exiting (EMP_PMEM_STRICT=1)");
+		_exit(STRICT_STATUS);
+	}
+	say("the program runs on the ordinary heap (EMP_PMEM_STRICT=1 makes this fatal)");
+}
+
+__attribute__((destructor)) static void emp_preload_fini(void)
+{
+	struct emp_stat st;
+	char b[2][32];
+	int ctl;
+
+	if (!pl.active || !pl.verbose || getpid() != pl.owner)
+		return;
+	ctl = emp_ctl_open();
+	if (ctl < 0)
+		return;
+	if (!emp_stat(ctl, pl.name, &st))
+		say("%s at exit: faults %llu, hits %llu, zero fills %llu, fetches %llu, "
+		    "evictions %llu, writebacks %llu, io errors %llu, resident %s of %s",
+		    pl.name, (unsigned long long)st.faults, (unsigned long long)st.hits,
+		    (unsigned long long)st.zero_fills, (unsigned long long)st.fetches,
+		    (unsigned long long)st.evictions, (unsigned long long)st.writebacks,
+		    (unsigned long long)st.io_errors,
+		    emp_format_human(st.resident, b[0], sizeof(b[0])),
+		    emp_format_human(st.dram_budget, b[1], sizeof(b[1])));
+	close(ctl);
+}
