@@ -103,18 +103,5 @@ build/fuzz/spec_fuzz: fuzz/spec_fuzz.c $(FUZZ_SRC) $(LIB_HDR)
 fuzz: build/fuzz/spec_fuzz
 	fuzz/run.sh $< $(FUZZ_RUNS) $(FUZZ_TIME)
 
-# libFuzzer target of the tier-spec parser, run for a bounded time in CI.
-CLANG      ?= $(shell command -v clang-14 || command -v clang)
-FUZZ_RUNS  ?= 1000000
-FUZZ_TIME  ?= 60
-FUZZ_SRC   := $(LIB_SRC)
-build/fuzz/spec_fuzz: fuzz/spec_fuzz.c $(FUZZ_SRC) $(LIB_HDR)
-	@mkdir -p $(@D)
-	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(WFLAGS) -I$(EMP_TOP)/uapi -I$(EMP_TOP)/tools/lib -o $@ $< $(FUZZ_SRC)
-
-fuzz: build/fuzz/spec_fuzz
-	fuzz/run.sh $< $(FUZZ_RUNS) $(FUZZ_TIME)
-
 clean:
 	rm -rf build
