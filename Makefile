@@ -105,3 +105,31 @@ fuzz: build/fuzz/spec_fuzz
 
 clean:
 	rm -rf build
+
+# --- vmd: the donor daemon, its test client and fuzzer (tools/vmd/) ----------
+VMD_DIR  := tools/vmd
+VMD_HDR  := $(VMD_DIR)/wire.h $(VMD_DIR)/vmd.h uapi/linux/emp_wire.h
+VMD_BINS := build/tools/vmd build/tools/vmd-client build/tools/vmd-fuzz
+VMD_CFLAGS = $(UCFLAGS) -I$(EMP_TOP)/$(VMD_DIR) -D_GNU_SOURCE -pthread
+
+tools: $(VMD_BINS)
+
+# Only libemp's size helpers: vmd does not need the rest.
+build/tools/vmd: $(VMD_DIR)/vmd.c $(VMD_DIR)/tcp.c $(VMD_DIR)/rdma.c $(VMD_DIR)/wire.c \
+		 tools/lib/emp_size.c $(VMD_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
+
+build/tools/vmd-client: $(VMD_DIR)/vmd-client.c $(VMD_DIR)/client.c $(VMD_DIR)/wire.c \
+			$(VMD_DIR)/client.h $(VMD_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
+
+build/tools/vmd-fuzz: $(VMD_DIR)/vmd-fuzz.c $(VMD_DIR)/client.c $(VMD_DIR)/wire.c \
+		      $(VMD_DIR)/client.h $(VMD_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^)
+
+build/unit/wire_test: selftests/unit/wire_test.c $(VMD_DIR)/wire.c $(VMD_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(VMD_CFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $(filter %.c,$^)
