@@ -103,6 +103,61 @@ build/fuzz/spec_fuzz: fuzz/spec_fuzz.c $(FUZZ_SRC) $(LIB_HDR)
 fuzz: build/fuzz/spec_fuzz
 	fuzz/run.sh $< $(FUZZ_RUNS) $(FUZZ_TIME)
 
+# --- install (DESTDIR-aware; PREFIX for the tools) ---------------------------
+# emp.ko and its companions go to /lib/modules/<release>/extra of the kernel
+# selected by KVER or KDIR; tools, preload library, headers, man pages under
+# PREFIX; the vmd unit and its settings to UNITDIR and DEFAULTDIR.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= /lib/systemd/system
+DEFAULTDIR ?= /etc/default
+DKMSDIR    ?= /usr/src
+EMP_VERSION = $(shell sed -n 's/^\#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' kmod/emp.h)
+MANPAGES   := $(wildcard tools/man/*.[1-8])
+
+# The man pages also go into the guests, for selftests/guest/man_examples.sh.
+selftests: $(patsubst tools/man/%,build/selftests/%,$(MANPAGES))
+build/selftests/%: tools/man/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+.PHONY: install install-kmod install-tools install-dkms
+install: install-kmod install-tools
+
+install-kmod:
+	@ko=$$(scripts/build-kmod.sh $(KSEL) | tail -n 1) && \
+	krel=$$(modinfo -F vermagic "$$ko" | cut -d' ' -f1) && \
+	install -d "$(DESTDIR)/lib/modules/$$krel/extra" && \
+	install -m 644 "$$(dirname "$$ko")"/*.ko "$(DESTDIR)/lib/modules/$$krel/extra/" && \
+	echo "installed $$(cd "$$(dirname "$$ko")" && echo *.ko) in $(DESTDIR)/lib/modules/$$krel/extra" && \
+	if [ -z "$(DESTDIR)" ]; then depmod -a "$$krel"; fi
+
+install-tools: build/tools/empctl build/tools/libemp-preload.so $(LIBEMP)
+	install -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)/linux" \
+		"$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(DEFAULTDIR)"
+	install -m 755 build/tools/empctl "$(DESTDIR)$(SBINDIR)/"
+	if [ -x build/tools/vmd ]; then install -m 755 build/tools/vmd "$(DESTDIR)$(SBINDIR)/"; fi
+	install -m 755 build/tools/libemp-preload.so "$(DESTDIR)$(LIBDIR)/"
+	install -m 644 $(LIBEMP) "$(DESTDIR)$(LIBDIR)/"
+	install -m 644 tools/lib/libemp.h "$(DESTDIR)$(INCLUDEDIR)/"
+	install -m 644 uapi/linux/*.h "$(DESTDIR)$(INCLUDEDIR)/linux/"
+	for p in $(MANPAGES); do s=$${p##*.}; install -d "$(DESTDIR)$(MANDIR)/man$$s" && \
+		install -m 644 "$$p" "$(DESTDIR)$(MANDIR)/man$$s/" || exit 1; done
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/emp-vmd.service.in > "$(DESTDIR)$(UNITDIR)/emp-vmd.service"
+	[ -e "$(DESTDIR)$(DEFAULTDIR)/emp-vmd" ] || \
+		install -m 644 systemd/emp-vmd.default "$(DESTDIR)$(DEFAULTDIR)/emp-vmd"
+
+# The module sources as DKMS wants them: /usr/src/emp-VERSION/dkms.conf.
+install-dkms:
+	d="$(DESTDIR)$(DKMSDIR)/emp-$(EMP_VERSION)" && rm -rf "$$d" && install -d "$$d" && \
+	find kmod uapi -name '*.[ch]' -o -name Kbuild | tar -cf - -T - packaging/dkms-build.sh | \
+		tar -xf - -C "$$d" && \
+	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(EMP_VERSION)"/' dkms.conf > "$$d/dkms.conf" && \
+	echo "installed the DKMS sources of emp $(EMP_VERSION) in $$d"
+
 clean:
 	rm -rf build
 

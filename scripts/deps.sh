@@ -7,7 +7,7 @@ set -euo pipefail
 
 PKGS="gcc make libc6-dev libelf-dev bc kmod file cpio xz-utils zstd dwarves
 	busybox-static qemu-system-x86 qemu-utils debootstrap debian-archive-keyring
-	clang-14 libclang-rt-14-dev libmimalloc-dev dkms
+	clang-14 libclang-rt-14-dev libmimalloc-dev dkms groff-base
 	librdmacm-dev libibverbs-dev ibverbs-providers iproute2
 	${EMP_EXTRA_PKGS:-}"
 

@@ -40,6 +40,10 @@ else
 	tail -n 30 "$EMP_OUT/fuzz.log"
 	fail_step fuzz
 fi
+# make install, DKMS build against the 6.1 and 6.12 headers (private tree).
+"$EMP_TOP/selftests/unit/packaging_test.sh" > "$EMP_OUT/packaging.tap" 2>&1
+"$EMP_TOP/scripts/tap-count.sh" "$EMP_OUT/packaging.tap" packaging ||
+	grep -v '^ok ' "$EMP_OUT/packaging.tap"
 # --- end tools ---------------------------------------------------------------
 # --- vmd (issue 6): the donor daemon over TCP on 127.0.0.1 -------------------
 if [ -x "$EMP_TOP/build/tools/vmd" ]; then
