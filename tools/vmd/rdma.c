@@ -30,6 +30,7 @@
 #define RECV_SIZE	(EMP_WIRE_HDR_SIZE + WIRE_HELLO_MAX_LEN)
 #define WR_RECV		0
 #define WR_SEND		1
+#define VMD_CLOSE_TIMEOUT	60	/* seconds a disconnect may take */
 
 struct rconn {
 	uint64_t id;			/* wr_id >> 1 of its work requests */
@@ -39,7 +40,8 @@ struct rconn {
 	struct ibv_mr *region_mr;	/* the session's region: remote read/write */
 	struct vmd_session *sess;	/* one reference once HELLO is accepted */
 	struct vmd_peer peer;
-	time_t since;			/* when the connect request came */
+	time_t since;			/* when the connect request came, or closing began */
+	bool established;		/* rdma_cm says so (ESTABLISHED event) */
 	bool hello_seen;		/* the HELLO (good or bad) arrived */
 	bool refused;			/* disconnect once the reply is sent */
 	bool closing;			/* disconnect asked; waiting for the event */
@@ -56,7 +58,6 @@ static struct ibv_context *dev;		/* owned by librdmacm */
 static struct ibv_comp_channel *cq_ch;
 static struct ibv_cq *cq;		/* shared by every connection's QP */
 static unsigned int cq_unacked;
-static uint8_t max_rd_atom;
 static struct rconn *rconns;
 static uint64_t next_id = 1;
 
@@ -98,12 +99,19 @@ static void rconn_destroy(struct rconn *c)
 	free(c);
 }
 
+/*
+ * Disconnect; the DISCONNECTED event then destroys the connection. Before
+ * rdma_cm has the connection established, a disconnect would not reach the
+ * client: it is done when the ESTABLISHED event comes.
+ */
 static void rconn_close(struct rconn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
-	rdma_disconnect(c->cm);
+	c->since = time(NULL);
+	if (c->established)
+		rdma_disconnect(c->cm);
 }
 
 static int post_recv(struct rconn *c)
@@ -205,8 +213,15 @@ static void handle_wc(const struct ibv_wc *wc)
 		rconn_close(c);
 		return;
 	}
-	if ((wc->wr_id & 1) == WR_RECV)
+	if ((wc->wr_id & 1) == WR_RECV) {
+		/*
+		 * Data can overtake the client's RTU: tell the CM the
+		 * connection is up, so that it can also be torn down.
+		 */
+		if (!c->established)
+			rdma_notify(c->cm, IBV_EVENT_COMM_EST);
 		rconn_hello(c, wc->byte_len);
+	}
 	else if (c->refused)
 		rconn_close(c);
 }
@@ -286,9 +301,12 @@ static int conn_request(struct rdma_cm_event *ev)
 		goto fail;
 	if (post_recv(c))
 		goto fail;
-	/* We only answer the client's RDMA READs; we never issue any. */
-	param.responder_resources = ev->param.conn.initiator_depth < max_rd_atom ?
-				    ev->param.conn.initiator_depth : max_rd_atom;
+	/*
+	 * We answer the client's RDMA READs (as many at once as it asked to
+	 * issue, within what the device allows: librdmacm takes the smaller
+	 * for RDMA_MAX_RESP_RES) and never issue any ourselves.
+	 */
+	param.responder_resources = RDMA_MAX_RESP_RES;
 	param.initiator_depth = 0;
 	if (rdma_accept(id, &param))
 		goto fail;
@@ -320,8 +338,12 @@ static void cm_events(void)
 			}
 			break;
 		case RDMA_CM_EVENT_ESTABLISHED:
-			if (c)
-				vmd_dbg("rdma %s: established", c->peer.addr);
+			if (!c)
+				break;
+			vmd_dbg("rdma %s: established", c->peer.addr);
+			c->established = true;
+			if (c->closing)
+				rdma_disconnect(c->cm);
 			break;
 		case RDMA_CM_EVENT_DISCONNECTED:
 		case RDMA_CM_EVENT_REJECTED:
@@ -444,7 +466,6 @@ static int rdma_start(void)
 		vmd_log("error: rdma: cannot query %s: %s", vmd_cfg.device, strerror(errno));
 		return -1;
 	}
-	max_rd_atom = attr.max_qp_rd_atom > 255 ? 255 : (uint8_t)attr.max_qp_rd_atom;
 	/* Each connection has at most one receive and one send outstanding. */
 	cqe = 4 * (int)vmd_cfg.max_conns + 64;
 	if (cqe > attr.max_cqe)
@@ -495,13 +516,19 @@ static void rdma_handle(const struct pollfd *pfd, int n)
 static void rdma_tick(void)
 {
 	time_t now = time(NULL);
-	struct rconn *c;
+	struct rconn *c, *next;
 
-	for (c = rconns; c; c = c->next) {
+	for (c = rconns; c; c = next) {
+		next = c->next;
 		if (!c->hello_seen && !c->closing && now - c->since > VMD_HELLO_TIMEOUT) {
 			vmd_log("rdma %s: no HELLO within %d s, disconnecting", c->peer.addr,
 				VMD_HELLO_TIMEOUT);
 			rconn_close(c);
+		} else if (c->closing && now - c->since > VMD_CLOSE_TIMEOUT) {
+			/* rdma_cm never reported the end: give up waiting. */
+			vmd_log("rdma %s: no disconnect event within %d s, dropping",
+				c->peer.addr, VMD_CLOSE_TIMEOUT);
+			rconn_destroy(c);
 		}
 	}
 }
