@@ -82,6 +82,17 @@ cp "$EMP_TOP/scripts/guest-init.sh" "$root/init"
 chmod +x "$root/init" "$root"/emp/tests/*
 echo "$line $KREL" > "$root/emp/kernel"
 
+# Host files the guest uses at their own paths: the rdma tool (iproute2) and
+# the Soft-RoCE verbs provider, which libibverbs finds through its driver file
+# and loads with dlopen (ldd does not list it). EMP_EXTRA_FILES adds more.
+GUEST_HOST_FILES="$(command -v rdma || true) /etc/libibverbs.d/rxe.driver
+	$(ls /usr/lib/*/libibverbs/librxe-rdmav*.so 2>/dev/null || true) ${EMP_EXTRA_FILES:-}"
+for f in $GUEST_HOST_FILES; do
+	[ -e "$f" ] || { emp_log "$line: $f is not on this host (make deps)"; continue; }
+	mkdir -p "$root$(dirname "$f")"
+	cp -L "$f" "$root$f"
+done
+
 # Shared libraries of every dynamic ELF we ship (glibc loads libgcc_s at run
 # time for pthread_exit, which ldd does not show).
 copy_lib() {
@@ -90,7 +101,7 @@ copy_lib() {
 	mkdir -p "$root$(dirname "$l")"
 	cp -L "$l" "$root$l"
 }
-for f in "$root"/emp/bin/* "$root"/emp/tests/* ${EMP_EXTRA_BINS:-}; do
+for f in "$root"/emp/bin/* "$root"/emp/tests/* ${EMP_EXTRA_BINS:-} $GUEST_HOST_FILES; do
 	file -L "$f" | grep -q 'dynamically linked' || continue
 	for l in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do copy_lib "$l"; done
 done

@@ -1,0 +1,56 @@
+#!/bin/sh
+# vmd over Soft-RoCE: rdma_rxe on the virtio NIC, one vmd serving rxe0 and
+# TCP, vmd-client's checks over RDMA (with a TCP connection joining an RDMA
+# session) and over TCP, then SIGTERM with an RDMA session open.
+# vmd-client prints its own TAP streams between this script's lines.
+. /emp/tests/tap.sh
+PATH=$PATH:/usr/bin:/usr/sbin
+ip=10.0.2.15 port=19675 secret=guest-rdma-secret
+log=/tmp/vmd-rdma.log
+
+tap_plan 7
+tap_check "rdma_rxe and rdma_ucm load" modprobe -a rdma_rxe rdma_ucm
+tap_check "rxe0 on eth0 is ACTIVE" sh -c '
+	rdma link add rxe0 type rxe netdev eth0 || exit 1
+	for i in $(seq 50); do
+		rdma link show rxe0/1 | grep -q "state ACTIVE" && exit 0
+		sleep 0.1
+	done
+	rdma link show; exit 1'
+
+vmd -m 256 -p $port -d rxe0 --tcp --secret $secret 2> $log &
+vmd=$!
+tap_check "vmd serves rxe0 and TCP on port $port" sh -c "
+	for i in \$(seq 100); do grep -q serving $log && exit 0; sleep 0.1; done
+	cat $log; exit 1"
+
+vmd-client --rdma --also-tcp --size 4 --secret $secret $ip $port
+if [ $? -eq 0 ]; then tap_ok "vmd-client over RDMA passed"; else
+	tap_not_ok "vmd-client over RDMA passed"; tail -n 20 $log | sed 's/^/#   /'
+fi
+vmd-client --size 4 --secret $secret $ip $port
+if [ $? -eq 0 ]; then tap_ok "vmd-client over TCP (guest) passed"; else
+	tap_not_ok "vmd-client over TCP (guest) passed"; tail -n 20 $log | sed 's/^/#   /'
+fi
+
+# SIGTERM with an RDMA session open: closed, freed, exit status 0.
+vmd-client --hello --hold 20 --rdma --size 4 --secret $secret $ip $port > /tmp/held &
+held=$!
+for i in $(seq 50); do grep -q ^OK /tmp/held && break; sleep 0.1; done
+kill -TERM $vmd
+for i in $(seq 50); do kill -0 $vmd 2>/dev/null || break; sleep 0.1; done
+wait $vmd
+rc=$?
+if [ $rc -eq 0 ] && grep -q ^OK /tmp/held && grep -q 'rdma: closed 1 connection' $log &&
+   grep -q 'freed, 4M back' $log; then
+	tap_ok "SIGTERM with an RDMA client connected: exit 0, session freed"
+else
+	tap_not_ok "SIGTERM with an RDMA client connected: exit 0, session freed"
+	echo "#   exit status $rc, held: $(cat /tmp/held)"; tail -n 8 $log | sed 's/^/#   /'
+fi
+kill $held 2>/dev/null
+wait $held 2>/dev/null
+
+tap_check "rxe0 and the modules go away" sh -c '
+	rdma link delete rxe0 && modprobe -r rdma_ucm rdma_rxe'
+tap_exit
