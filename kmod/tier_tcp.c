@@ -49,6 +49,7 @@ struct emp_tcp_req {
  * @send_q:    requests waiting to be sent
  * @pending:   requests sent, oldest first
  * @dead:      the connection failed; no more requests are sent
+ * @closing:   teardown has begun: the end of the connection is expected
  * @next_tag:  tag of the next request
  * @tx_wait:   the sender sleeps here
  * @tx:        sender thread
@@ -62,6 +63,7 @@ struct emp_tcp_tier {
 	struct list_head send_q;
 	struct list_head pending;
 	bool dead;
+	bool closing;
 	u64 next_tag;
 	wait_queue_head_t tx_wait;
 	struct task_struct *tx;
@@ -255,7 +257,7 @@ static int emp_tcp_rx_thread(void *data)
 		if (err)
 			break;
 	}
-	emp_tcp_kill(t, kthread_should_stop() ? 0 : err);
+	emp_tcp_kill(t, READ_ONCE(t->closing) ? 0 : err);
 	emp_tcp_park();
 	return 0;
 }
@@ -369,6 +371,7 @@ static void emp_tcp_destroy(struct emp_backend *be)
 {
 	struct emp_tcp_tier *t = to_tcp_tier(be);
 
+	WRITE_ONCE(t->closing, true);
 	kernel_sock_shutdown(t->sock, SHUT_RDWR);
 	emp_tcp_stop(t->tx);
 	emp_tcp_stop(t->rx);

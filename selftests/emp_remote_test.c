@@ -24,7 +24,11 @@
 #define DONOR_IP	"127.0.0.1"
 #define SECRET		"guest-secret-42"
 
-static uint16_t next_port = 20100;
+/* Each test runs in its own process: derive a port no other test uses. */
+static uint16_t test_port(void)
+{
+	return 20000 + getpid() % 20000;
+}
 
 /* Start vmd in TCP mode; wait until it accepts. Return: pid or -1. */
 static pid_t vmd_start(uint16_t port, const char *secret, unsigned int mib)
@@ -149,7 +153,7 @@ FIXTURE_SETUP(tcp)
 	ASSERT_LE(0, self->ctl);
 	et_destroy_all(self->ctl);
 	et_catch_signals();
-	self->port = next_port++;
+	self->port = test_port();
 	self->vmd = vmd_start(self->port, NULL, 128);
 	ASSERT_LT(0, self->vmd) TH_LOG("vmd did not start on port %u", self->port);
 }
@@ -162,14 +166,14 @@ FIXTURE_TEARDOWN(tcp)
 	close(self->ctl);
 }
 
-TEST_F(tcp, integrity_with_evictions)
+TEST_F_TIMEOUT(tcp, integrity_with_evictions, 120)
 {
-	const uint64_t size = 16ULL << 20;
+	const uint64_t size = 8ULL << 20;
 	struct emp_tier t;
 	struct emp_stat st;
 
 	tcp_tier(&t, self->port, size, NULL);
-	ASSERT_EQ(0, create(self->ctl, "rt", 64 << 10, 4 << 10, 2ULL << 20, &t, 1));
+	ASSERT_EQ(0, create(self->ctl, "rt", 64 << 10, 4 << 10, 1ULL << 20, &t, 1));
 	pattern_pass(_metadata, "rt", size, 3);
 	ASSERT_EQ(0, emp_stat(self->ctl, "rt", &st));
 	EXPECT_LE(st.resident, st.dram_budget);
@@ -182,15 +186,15 @@ TEST_F(tcp, integrity_with_evictions)
 	EXPECT_EQ(0, emp_destroy(self->ctl, "rt"));
 }
 
-TEST_F(tcp, mixed_tcp_and_nvme_spread_blocks)
+TEST_F_TIMEOUT(tcp, mixed_tcp_and_nvme_spread_blocks, 120)
 {
-	const uint64_t part = 8ULL << 20;
+	const uint64_t part = 4ULL << 20;
 	struct emp_tier t[2];
 	struct emp_stat st;
 
 	tcp_tier(&t[0], self->port, part, NULL);
 	bdev_tier(&t[1], part, 0);
-	ASSERT_EQ(0, create(self->ctl, "mix", 2 << 20, 64 << 10, 4ULL << 20, t, 2));
+	ASSERT_EQ(0, create(self->ctl, "mix", 256 << 10, 64 << 10, 2ULL << 20, t, 2));
 	pattern_pass(_metadata, "mix", 2 * part, 5);
 	ASSERT_EQ(0, emp_stat(self->ctl, "mix", &st));
 	EXPECT_EQ(2, st.nr_tiers);
@@ -214,7 +218,7 @@ static void *worker_run(void *arg)
 
 	for (size_t pg = w->first; pg < w->first + w->n; pg++)
 		et_fill_page(w->map + pg * ET_PAGE, pg, 11);
-	for (size_t i = 0; i < 4 * w->n; i++) {
+	for (size_t i = 0; i < w->n / 2; i++) {
 		size_t pg = w->first + et_rand(&s) % w->n;
 
 		if (et_check_ver(w->map + pg * ET_PAGE, pg, 11) != -1)
@@ -223,9 +227,9 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
-TEST_F(tcp, four_threads_fault_in_parallel)
+TEST_F_TIMEOUT(tcp, four_threads_fault_in_parallel, 120)
 {
-	const uint64_t size = 16ULL << 20;
+	const uint64_t size = 4ULL << 20;
 	struct worker w[4];
 	pthread_t th[4];
 	struct emp_tier t;
@@ -233,7 +237,7 @@ TEST_F(tcp, four_threads_fault_in_parallel)
 	int fd;
 
 	tcp_tier(&t, self->port, size, NULL);
-	ASSERT_EQ(0, create(self->ctl, "par", 64 << 10, 16 << 10, 1ULL << 20, &t, 1));
+	ASSERT_EQ(0, create(self->ctl, "par", 16 << 10, 4 << 10, 512ULL << 10, &t, 1));
 	fd = et_open_node("par", O_RDWR);
 	ASSERT_LE(0, fd);
 	m = et_map(fd, size, 0);
@@ -255,9 +259,9 @@ TEST_F(tcp, four_threads_fault_in_parallel)
 	EXPECT_EQ(0, emp_destroy(self->ctl, "par"));
 }
 
-TEST_F(tcp, donor_killed_gives_sigbus_and_teardown_works)
+TEST_F_TIMEOUT(tcp, donor_killed_gives_sigbus_and_teardown_works, 120)
 {
-	const uint64_t size = 8ULL << 20;
+	const uint64_t size = 4ULL << 20;
 	size_t n = size / ET_PAGE, sigbus = 0;
 	struct emp_tier t;
 	struct emp_stat st;
@@ -265,7 +269,7 @@ TEST_F(tcp, donor_killed_gives_sigbus_and_teardown_works)
 	int fd;
 
 	tcp_tier(&t, self->port, size, NULL);
-	ASSERT_EQ(0, create(self->ctl, "kill", 64 << 10, 64 << 10, 1ULL << 20, &t, 1));
+	ASSERT_EQ(0, create(self->ctl, "kill", 64 << 10, 64 << 10, 512ULL << 10, &t, 1));
 	fd = et_open_node("kill", O_RDWR);
 	ASSERT_LE(0, fd);
 	m = et_map(fd, size, 0);
@@ -298,7 +302,7 @@ TEST_F(tcp, donor_killed_gives_sigbus_and_teardown_works)
 	self->vmd = vmd_start(self->port, NULL, 128);
 	ASSERT_LT(0, self->vmd);
 	tcp_tier(&t, self->port, size, NULL);
-	ASSERT_EQ(0, create(self->ctl, "again", 64 << 10, 64 << 10, 1ULL << 20, &t, 1));
+	ASSERT_EQ(0, create(self->ctl, "again", 64 << 10, 64 << 10, 512ULL << 10, &t, 1));
 	pattern_pass(_metadata, "again", size, 2);
 	EXPECT_EQ(0, emp_destroy(self->ctl, "again"));
 }
@@ -333,7 +337,7 @@ TEST_F(tcp, refusals_have_clear_errnos)
 
 TEST(secret_is_required_when_configured)
 {
-	uint16_t port = next_port++;
+	uint16_t port = test_port() + 1;
 	pid_t vmd = vmd_start(port, SECRET, 64);
 	int ctl = emp_ctl_open();
 	struct emp_tier t;
