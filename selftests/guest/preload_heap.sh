@@ -37,8 +37,12 @@ live() {
 	EMP_PMEM_PATH="$DEV:64:0|dram:8" LD_PRELOAD=$PRELOAD \
 		sh -c 'exec empctl stat --watch 1 --count 3 preload-$$' > /tmp/live.out 2>&1 &
 	pid=$!
+	# Created first, mapped a moment later: wait for the mapping.
 	i=0
-	while [ ! -e /dev/emp-preload-$pid ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	until empctl stat preload-$pid --json 2>/dev/null | grep -q '"open":[1-9]'; do
+		[ $i -lt 100 ] || break
+		sleep 0.1; i=$((i + 1))
+	done
 	empctl list | grep "^preload-$pid "
 	listed=$?
 	empctl stat preload-$pid --json | grep -q '"open":[1-9]'
