@@ -6,7 +6,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cdev.h>
-#include <linux/ctype.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
@@ -47,9 +46,14 @@ int emp_check_name(const char *name)
 		return -EINVAL;
 	if (memchr_inv(name + len, 0, EMP_NAME_MAX - len))
 		return -EINVAL;
-	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && name[i] != '_' && name[i] != '.' && name[i] != '-')
+	/* ASCII only: the kernel's isalnum() also takes Latin-1 letters. */
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !(c >= '0' && c <= '9') && c != '_' && c != '.' && c != '-')
 			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -444,6 +448,15 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	int err;
 
 	err = emp_check_create(c, tiers, &size);
+	if (err)
+		return err;
+	/*
+	 * A taken name is refused before the tiers are opened, so it is not
+	 * reported as the device being busy. Checked again on insertion.
+	 */
+	mutex_lock(&emp_registry_lock);
+	err = emp_find_locked(c->name) ? -EEXIST : 0;
+	mutex_unlock(&emp_registry_lock);
 	if (err)
 		return err;
 	inst = kzalloc(sizeof(*inst), GFP_KERNEL);
