@@ -20,7 +20,7 @@
 
 #define NAME		"st_concur"
 #define NTHREADS	4
-#define OPS		1000
+#define OPS		600
 
 /* 4 MiB of 16K blocks with 4K subblocks, budget 1 MiB (64 blocks). */
 static const struct et_geom geom = {

@@ -173,7 +173,7 @@ TEST_F_TIMEOUT(lc, munmap_while_faults_in_flight, 90)
 	uint8_t *map;
 
 	ASSERT_NE(NULL, ver);
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 2; round++) {
 		map = et_map(self->in.fd, self->in.len, 0);
 		ASSERT_NE(MAP_FAILED, map);
 		hammers_start(_metadata, h, map, n, ver, &stop, &self->seed);
