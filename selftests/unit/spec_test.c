@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "libemp.h"
@@ -357,6 +358,63 @@ TEST(format_human)
 	EXPECT_STREQ("128 GiB", emp_format_human(128 * GIB, b, sizeof(b)));
 	EXPECT_STREQ("2 TiB", emp_format_human(2ULL << 40, b, sizeof(b)));
 	EXPECT_STREQ("15.9 EiB", emp_format_human(UINT64_MAX, b, sizeof(b)));
+}
+
+/* Write @len bytes of @data to a new temporary file; its path into @path. */
+static int temp_file(char *path, const void *data, size_t len)
+{
+	int fd;
+
+	strcpy(path, "/tmp/emp-secret-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	if (write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+TEST(secret_files)
+{
+	static const struct { const char *data; int ret; const char *secret; } cases[] = {
+		{ "s3cret\n", 6, "s3cret" },
+		{ "s3cret", 6, "s3cret" },
+		{ "s3cret\r\n", 6, "s3cret" },
+		{ "two\nlines\n", 9, "two\nlines" },	/* only the final newline goes */
+		{ "", -ENODATA, NULL },
+		{ "\n", -ENODATA, NULL },
+		{ "0123456789012345678901234567890123456789012345678901234567890123\n", 64,
+		  "0123456789012345678901234567890123456789012345678901234567890123" },
+		{ "01234567890123456789012345678901234567890123456789012345678901234", -E2BIG, NULL },
+	};
+	uint8_t secret[EMP_SECRET_MAX];
+	char path[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, temp_file(path, cases[i].data, strlen(cases[i].data)));
+		memset(secret, 0, sizeof(secret));
+		EXPECT_EQ(cases[i].ret, emp_read_secret_file(path, secret)) TH_LOG("case %zu", i);
+		if (cases[i].secret)
+			EXPECT_EQ(0, memcmp(cases[i].secret, secret, strlen(cases[i].secret)));
+		unlink(path);
+	}
+	EXPECT_EQ(-ENOENT, emp_read_secret_file("/nonexistent/secret", secret));
+}
+
+TEST(secret_goes_to_remote_tiers_only)
+{
+	struct emp_spec s;
+
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:1:0|1.2.3.4:1:1|tcp:[::1]:1:2", &s, NULL, 0));
+	EXPECT_EQ(2, emp_spec_set_secret(&s, (const uint8_t *)"abc", 3));
+	EXPECT_EQ(0, s.tier[0].secret_len);
+	EXPECT_EQ(3, s.tier[1].secret_len);
+	EXPECT_EQ(3, s.tier[2].secret_len);
+	EXPECT_EQ(0, memcmp("abc", s.tier[2].secret, 4));
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:1:0", &s, NULL, 0));
+	EXPECT_EQ(0, emp_spec_set_secret(&s, (const uint8_t *)"abc", 3));
 }
 
 TEST_HARNESS_MAIN

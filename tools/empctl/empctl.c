@@ -21,7 +21,7 @@ static int cmd_help(int argc, char **argv);
 const struct empctl_cmd empctl_cmds[] = {
 	{ "create", "create an instance on the tiers of a spec",
 	  "Usage: empctl create NAME --spec SPEC [--size SIZE] [--block SIZE] [--subblock SIZE]\n"
-	  "                     [--json]\n"
+	  "                     [--secret-file FILE] [--json]\n"
 	  "Create instance NAME on the tiers of SPEC (see emp-spec(7)). Its memory is the\n"
 	  "device node /dev/emp-NAME, to be mapped MAP_SHARED.\n"
 	  "  -s, --spec SPEC        tiers and DRAM budget: TIER|TIER|...|dram:SIZE\n"
@@ -29,6 +29,8 @@ const struct empctl_cmd empctl_cmds[] = {
 	  "  -b, --block SIZE       unit of placement and residence, 4K..2M (default 64K)\n"
 	  "  -u, --subblock SIZE    unit of transfer, 4K..128K, at most the block\n"
 	  "                         (default 4K)\n"
+	  "  -k, --secret-file FILE the secret the donors of the remote tiers require\n"
+	  "                         (as vmd --secret-file: one line, 1..64 bytes)\n"
 	  "  -j, --json             print the new instance as stat --json does\n"
 	  "SIZE takes a K, M, G or T suffix; a bare number is MiB for --size and bytes\n"
 	  "for --block and --subblock. Without dram: in SPEC the DRAM budget is 64 MiB,\n"

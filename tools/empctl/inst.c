@@ -32,12 +32,14 @@ int cmd_create(int argc, char **argv)
 		{ "size",     required_argument, NULL, 'S' },
 		{ "block",    required_argument, NULL, 'b' },
 		{ "subblock", required_argument, NULL, 'u' },
+		{ "secret-file", required_argument, NULL, 'k' },
 		{ "json",     no_argument,       NULL, 'j' },
 		{ "help",     no_argument,       NULL, 'h' },
 		{ 0 }
 	};
 	char err[EMP_SPEC_ERR_MAX], b[4][32], dev[64], text[EMP_MAX_TIERS * (EMP_PATH_MAX + 64)];
-	const char *spec = NULL, *name;
+	const char *spec = NULL, *name, *secret_file = NULL;
+	uint8_t secret[EMP_SECRET_MAX];
 	uint32_t block = 0, sub = 0;
 	uint64_t size = 0;
 	struct emp_create c;
@@ -46,8 +48,11 @@ int cmd_create(int argc, char **argv)
 	int json = 0, ch, fd, ret;
 
 	optind = 1;
-	while ((ch = cmd_getopt("create", argc, argv, "s:S:b:u:jh", opts)) != -1) {
+	while ((ch = cmd_getopt("create", argc, argv, "s:S:b:u:k:jh", opts)) != -1) {
 		switch (ch) {
+		case 'k':
+			secret_file = optarg;
+			break;
 		case 's':
 			spec = optarg;
 			break;
@@ -90,6 +95,17 @@ int cmd_create(int argc, char **argv)
 		fprintf(stderr, "empctl create: %s\n", err);
 		return EX_USAGE;
 	}
+	if (secret_file) {
+		ret = emp_read_secret_file(secret_file, secret);
+		if (ret == -ENODATA || ret == -E2BIG)
+			return usage_error("create", "the secret in %s must have 1..%d bytes",
+					   secret_file, EMP_SECRET_MAX);
+		if (ret < 0)
+			return fail("cannot read the secret file %s: %s", secret_file, strerror(-ret));
+		if (!emp_spec_set_secret(&s, secret, (uint32_t)ret))
+			return usage_error("create", "--secret-file given, but the spec has no remote tier");
+		memset(secret, 0, sizeof(secret));
+	}
 	fd = open_ctl();
 	if (fd < 0)
 		return EX_FAIL;
@@ -98,6 +114,7 @@ int cmd_create(int argc, char **argv)
 		close(fd);
 		return fail("create %s: %s%s", name, strerror(-ret), errno_hint("create", -ret));
 	}
+	emp_spec_set_secret(&s, (const uint8_t *)"", 0);	/* no copy of the secret left */
 	if (json) {
 		ret = emp_stat(fd, name, &st);
 		close(fd);

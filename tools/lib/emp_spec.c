@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -506,4 +507,61 @@ int emp_check_name(const char *name)
 			return -EINVAL;
 	}
 	return 0;
+}
+
+int emp_read_secret_file(const char *path, uint8_t secret[EMP_SECRET_MAX])
+{
+	uint8_t buf[EMP_SECRET_MAX + 3];
+	size_t n = 0;
+	ssize_t got;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Read one byte more than a secret with CR LF can have, to see "too long". */
+	while (n < sizeof(buf)) {
+		got = read(fd, buf + n, sizeof(buf) - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			err = -errno;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	if (!err) {
+		if (n && buf[n - 1] == '\n')
+			n--;
+		if (n && buf[n - 1] == '\r')
+			n--;
+		if (!n)
+			err = -ENODATA;
+		else if (n > EMP_SECRET_MAX)
+			err = -E2BIG;
+		else
+			memcpy(secret, buf, n);
+	}
+	memset(buf, 0, sizeof(buf));
+	return err ? err : (int)n;
+}
+
+unsigned int emp_spec_set_secret(struct emp_spec *s, const uint8_t *secret, uint32_t len)
+{
+	unsigned int i, n = 0;
+
+	if (len > EMP_SECRET_MAX)
+		len = EMP_SECRET_MAX;
+	for (i = 0; i < s->nr_tiers; i++) {
+		struct emp_tier *t = &s->tier[i];
+
+		if (t->kind != EMP_TIER_RDMA && t->kind != EMP_TIER_TCP)
+			continue;
+		memset(t->secret, 0, sizeof(t->secret));
+		memcpy(t->secret, secret, len);
+		t->secret_len = len;
+		n++;
+	}
+	return n;
 }

@@ -146,4 +146,18 @@ int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst
 		       uint32_t block, uint32_t subblock, struct emp_create *c,
 		       char *err, size_t errlen);
 
+/*
+ * Read the shared secret of remote tiers from @path, as vmd --secret-file
+ * does: the file's bytes, less one final "\n" (or "\r\n"), 1..EMP_SECRET_MAX
+ * of them. Return: the length, -ENODATA if empty, -E2BIG if longer, or
+ * -errno of opening or reading the file.
+ */
+int emp_read_secret_file(const char *path, uint8_t secret[EMP_SECRET_MAX]);
+
+/*
+ * Give every remote (RDMA or TCP) tier of @s the secret @secret[0..@len).
+ * Return: how many tiers got it.
+ */
+unsigned int emp_spec_set_secret(struct emp_spec *s, const uint8_t *secret, uint32_t len);
+
 #endif /* LIBEMP_H */

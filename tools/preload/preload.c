@@ -26,6 +26,7 @@
  *                     before main; otherwise it runs on the ordinary heap
  *   EMP_PMEM_VERBOSE  1: say what was set up, and print the instance's
  *                     counters when the program exits
+ *   EMP_PMEM_SECRET_FILE  the secret the donors of remote tiers require
  *   EMP_CTL_PATH      control device (default /dev/emp)
  */
 #define _GNU_SOURCE
@@ -323,6 +324,26 @@ static int create_instance(int ctl, const struct emp_spec *s, struct emp_create 
 	return ret;
 }
 
+/* The secret of EMP_PMEM_SECRET_FILE into the spec's remote tiers. */
+static int add_secret(struct emp_spec *s)
+{
+	const char *file = getenv("EMP_PMEM_SECRET_FILE");
+	uint8_t secret[EMP_SECRET_MAX];
+	int n;
+
+	if (!file || !*file)
+		return 0;
+	n = emp_read_secret_file(file, secret);
+	if (n < 0) {
+		say("EMP_PMEM_SECRET_FILE=%s: %s", file, n == -ENODATA || n == -E2BIG ?
+		    "the secret must have 1..64 bytes" : strerror(-n));
+		return n;
+	}
+	emp_spec_set_secret(s, secret, (uint32_t)n);
+	memset(secret, 0, sizeof(secret));
+	return 0;
+}
+
 static int setup(const char *spec)
 {
 	char err[EMP_SPEC_ERR_MAX], path[64], b[3][32];
@@ -336,6 +357,9 @@ static int setup(const char *spec)
 		say("EMP_PMEM_PATH=\"%s\": %s", spec, err);
 		return -EINVAL;
 	}
+	ret = add_secret(&s);
+	if (ret)
+		return ret;
 	ctl = emp_ctl_open();
 	if (ctl < 0) {
 		say("cannot open the EMP control device: %s%s", strerror(-ctl),
@@ -343,6 +367,7 @@ static int setup(const char *spec)
 		return ctl;
 	}
 	ret = create_instance(ctl, &s, &c);
+	emp_spec_set_secret(&s, (const uint8_t *)"", 0);	/* no copy left in memory */
 	if (ret)
 		goto out_close;
 	len = (size_t)(c.inst_size & ~(uint64_t)(ARENA_ALIGN - 1));
