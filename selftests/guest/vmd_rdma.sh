@@ -51,6 +51,9 @@ fi
 kill $held 2>/dev/null
 wait $held 2>/dev/null
 
-tap_check "rxe0 and the modules go away" sh -c '
-	rdma link delete rxe0 && modprobe -r rdma_ucm rdma_rxe'
+tap_check "rxe0 and rdma_rxe go away" sh -c '
+	rdma link delete rxe0 || exit 1
+	rmmod rdma_ucm 2>/dev/null
+	rmmod rdma_rxe && exit 0
+	lsmod; exit 1'
 tap_exit
