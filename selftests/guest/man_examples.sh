@@ -54,7 +54,7 @@ env_matches_man() {
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
-printf '#!/bin/sh\nexec /emp/tests/heap_churn 24\n' > "$WORK/app"
+printf '#!/bin/sh\nexec /emp/tests/heap_churn 8\n' > "$WORK/app"
 chmod +x "$WORK/app"
 
 n=3

@@ -1,7 +1,7 @@
 #!/bin/sh
 # User-level mode: EMP_PMEM_PATH=SPEC LD_PRELOAD=libemp-preload.so puts the
-# heap of an unmodified program (heap_churn, 64 MiB of live heap) on an
-# instance with a 16 MiB DRAM budget, and the instance is gone after exit.
+# heap of an unmodified program (heap_churn, 48 MiB of live heap) on an
+# instance with a 12 MiB DRAM budget, and the instance is gone after exit.
 # Set-up errors: the program runs on the ordinary heap, or with
 # EMP_PMEM_STRICT=1 exits 125 before main.
 . /emp/tests/tap.sh
@@ -23,11 +23,11 @@ no_instances() {
 }
 
 heavy() {
-	EMP_PMEM_PATH="$DEV:128:0|dram:16" EMP_PMEM_VERBOSE=1 LD_PRELOAD=$PRELOAD \
-		./heap_churn 64 > "$OUT" 2> "$ERR"
+	EMP_PMEM_PATH="$DEV:128:0|dram:12" EMP_PMEM_VERBOSE=1 LD_PRELOAD=$PRELOAD \
+		./heap_churn 48 > "$OUT" 2> "$ERR"
 	rc=$?
 	cat "$OUT" "$ERR"
-	[ $rc -eq 0 ] && grep -q '^heap_churn: 64 MiB .*: ok$' "$OUT"
+	[ $rc -eq 0 ] && grep -q '^heap_churn: 48 MiB .*: ok$' "$OUT"
 }
 
 # A program that lives a while with its heap on an instance: empctl itself,
@@ -88,16 +88,16 @@ strict() {
 tap_plan 11
 tap_check "heap_churn runs under the preload library without EMP_PMEM_PATH" \
 	sh -c "LD_PRELOAD=$PRELOAD ./heap_churn 8 | grep -q ': ok$'"
-tap_check "heap_churn with 64 MiB of heap on an instance with a 16 MiB DRAM budget" heavy
+tap_check "heap_churn with 48 MiB of heap on an instance with a 12 MiB DRAM budget" heavy
 tap_check "set-up was logged with the instance name and the spec" \
-	grep -q "heap of pid [0-9]* on instance preload-[0-9]*: 128 MiB of 128 MiB, DRAM budget 16 MiB" "$ERR"
+	grep -q "heap of pid [0-9]* on instance preload-[0-9]*: 128 MiB of 128 MiB, DRAM budget 12 MiB" "$ERR"
 tap_check "the instance served faults, evicted and wrote back (counters at exit)" sh -c '
 	f=$(sed -n "s/.* at exit: faults \([0-9]*\),.*/\1/p" '"$ERR"')
 	e=$(sed -n "s/.*, evictions \([0-9]*\),.*/\1/p" '"$ERR"')
 	w=$(sed -n "s/.*, writebacks \([0-9]*\),.*/\1/p" '"$ERR"')
 	echo "faults=$f evictions=$e writebacks=$w"
 	[ "${f:-0}" -gt 4096 ] && [ "${e:-0}" -gt 0 ] && [ "${w:-0}" -gt 0 ] &&
-	grep -q "io errors 0, resident .* of 16 MiB" '"$ERR"
+	grep -q "io errors 0, resident .* of 12 MiB" '"$ERR"
 tap_check "the watcher destroyed the instance after exit" no_instances
 tap_check "a running program's instance is listed and mapped (empctl list/stat)" live
 tap_check "and destroyed after it" no_instances
