@@ -77,9 +77,9 @@ static int emp_ioc_create(void __user *uarg)
 	if (err)
 		return err;
 	if (!c.nr_tiers || c.nr_tiers > EMP_MAX_TIERS ||
-	    c.tier_size < EMP_TIER_SIZE_VER0 || c.tier_size > EMP_STRUCT_SIZE_MAX ||
-	    c.id)
+	    c.tier_size < EMP_TIER_SIZE_VER0 || c.tier_size > EMP_STRUCT_SIZE_MAX)
 		return -EINVAL;
+	c.id = 0;	/* output only: a reused struct may carry an old one */
 	tiers = kcalloc(c.nr_tiers, sizeof(*tiers), GFP_KERNEL);
 	if (!tiers)
 		return -ENOMEM;
