@@ -65,7 +65,7 @@ build/tools/libemp-preload.so: tools/preload/preload.c tools/preload/preload.map
 
 selftests: $(SELFTESTS) $(UNITTESTS)
 
-build/selftests/%: selftests/%.c $(LIBEMP) $(LIB_HDR)
+build/selftests/%: selftests/%.c $(LIBEMP) $(LIB_HDR) $(wildcard selftests/lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) $(KSFT_CFLAGS) -o $@ $< $(LIBEMP) -lpthread
 
