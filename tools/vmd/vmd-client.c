@@ -766,6 +766,45 @@ static bool r_refusals(struct ctx *x)
 	return ok;
 }
 
+/*
+ * Random bytes and mutated HELLOs over SEND, some longer than vmd receives:
+ * never accepted, and vmd serves a good client afterwards.
+ */
+static bool r_fuzz(struct ctx *x)
+{
+	struct wire_hello h = hello_of(x, PAGE, 0);
+	unsigned char msg[2048];
+	uint64_t rng = 0x5eed;
+	unsigned int i, refused = 0;
+	struct rc c;
+	size_t len;
+
+	for (i = 0; i < 32; i++) {
+		if (i % 2) {
+			len = 1 + cl_rand(&rng) % (i % 8 == 7 ? sizeof(msg) : 1100);
+			cl_fill(msg, len, cl_rand(&rng));
+			msg[0] = 0;	/* never the magic */
+		} else {
+			len = wire_hello_msg(&h, 1, msg);
+			msg[cl_rand(&rng) % 4] ^= (unsigned char)(1 + cl_rand(&rng) % 255);
+		}
+		if (rc_connect(&c, x->o))
+			return false;
+		memcpy(c.buf + RC_MSG_SEND, msg, len);
+		/* A refusal, or no answer at all for what does not fit. */
+		if (rc_hello_raw(&c, len) || c.rep.status != EMP_WIRE_OK)
+			refused++;
+		rc_close(&c);
+	}
+	if (refused != i)
+		return tap_diag("%u of %u bad HELLOs accepted", i - refused, i), false;
+	if (rc_connect(&c, x->o))
+		return false;
+	refused = rc_hello(&c, &h) || c.rep.status != EMP_WIRE_OK;
+	rc_close(&c);
+	return !refused;
+}
+
 /* One session, both transports: TCP joins and sees what RDMA wrote. */
 static bool r_tcp_join(struct ctx *x)
 {
@@ -824,6 +863,7 @@ static const struct check {
 	{ r_bounds, RDMA, "rdma: access beyond the region fails (remote access error)" },
 	{ r_isolated, RDMA, "rdma: another session's QP cannot reach this region" },
 	{ r_refusals, RDMA, "rdma: bad magic, short, EVERSION, ENOMEM, EAUTH replies then disconnect" },
+	{ r_fuzz, RDMA, "rdma: 32 random or mutated HELLOs refused, vmd still serves" },
 	{ r_tcp_join, RDMA | BOTH, "rdma+tcp: a TCP connection joins the RDMA session" },
 	{ r_close, RDMA, "rdma: disconnect" },
 };
