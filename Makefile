@@ -175,8 +175,8 @@ build/tools/vmd: $(VMD_DIR)/vmd.c $(VMD_DIR)/tcp.c $(VMD_DIR)/rdma.c $(VMD_DIR)/
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
 
-build/tools/vmd-client: $(VMD_DIR)/vmd-client.c $(VMD_DIR)/client.c $(VMD_DIR)/wire.c \
-			$(VMD_DIR)/client.h $(VMD_HDR)
+build/tools/vmd-client: $(VMD_DIR)/vmd-client.c $(VMD_DIR)/rclient.c $(VMD_DIR)/client.c \
+			$(VMD_DIR)/wire.c $(VMD_DIR)/rclient.h $(VMD_DIR)/client.h $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
 

@@ -7,19 +7,14 @@
  *   vmd-client [--rdma [--also-tcp]] [--secret S] [--size MiB] ADDRESS [PORT]
  *   vmd-client --hello [--hold S] [--rdma] [--secret S] [--size MiB] ADDRESS [PORT]
  */
-#include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <infiniband/verbs.h>
-#include <rdma/rdma_cma.h>
 
-#include "client.h"
+#include "rclient.h"
 
 #define MiB		(1ULL << 20)
 #define PAGE		EMP_WIRE_IO_ALIGN
@@ -32,208 +27,6 @@ struct opts {
 	bool rdma, also_tcp, hello_only;
 	unsigned int hold;	/* --hello: seconds to keep the connection */
 };
-
-/* --- RDMA client ------------------------------------------------------------- */
-
-/* One RDMA connection: its own PD, CQ, QP and a buffer for messages and data. */
-struct rc {
-	struct rdma_event_channel *ec;
-	struct rdma_cm_id *id;
-	struct ibv_pd *pd;
-	struct ibv_cq *cq;
-	struct ibv_mr *mr;
-	unsigned char *buf;	/* [0, 4096): messages; then EMP_WIRE_MAX_IO of data */
-	struct wire_hello_reply rep;
-};
-#define RC_MSG_SEND	0
-#define RC_MSG_RECV	2048
-#define RC_DATA		PAGE
-#define RC_BUF_SIZE	(RC_DATA + EMP_WIRE_MAX_IO)
-
-static int rc_wait_event(struct rc *c, enum rdma_cm_event_type want)
-{
-	struct pollfd pfd = { .fd = c->ec->fd, .events = POLLIN };
-	struct rdma_cm_event *ev;
-	enum rdma_cm_event_type got;
-	int status;
-
-	if (poll(&pfd, 1, CL_TIMEOUT * 1000) != 1) {
-		fprintf(stderr, "# no rdma_cm event (waiting for %s)\n", rdma_event_str(want));
-		return -1;
-	}
-	if (rdma_get_cm_event(c->ec, &ev))
-		return -1;
-	got = ev->event;
-	status = ev->status;
-	rdma_ack_cm_event(ev);
-	if (got != want) {
-		fprintf(stderr, "# rdma_cm: %s (status %d), wanted %s\n", rdma_event_str(got),
-			status, rdma_event_str(want));
-		return -1;
-	}
-	return 0;
-}
-
-/* Wait for one completion. Return: its status, or -1 when none comes. */
-static int rc_wait_wc(struct rc *c, struct ibv_wc *wc)
-{
-	struct timespec t0, t;
-	int n;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		n = ibv_poll_cq(c->cq, 1, wc);
-		if (n == 1)
-			return wc->status;
-		if (n < 0)
-			return -1;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > CL_TIMEOUT) {
-			fprintf(stderr, "# no completion within %d s\n", CL_TIMEOUT);
-			return -1;
-		}
-		usleep(50);
-	}
-}
-
-static void rc_close(struct rc *c)
-{
-	if (c->id && c->id->qp)
-		rdma_disconnect(c->id);
-	if (c->id && c->id->qp)
-		rdma_destroy_qp(c->id);
-	if (c->mr)
-		ibv_dereg_mr(c->mr);
-	if (c->cq)
-		ibv_destroy_cq(c->cq);
-	if (c->pd)
-		ibv_dealloc_pd(c->pd);
-	if (c->id)
-		rdma_destroy_id(c->id);
-	if (c->ec)
-		rdma_destroy_event_channel(c->ec);
-	free(c->buf);
-	memset(c, 0, sizeof(*c));
-}
-
-static int rc_connect(struct rc *c, const struct opts *o)
-{
-	struct ibv_qp_init_attr qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 8, .max_recv_wr = 1, .max_send_sge = 1, .max_recv_sge = 1 },
-	};
-	struct rdma_conn_param param = {
-		.initiator_depth = 1, .retry_count = 7, .rnr_retry_count = 7,
-	};
-	struct addrinfo *ai;
-	struct ibv_sge sge;
-	struct ibv_recv_wr wr = { .sg_list = &sge, .num_sge = 1 }, *bad;
-	char port[8];
-
-	memset(c, 0, sizeof(*c));
-	snprintf(port, sizeof(port), "%u", o->port);
-	if (getaddrinfo(o->addr, port, NULL, &ai)) {
-		fprintf(stderr, "# cannot resolve %s\n", o->addr);
-		return -1;
-	}
-	c->ec = rdma_create_event_channel();
-	if (!c->ec || rdma_create_id(c->ec, &c->id, NULL, RDMA_PS_TCP) ||
-	    rdma_resolve_addr(c->id, NULL, ai->ai_addr, 2000)) {
-		freeaddrinfo(ai);
-		goto fail;
-	}
-	freeaddrinfo(ai);
-	if (rc_wait_event(c, RDMA_CM_EVENT_ADDR_RESOLVED) || rdma_resolve_route(c->id, 2000) ||
-	    rc_wait_event(c, RDMA_CM_EVENT_ROUTE_RESOLVED))
-		goto fail;
-	c->buf = calloc(1, RC_BUF_SIZE);
-	c->pd = ibv_alloc_pd(c->id->verbs);
-	c->cq = ibv_create_cq(c->id->verbs, 16, NULL, NULL, 0);
-	if (!c->buf || !c->pd || !c->cq)
-		goto fail;
-	c->mr = ibv_reg_mr(c->pd, c->buf, RC_BUF_SIZE, IBV_ACCESS_LOCAL_WRITE);
-	if (!c->mr)
-		goto fail;
-	qa.send_cq = c->cq;
-	qa.recv_cq = c->cq;
-	if (rdma_create_qp(c->id, c->pd, &qa))
-		goto fail;
-	sge = (struct ibv_sge){ (uintptr_t)(c->buf + RC_MSG_RECV), 2048, c->mr->lkey };
-	wr.wr_id = 1;
-	if (ibv_post_recv(c->id->qp, &wr, &bad) || rdma_connect(c->id, &param) ||
-	    rc_wait_event(c, RDMA_CM_EVENT_ESTABLISHED))
-		goto fail;
-	return 0;
-fail:
-	fprintf(stderr, "# rdma connect to %s port %u failed: %s\n", o->addr, o->port,
-		strerror(errno));
-	rc_close(c);
-	return -1;
-}
-
-/* SEND @len bytes already in the message area; read the HELLO_REPLY into c->rep. */
-static int rc_hello_raw(struct rc *c, size_t len)
-{
-	struct ibv_sge sge = { (uintptr_t)(c->buf + RC_MSG_SEND), (uint32_t)len, c->mr->lkey };
-	struct ibv_send_wr wr = {
-		.wr_id = 2, .sg_list = &sge, .num_sge = 1,
-		.opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED,
-	}, *bad;
-	struct ibv_wc wc;
-	struct wire_hdr h;
-	bool sent = false, got = false;
-	uint32_t got_len = 0;
-
-	if (ibv_post_send(c->id->qp, &wr, &bad))
-		return -1;
-	while (!sent || !got) {
-		int st = rc_wait_wc(c, &wc);
-
-		if (st != IBV_WC_SUCCESS) {
-			fprintf(stderr, "# HELLO exchange: %s\n", st < 0 ? "no completion" :
-				ibv_wc_status_str(wc.status));
-			return -1;
-		}
-		if (wc.wr_id == 2) {
-			sent = true;
-		} else {
-			got = true;
-			got_len = wc.byte_len;
-		}
-	}
-	if (got_len != WIRE_REPLY_MSG_SIZE) {
-		fprintf(stderr, "# HELLO_REPLY of %u bytes\n", got_len);
-		return -1;
-	}
-	wire_hdr_unpack(c->buf + RC_MSG_RECV, &h);
-	wire_reply_unpack(c->buf + RC_MSG_RECV + EMP_WIRE_HDR_SIZE, &c->rep);
-	if (h.magic != EMP_WIRE_MAGIC || h.op != EMP_WIRE_HELLO_REPLY ||
-	    h.status != c->rep.status || !memchr(c->rep.reason, 0, sizeof(c->rep.reason)))
-		return -1;
-	return 0;
-}
-
-static int rc_hello(struct rc *c, const struct wire_hello *h)
-{
-	return rc_hello_raw(c, wire_hello_msg(h, 1, c->buf + RC_MSG_SEND));
-}
-
-/* One-sided READ or WRITE of @len bytes between c->buf + RC_DATA and @raddr. */
-static int rc_rdma(struct rc *c, bool write, uint64_t raddr, uint32_t rkey, uint32_t len)
-{
-	struct ibv_sge sge = { (uintptr_t)(c->buf + RC_DATA), len, c->mr->lkey };
-	struct ibv_send_wr wr = {
-		.wr_id = 3, .sg_list = &sge, .num_sge = 1,
-		.opcode = write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ,
-		.send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
-	}, *bad;
-	struct ibv_wc wc;
-
-	if (ibv_post_send(c->id->qp, &wr, &bad))
-		return -1;
-	return rc_wait_wc(c, &wc);
-}
 
 /* --- the checks ------------------------------------------------------------- */
 
@@ -615,7 +408,7 @@ static bool r_hello(struct ctx *x)
 {
 	struct wire_hello h = hello_of(x, x->o->size, 0);
 
-	if (rc_connect(&x->rc, x->o) || rc_hello(&x->rc, &h))
+	if (rc_connect(&x->rc, x->o->addr, x->o->port) || rc_hello(&x->rc, &h))
 		return false;
 	x->a = x->rc.rep;
 	if (!expect_status((int)x->a.status, 0, "HELLO"))
@@ -667,7 +460,7 @@ static bool r_join(struct ctx *x)
 	struct rc c;
 	bool ok;
 
-	if (rc_connect(&c, x->o))
+	if (rc_connect(&c, x->o->addr, x->o->port))
 		return false;
 	ok = !rc_hello(&c, &h) && expect_status((int)c.rep.status, 0, "join") &&
 	     c.rep.session == x->a.session;
@@ -688,7 +481,7 @@ static bool rdma_refused(struct ctx *x, uint64_t session, uint64_t size, bool ow
 	struct rc c;
 	int st;
 
-	if (rc_connect(&c, x->o))
+	if (rc_connect(&c, x->o->addr, x->o->port))
 		return false;
 	if (rc_hello(&c, &h) || !expect_status((int)c.rep.status, 0, "HELLO")) {
 		rc_close(&c);
@@ -730,7 +523,7 @@ static bool rdma_refused_hello(struct ctx *x, const void *msg, size_t len, int w
 	struct rc c;
 	bool ok;
 
-	if (rc_connect(&c, x->o))
+	if (rc_connect(&c, x->o->addr, x->o->port))
 		return false;
 	memcpy(c.buf + RC_MSG_SEND, msg, len);
 	ok = !rc_hello_raw(&c, len) && expect_status((int)c.rep.status, want, "HELLO") &&
@@ -788,7 +581,7 @@ static bool r_fuzz(struct ctx *x)
 			len = wire_hello_msg(&h, 1, msg);
 			msg[cl_rand(&rng) % 4] ^= (unsigned char)(1 + cl_rand(&rng) % 255);
 		}
-		if (rc_connect(&c, x->o))
+		if (rc_connect(&c, x->o->addr, x->o->port))
 			return false;
 		memcpy(c.buf + RC_MSG_SEND, msg, len);
 		/* A refusal, or no answer at all for what does not fit. */
@@ -798,7 +591,7 @@ static bool r_fuzz(struct ctx *x)
 	}
 	if (refused != i)
 		return tap_diag("%u of %u bad HELLOs accepted", i - refused, i), false;
-	if (rc_connect(&c, x->o))
+	if (rc_connect(&c, x->o->addr, x->o->port))
 		return false;
 	refused = rc_hello(&c, &h) || c.rep.status != EMP_WIRE_OK;
 	rc_close(&c);
@@ -895,7 +688,7 @@ static int hello_only(const struct opts *o)
 
 	cl_hello_init(&h, o->size, 0, o->secret, "vmd-client");
 	if (o->rdma) {
-		if (rc_connect(&c, o))
+		if (rc_connect(&c, o->addr, o->port))
 			return 1;
 		if (rc_hello(&c, &h)) {
 			rc_close(&c);
