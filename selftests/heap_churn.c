@@ -13,8 +13,12 @@
  * scattered part is a sample so that the program stays quick when its heap
  * is paged from a slow tier in an emulated guest.
  *
- * Usage: heap_churn [MIB]   (default 64)
+ * With -t N, N threads each build and check their share of records, and
+ * the main thread checks and frees them all (frees across threads).
+ *
+ * Usage: heap_churn [-t THREADS] [MIB]   (default 64)
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +38,7 @@ struct idx {
 	struct rec *r;
 };
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static __thread uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rng(void)
 {
@@ -129,18 +133,108 @@ static int buf_check(const unsigned char *b, size_t len, uint64_t seed, size_t n
 	return 0;
 }
 
+struct worker {
+	pthread_t tid;
+	uint64_t seed;
+	size_t nrec;
+	struct idx *idx;	/* allocated by the worker, freed by main */
+	int ret;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	size_t i;
+
+	rng_state = w->seed;
+	w->ret = 1;
+	w->idx = malloc(w->nrec * sizeof(*w->idx));
+	if (!w->idx) {
+		w->nrec = 0;
+		return NULL;
+	}
+	for (i = 0; i < w->nrec; i++) {
+		w->idx[i].key = rng();
+		w->idx[i].r = rec_new(w->idx[i].key);
+		if (!w->idx[i].r) {
+			w->nrec = i;
+			return NULL;
+		}
+	}
+	/* In allocation order: each thread's heap is its own part of memory. */
+	for (i = 0; i < w->nrec; i++)
+		if (rec_check(w->idx[i].r))
+			return NULL;
+	w->ret = 0;
+	return NULL;
+}
+
+static int threaded(size_t mib, unsigned int n)
+{
+	struct worker *w = calloc(n, sizeof(*w));
+	size_t total = 0, i;
+	unsigned int t;
+	int ret = 0;
+
+	if (!w)
+		return 1;
+	for (t = 0; t < n; t++) {
+		w[t].seed = 0x9e3779b97f4a7c15ULL * (t + 1);
+		w[t].nrec = mib * (1U << 20) / 160 / n;
+		if (pthread_create(&w[t].tid, NULL, worker_run, &w[t])) {
+			fprintf(stderr, "heap_churn: cannot start thread %u\n", t);
+			return 1;
+		}
+	}
+	for (t = 0; t < n; t++) {
+		pthread_join(w[t].tid, NULL);
+		if (w[t].ret) {
+			fprintf(stderr, "heap_churn: thread %u failed\n", t);
+			ret = 1;
+		}
+	}
+	/* The records once more from here, then freed by a thread that did not make them. */
+	for (t = 0; t < n; t++) {
+		for (i = 0; i < w[t].nrec; i++) {
+			if (!ret && rec_check(w[t].idx[i].r))
+				ret = 1;
+			rec_free(w[t].idx[i].r);
+		}
+		total += w[t].nrec;
+		free(w[t].idx);
+	}
+	free(w);
+	if (!ret)
+		printf("heap_churn: %zu MiB in %zu records made by %u threads: ok\n", mib, total, n);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
-	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
+	unsigned int threads = 0;
+	size_t mib;
+
+	if (argc > 2 && !strcmp(argv[1], "-t")) {
+		threads = (unsigned int)strtoul(argv[2], NULL, 10);
+		if (threads < 1 || threads > 64) {
+			fprintf(stderr, "heap_churn: -t wants 1..64 threads\n");
+			return 2;
+		}
+		argc -= 2;
+		argv += 2;
+	}
+	mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
 	size_t nbuf, nrec, i;
 	unsigned char **bufs;
 	struct idx *idx;
 	uint64_t sum = 0;
 
 	if (!mib || mib > 65536) {
-		fprintf(stderr, "usage: heap_churn [MIB]   (1..65536, default 64)\n");
+		fprintf(stderr, "usage: heap_churn [-t THREADS] [MIB]   (1..65536, default 64)\n");
 		return 2;
 	}
+	if (threads)
+		return threaded(mib, threads);
 	/* Half of the heap in 256 KiB buffers, half in records of ~150 bytes. */
 	nbuf = mib * (1U << 20) / 2 / BUF_SIZE;
 	nrec = mib * (1U << 20) / 2 / 160;

@@ -54,6 +54,17 @@ live() {
 	[ "$(grep -c "^name  *preload-$pid$" /tmp/live.out)" -eq 3 ]
 }
 
+# Four threads, each with a heap in the arena (at least one 32 MiB segment
+# each, so 5 x 32 MiB with main's); main frees what they made.
+threads() {
+	EMP_PMEM_PATH="$DEV:256:0|dram:8" EMP_PMEM_VERBOSE=1 LD_PRELOAD=$PRELOAD \
+		./heap_churn -t 4 16 > $OUT 2> $ERR
+	rc=$?
+	cat $OUT $ERR
+	[ $rc -eq 0 ] && grep -q 'made by 4 threads: ok$' $OUT &&
+	grep -q ' at exit: faults [1-9][0-9]*, .*evictions [1-9]' $ERR && no_instances
+}
+
 small() {
 	EMP_PMEM_PATH="$DEV:16:0" LD_PRELOAD=$PRELOAD ./heap_churn 8 > $OUT 2> $ERR
 	rc=$?
@@ -85,7 +96,7 @@ strict() {
 	grep -q 'exiting (EMP_PMEM_STRICT=1)' $ERR
 }
 
-tap_plan 11
+tap_plan 12
 tap_check "heap_churn runs under the preload library without EMP_PMEM_PATH" \
 	sh -c "LD_PRELOAD=$PRELOAD ./heap_churn 8 | grep -q ': ok$'"
 tap_check "heap_churn with 48 MiB of heap on an instance with a 12 MiB DRAM budget" heavy
@@ -101,6 +112,7 @@ tap_check "the instance served faults, evicted and wrote back (counters at exit)
 tap_check "the watcher destroyed the instance after exit" no_instances
 tap_check "a running program's instance is listed and mapped (empctl list/stat)" live
 tap_check "and destroyed after it" no_instances
+tap_check "a threaded program: every thread's heap on the instance" threads
 tap_check "bad spec: message with the column, the program runs on the ordinary heap" badspec
 tap_check "bad spec with EMP_PMEM_STRICT=1: exit 125 before main" strict
 tap_check "an instance below 32 MiB is refused, removed, and the program still runs" small
