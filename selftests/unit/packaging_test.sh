@@ -5,11 +5,13 @@
 # works against the fetched 6.1 and 6.12 headers, with a private DKMS tree:
 # nothing is written to the host's /lib/modules or /var/lib/dkms and nothing
 # is loaded. TAP on stdout.
-# Usage: packaging_test.sh [LINE...]   (default: 6.1 6.12)
+# Usage: packaging_test.sh [LINE...]   (default: 6.1 6.12; the modules are
+# installed for the first)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/lib.sh"
 lines=${*:-6.1 6.12}
+first=${lines%% *}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/emp-pkg.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/root
@@ -36,14 +38,14 @@ echo "TAP version 13"
 echo "1..$((7 + 2 * $(echo $lines | wc -w)))"
 
 install_all() {
-	make -C "$top" -s install DESTDIR="$dest" PREFIX=/usr KVER=6.12 &&
+	make -C "$top" -s install DESTDIR="$dest" PREFIX=/usr KVER="$first" &&
 	make -C "$top" -s install-dkms DESTDIR="$dest"
 }
 check "make install and install-dkms into a DESTDIR" install_all
 
 installed() {
 	local f
-	emp_kernel_env 6.12 || return 1
+	emp_kernel_env "$first" || return 1
 	for f in "lib/modules/$KREL/extra/emp.ko" usr/sbin/empctl usr/lib/libemp-preload.so \
 		 usr/lib/libemp.a usr/include/libemp.h usr/include/linux/emp.h \
 		 usr/share/man/man8/empctl.8 usr/share/man/man8/libemp-preload.8 \
@@ -57,7 +59,7 @@ installed() {
 	"$dest/usr/sbin/empctl" spec "/dev/sda:64:0|dram:16" > /dev/null &&
 	modinfo -F vermagic "$dest/lib/modules/$KREL/extra/emp.ko" | grep -q "^$KREL "
 }
-check "every file is in place, the installed empctl runs, emp.ko is for 6.12" installed
+check "every file is in place, the installed empctl runs, emp.ko is for $first" installed
 
 man_lint() {
 	local p
