@@ -149,6 +149,8 @@ install-tools: build/tools/empctl build/tools/libemp-preload.so $(LIBEMP)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/emp-vmd.service.in > "$(DESTDIR)$(UNITDIR)/emp-vmd.service"
 	[ -e "$(DESTDIR)$(DEFAULTDIR)/emp-vmd" ] || \
 		install -m 644 systemd/emp-vmd.default "$(DESTDIR)$(DEFAULTDIR)/emp-vmd"
+	# So that LD_PRELOAD=libemp-preload.so finds the library by name.
+	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 # The module sources as DKMS wants them: /usr/src/emp-VERSION/dkms.conf.
 install-dkms:
