@@ -37,6 +37,8 @@ struct emp_rdma_tier;
  * @cm_done:  signalled by the CM handler at each connection step
  * @cm_err:   result of the last step
  * @slots:    free request slots; a submitter waits for one
+ * @rkey:     key of the donor's region for this connection (the donor
+ *            registers it once per connection)
  * @dead:     the queue failed; requests fail at once
  */
 struct emp_rdma_queue {
@@ -46,6 +48,7 @@ struct emp_rdma_queue {
 	struct completion cm_done;
 	int cm_err;
 	struct semaphore slots;
+	u32 rkey;
 	bool dead;
 };
 
@@ -53,8 +56,7 @@ struct emp_rdma_queue {
  * struct emp_rdma_tier - RDMA backend
  * @be:         generic part
  * @pd:         protection domain of the device the first queue resolved to
- * @remote_addr: the donor's region, its address
- * @rkey:       and its key
+ * @remote_addr: address of the donor's region
  * @session:    donor session the queues share
  * @nr_queues:  queues in @q
  * @peer:       "addr:port" for messages
@@ -64,7 +66,6 @@ struct emp_rdma_tier {
 	struct emp_backend be;
 	struct ib_pd *pd;
 	u64 remote_addr;
-	u32 rkey;
 	u64 session;
 	unsigned int nr_queues;
 	char peer[EMP_PATH_MAX + 8];
@@ -150,7 +151,7 @@ static void emp_rdma_submit(struct emp_backend *be, struct emp_tier_io *io)
 		sg_set_page(&req->sg[i], io->pages[i], PAGE_SIZE, 0);
 	down(&q->slots);
 	err = rdma_rw_ctx_init(&req->rw, q->cm_id->qp, q->cm_id->port_num, req->sg,
-			       io->nr_pages, 0, t->remote_addr + io->pos, t->rkey,
+			       io->nr_pages, 0, t->remote_addr + io->pos, q->rkey,
 			       emp_rdma_dir(io));
 	if (err < 0)
 		goto out_up;
@@ -347,10 +348,14 @@ out_wait_recv:
 		pr_notice("rdma tier %s: donor granted %llu bytes, asked %llu\n", t->peer,
 			  le64_to_cpu(x->in.r.region_size), desc->size);
 		err = -ENOSPC;
+	} else if (t->session && (le64_to_cpu(x->in.r.session) != t->session ||
+				  le64_to_cpu(x->in.r.rdma_addr) != t->remote_addr)) {
+		pr_notice("rdma tier %s: donor answered a join with another region\n", t->peer);
+		err = -EPROTO;
 	} else {
 		t->session = le64_to_cpu(x->in.r.session);
 		t->remote_addr = le64_to_cpu(x->in.r.rdma_addr);
-		t->rkey = le32_to_cpu(x->in.r.rdma_rkey);
+		q->rkey = le32_to_cpu(x->in.r.rdma_rkey);
 	}
 	kfree(x);
 	return err;
@@ -445,6 +450,9 @@ static int emp_rdma_queue_connect(struct emp_rdma_tier *t, unsigned int i,
 	err = rdma_create_qp(q->cm_id, t->pd, &attr);
 	if (err)
 		goto out_free;
+	/* RDMA READ needs read slots on both ends; zero would stall every READ. */
+	param.initiator_depth = min_t(u32, 16, q->cm_id->device->attrs.max_qp_init_rd_atom);
+	param.responder_resources = min_t(u32, 16, q->cm_id->device->attrs.max_qp_rd_atom);
 	err = rdma_connect(q->cm_id, &param);
 	if (!err)
 		err = emp_rdma_wait_cm(q);

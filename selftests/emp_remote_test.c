@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Guest selftests of the remote tiers: an instance whose data lives on a
- * donor (vmd, started here on the loopback) over TCP, alone and mixed with
- * the NVMe disk; concurrent faults; a donor killed mid-workload; secrets.
+ * donor (vmd, started here) over TCP, or over RDMA when built as
+ * emp_remote_rdma_test (EMP_REMOTE_RDMA: rdma_rxe on eth0 as rxe0 and
+ * emp_rdma.ko loaded, see guest/rdma_tier.sh); alone and mixed with other
+ * tiers; concurrent faults; a donor killed mid-workload; secrets.
  * Needs emp.ko loaded and /emp/bin/vmd.
  */
 #include <arpa/inet.h>
@@ -21,7 +23,16 @@
 #include "lib/emp_test.h"
 
 #define VMD		"/emp/bin/vmd"
+#ifdef EMP_REMOTE_RDMA
+/* vmd serves RDMA on rxe0 and TCP on the same port (readiness, mixed tests). */
+#define TIER_KIND	EMP_TIER_RDMA
+#define DONOR_IP	"10.0.2.15"
+#define VMD_TRANSPORT	"-d", "rxe0", "--tcp"
+#else
+#define TIER_KIND	EMP_TIER_TCP
 #define DONOR_IP	"127.0.0.1"
+#define VMD_TRANSPORT	"--tcp"
+#endif
 #define SECRET		"guest-secret-42"
 
 /* Each test runs in its own process: derive a port no other test uses. */
@@ -46,10 +57,11 @@ static pid_t vmd_start(uint16_t port, const char *secret, unsigned int mib)
 
 		dup2(null, 1);
 		if (secret)
-			execl(VMD, "vmd", "--tcp", "-a", DONOR_IP, "-p", p, "-m", m,
+			execl(VMD, "vmd", VMD_TRANSPORT, "-a", DONOR_IP, "-p", p, "-m", m,
 			      "--secret", secret, (char *)NULL);
 		else
-			execl(VMD, "vmd", "--tcp", "-a", DONOR_IP, "-p", p, "-m", m, (char *)NULL);
+			execl(VMD, "vmd", VMD_TRANSPORT, "-a", DONOR_IP, "-p", p, "-m", m,
+			      (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
@@ -82,10 +94,11 @@ static int vmd_stop(pid_t pid, int sig)
 	return st;
 }
 
-static void tcp_tier(struct emp_tier *t, uint16_t port, uint64_t size, const char *secret)
+static void remote_tier_kind(struct emp_tier *t, uint32_t kind, uint16_t port,
+			     uint64_t size, const char *secret)
 {
 	memset(t, 0, sizeof(*t));
-	t->kind = EMP_TIER_TCP;
+	t->kind = kind;
 	t->size = size;
 	t->port = port;
 	snprintf(t->path, sizeof(t->path), "%s", DONOR_IP);
@@ -93,6 +106,12 @@ static void tcp_tier(struct emp_tier *t, uint16_t port, uint64_t size, const cha
 		t->secret_len = strlen(secret);
 		memcpy(t->secret, secret, t->secret_len);
 	}
+}
+
+/* A tier of the kind under test (TCP, or RDMA in emp_remote_rdma_test). */
+static void tcp_tier(struct emp_tier *t, uint16_t port, uint64_t size, const char *secret)
+{
+	remote_tier_kind(t, TIER_KIND, port, size, secret);
 }
 
 static void bdev_tier(struct emp_tier *t, uint64_t size, uint64_t offset)
@@ -178,7 +197,7 @@ TEST_F_TIMEOUT(tcp, integrity_with_evictions, 120)
 	ASSERT_EQ(0, emp_stat(self->ctl, "rt", &st));
 	EXPECT_LE(st.resident, st.dram_budget);
 	EXPECT_LT(0, st.evictions);
-	EXPECT_EQ(EMP_TIER_TCP, st.tier[0].kind);
+	EXPECT_EQ(TIER_KIND, st.tier[0].kind);
 	EXPECT_LT(0, st.tier[0].writes);
 	EXPECT_LT(0, st.tier[0].reads);
 	EXPECT_EQ(0, st.tier[0].errors);
@@ -204,6 +223,30 @@ TEST_F_TIMEOUT(tcp, mixed_tcp_and_nvme_spread_blocks, 120)
 	EXPECT_LT(0, st.tier[1].reads);
 	EXPECT_EQ(0, emp_destroy(self->ctl, "mix"));
 }
+
+#ifdef EMP_REMOTE_RDMA
+/* Issue 6: one instance over RDMA, TCP and NVMe at once. */
+TEST_F_TIMEOUT(tcp, mixed_rdma_tcp_and_nvme, 120)
+{
+	const uint64_t part = 4ULL << 20;
+	struct emp_tier t[3];
+	struct emp_stat st;
+
+	remote_tier_kind(&t[0], EMP_TIER_RDMA, self->port, part, NULL);
+	remote_tier_kind(&t[1], EMP_TIER_TCP, self->port, part, NULL);
+	bdev_tier(&t[2], part, 0);
+	ASSERT_EQ(0, create(self->ctl, "three", 256 << 10, 64 << 10, 2ULL << 20, t, 3));
+	pattern_pass(_metadata, "three", 3 * part, 6);
+	ASSERT_EQ(0, emp_stat(self->ctl, "three", &st));
+	EXPECT_EQ(3, st.nr_tiers);
+	for (int i = 0; i < 3; i++) {
+		EXPECT_LT(0, st.tier[i].writes) TH_LOG("tier %d", i);
+		EXPECT_LT(0, st.tier[i].reads) TH_LOG("tier %d", i);
+		EXPECT_EQ(0, st.tier[i].errors) TH_LOG("tier %d", i);
+	}
+	EXPECT_EQ(0, emp_destroy(self->ctl, "three"));
+}
+#endif
 
 struct worker {
 	uint8_t *map;

@@ -19,8 +19,16 @@
  * for READ the data. Requests may be pipelined; replies come in order.
  *
  * RDMA: HELLO and HELLO_REPLY travel as SEND messages on the connected QP;
- * the reply carries the region's address and rkey, and the client then
- * uses one-sided RDMA READ/WRITE only.
+ * the reply carries the region's address and an rkey valid on that
+ * connection only (the donor registers the region once per connection), and
+ * the client then uses one-sided RDMA READ/WRITE only. Clients must ask for
+ * at least one outstanding RDMA READ (initiator depth) when connecting.
+ *
+ * Errors: an error REPLY has no payload and echoes the request's tag. Over
+ * TCP, EMP_WIRE_EINVAL closes the connection; EMP_WIRE_ERANGE does not.
+ * EMP_WIRE_MAX_IO bounds TCP requests only. Joining a session with another
+ * size is EMP_WIRE_EINVAL; a session whose connections are all gone is
+ * freed, and a later join gets EMP_WIRE_ENOENT.
  *
  * Version: a different major is refused (EMP_WIRE_EVERSION) by either
  * side with a message naming both versions; a different minor is accepted

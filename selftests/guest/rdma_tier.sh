@@ -1,0 +1,25 @@
+#!/bin/sh
+# The RDMA tier end to end: Soft-RoCE (rdma_rxe) on eth0, emp_rdma.ko, then
+# emp_remote_rdma_test (vmd on rxe0, the kernel's RDMA queues against it),
+# then everything unloaded again.
+. /emp/tests/tap.sh
+PATH=$PATH:/usr/bin:/usr/sbin
+tap_plan 4
+tap_check "rdma_rxe, rdma_cm and rdma_ucm load" modprobe -a rdma_rxe rdma_cm rdma_ucm
+tap_check "rxe0 on eth0 is ACTIVE" sh -c '
+	rdma link add rxe0 type rxe netdev eth0 || exit 1
+	for i in $(seq 50); do
+		rdma link show rxe0/1 | grep -q "state ACTIVE" && exit 0
+		sleep 0.1
+	done
+	rdma link show; exit 1'
+tap_check "emp_rdma.ko loads and registers the RDMA tier kind" sh -c '
+	insmod /emp/modules/emp_rdma.ko && dmesg | grep -q "tier kind rdma available"'
+/emp/tests/emp_remote_rdma_test
+echo "# emp_remote_rdma_test exit $?"
+tap_check "emp_rdma.ko, rxe0 and rdma_rxe go away" sh -c '
+	rmmod emp_rdma && rdma link delete rxe0 || exit 1
+	rmmod rdma_ucm 2>/dev/null
+	rmmod rdma_rxe && exit 0
+	lsmod; exit 1'
+tap_exit
