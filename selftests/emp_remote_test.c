@@ -160,6 +160,26 @@ static int pattern_pass(struct __test_metadata *_metadata, const char *name,
 	return 0;
 }
 
+/* Print the fault latency median and 99th percentile (bucket upper bounds). */
+static void print_latency(const char *what, const struct emp_stat *st)
+{
+	uint64_t total = 0, seen = 0, p50 = 0, p99 = 0;
+
+	for (int i = 0; i < EMP_LAT_BUCKETS; i++)
+		total += st->lat_hist[i];
+	for (int i = 0; i < EMP_LAT_BUCKETS && total; i++) {
+		seen += st->lat_hist[i];
+		if (!p50 && seen * 2 >= total)
+			p50 = 2ULL << i;
+		if (!p99 && seen * 100 >= total * 99)
+			p99 = 2ULL << i;
+	}
+	printf("# %s: %llu faults, latency p50 < %llu ns, p99 < %llu ns\n", what,
+	       (unsigned long long)total, (unsigned long long)p50,
+	       (unsigned long long)p99);
+	fflush(stdout);
+}
+
 FIXTURE(tcp) {
 	int ctl;
 	pid_t vmd;
@@ -195,6 +215,7 @@ TEST_F_TIMEOUT(tcp, integrity_with_evictions, 120)
 	ASSERT_EQ(0, create(self->ctl, "rt", 64 << 10, 4 << 10, 1ULL << 20, &t, 1));
 	pattern_pass(_metadata, "rt", size, 3);
 	ASSERT_EQ(0, emp_stat(self->ctl, "rt", &st));
+	print_latency("integrity", &st);
 	EXPECT_LE(st.resident, st.dram_budget);
 	EXPECT_LT(0, st.evictions);
 	EXPECT_EQ(TIER_KIND, st.tier[0].kind);
