@@ -22,7 +22,7 @@ file -L "$BUSYBOX" | grep -q 'statically linked' || emp_die "$BUSYBOX is not sta
 # Some are built in or gone on newer kernels (on 7.2: virtio_pci is built in,
 # the crc32 modules are gone); that is reported and harmless.
 GUEST_MODULES="nvme virtio_pci virtio_net virtio_blk null_blk rdma_rxe rdma_ucm ib_uverbs
-	crc32_generic crc32_pclmul crc32c_generic ${EMP_EXTRA_MODULES:-}"
+	crc32_generic crc32_pclmul crc32c_generic kvm kvm_amd kvm_intel ${EMP_EXTRA_MODULES:-}"
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/emp-initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
