@@ -190,3 +190,35 @@ build/tools/vmd-fuzz: $(VMD_DIR)/vmd-fuzz.c $(VMD_DIR)/client.c $(VMD_DIR)/wire.
 build/unit/wire_test: selftests/unit/wire_test.c $(VMD_DIR)/wire.c $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $(filter %.c,$^)
+
+# --- VM mode (issue 8): emp-qemu, its test payload, make vmtest -------------
+# emp-qemu runs stock QEMU with guest RAM on an instance (tools/emp-qemu.c).
+# Its guest test (selftests/guest/emp_qemu.sh) needs qemu-system-x86_64 and
+# its libraries in the initramfs (about 50 MB more), so it is opt-in:
+#   make vmtest [VMTEST_LINES="6.1 6.12 sid"]
+# boots one guest per line with one vCPU and runs the KVM tests there.
+tools: build/tools/emp-qemu
+build/tools/emp-qemu: tools/emp-qemu.c $(LIBEMP) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -o $@ $< $(LIBEMP)
+
+# A 64 KiB -bios image (flat, 32-bit) that checks a pattern over the RAM.
+selftests: build/selftests/emp-qemu-payload.bin
+build/selftests/emp-qemu-payload.bin: tools/emp-qemu-payload.S
+	@mkdir -p build/tools $(@D)
+	$(AS) --32 -o build/tools/emp-qemu-payload.o $<
+	objcopy -O binary -j .text build/tools/emp-qemu-payload.o $@
+
+.PHONY: vmtest install-emp-qemu
+VMTEST_LINES ?= $(KVER)
+VMTEST_FILES := $(shell command -v qemu-system-x86_64) /usr/share/qemu/kvmvapic.bin \
+	$(wildcard /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so)
+vmtest: tools selftests
+	@set -e; for l in $(VMTEST_LINES); do scripts/build-kmod.sh --kernel $$l >/dev/null; \
+		EMP_EXTRA_FILES="$(VMTEST_FILES)" scripts/guest.sh --kernel $$l --smp 1 \
+		--tests "module_load.sh kvm_emp.sh emp_qemu.sh" --out "$${EMP_OUT:-$(EMP_CACHE)/out}/vmtest-$$l"; done
+
+install-tools: install-emp-qemu
+install-emp-qemu: build/tools/emp-qemu
+	install -d "$(DESTDIR)$(SBINDIR)"
+	install -m 755 build/tools/emp-qemu "$(DESTDIR)$(SBINDIR)/"
