@@ -6,6 +6,7 @@
 #   make demo        full set-up, boot a guest, show emp.ko working
 #   make shell KVER=6.12   interactive shell in a test guest
 #   make deps        install the Debian packages the build and guests need
+#   make bench       benchmarks in one guest (KVER), results in $EMP_CACHE/bench
 #
 # EMP_CACHE (default ~/.cache/emp) holds fetched kernels and generated files.
 
@@ -89,6 +90,17 @@ shell: all
 
 deps:
 	scripts/deps.sh
+
+# Benchmarks against the alternatives (Linux swap, fio, ib_read_lat, a TCP
+# ping-pong) in one guest; not part of make test. See docs/bench.md.
+.PHONY: bench
+BENCH_BIN := build/selftests/emp_bench
+$(BENCH_BIN): selftests/bench/emp_bench.c selftests/lib/emp_test.h $(LIBEMP) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -I$(EMP_TOP)/selftests -o $@ $< $(LIBEMP) -lpthread -lm
+
+bench: all $(BENCH_BIN)
+	KVER=$(KVER) scripts/bench.sh
 
 # libFuzzer target of the tier-spec parser, run for a bounded time in CI.
 CLANG      ?= $(shell command -v clang-14 || command -v clang)

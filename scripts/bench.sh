@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# make bench: EMP against what a user would pick instead, in ONE guest run
+# (same kernel, vCPUs, memory and NVMe disk for every contender). See
+# docs/bench.md for what each number means.
+#
+#   scripts/bench.sh                 KVER (default 6.12); results under
+#                                    $EMP_BENCH_DIR (default $EMP_CACHE/bench)
+#   EMP_BENCH_ARGS=SWAP_WS=32,TPUT_SECS=1 scripts/bench.sh   smaller/larger runs
+#   scripts/bench.sh --report DIR    only redo the tables of an earlier run
+#
+# Prints the tables; writes DIR/results.json (+ results.jsonl, table.txt,
+# bench.png when gnuplot is installed) in DIR = $EMP_BENCH_DIR/LINE-DATE, and
+# points $EMP_BENCH_DIR/latest at it. Exits nonzero only when scenarios did
+# not run; speed never fails it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+line=${KVER:-6.12}
+R=${EMP_BENCH_DIR:-$EMP_CACHE/bench}
+report_only=
+if [ "${1:-}" = --report ]; then report_only=${2:?--report DIR}; fi
+
+host_meta() {	# key/value pairs about the host side of the run, as JSON members
+	local v
+	printf '"date":"%s","line":"%s","git":"%s"' "$(date -u +%FT%TZ)" "$line" \
+		"$(git -C "$EMP_TOP" describe --always --dirty 2>/dev/null || echo unknown)"
+	for p in qemu-system-x86 fio perftest ibverbs-providers; do
+		v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo none)
+		printf ',"pkg_%s":"%s"' "${p//-/_}" "$v"
+	done
+	printf ',"accel":"%s","guest_mem_mib":%s,"guest_smp":2,"bench_args":"%s"' \
+		"$("$EMP_TOP/scripts/accel.sh" "$line" 2>/dev/null || echo unknown)" \
+		"${EMP_BENCH_MEM:-2048}" "${EMP_BENCH_ARGS:-}"
+}
+
+if [ -z "$report_only" ]; then
+	for b in fio ib_read_lat; do
+		command -v "$b" >/dev/null || emp_die "$b is not installed (make deps)"
+	done
+	[ -x "$EMP_TOP/build/selftests/emp_bench" ] || emp_die "build/selftests/emp_bench missing (make bench builds it)"
+	run=$R/$line-$(date -u +%Y%m%dT%H%M%SZ)
+	mkdir -p "$run"
+	emp_log "bench: results in $run"
+	rc=0
+	# fio and ib_read_lat with their libraries go into this guest's initramfs
+	# only; the bench driver is picked by emp.tests, never by the default suite.
+	EMP_OUT=$run \
+	EMP_EXTRA_FILES="$(command -v fio) $(command -v ib_read_lat) ${EMP_EXTRA_FILES:-}" \
+	EMP_APPEND="${EMP_APPEND:-}${EMP_BENCH_ARGS:+ emp.bench=$EMP_BENCH_ARGS}" \
+	EMP_NVME_SIZE=1G \
+		"$EMP_TOP/scripts/guest.sh" --kernel "$line" --tests bench_emp.sh --out "$run/guest" \
+		--mem "${EMP_BENCH_MEM:-2048}" --smp 2 --timeout "${EMP_BENCH_TIMEOUT:-900}" || rc=$?
+	echo "{$(host_meta)}" > "$run/host.json"
+	ln -sfn "$(basename "$run")" "$R/latest"
+else
+	run=$report_only rc=0
+fi
+
+grep -a '^# BENCH ' "$run/guest/tap.log" | sed 's/^# BENCH //' > "$run/results.jsonl" || true
+{
+	echo "{\"host\":$(cat "$run/host.json" 2>/dev/null || echo '{}'),"
+	echo "\"results\":["
+	sed '$!s/$/,/' "$run/results.jsonl"
+	echo "]}"
+} > "$run/results.json"
+
+# --- tables (flat JSON objects, one per line: awk is enough) -----------------
+awk '
+function g(k,   m) {
+	if (match($0, "\"" k "\":(\"[^\"]*\"|[^,}]*)")) {
+		m = substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3)
+		gsub(/"/, "", m); return m
+	}
+	return ""
+}
+function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) : "-" }
+{
+	b = g("bench")
+	if (b == "meta") { meta[g("key")] = g("value"); next }
+	if (b == "fault") {
+		t = g("tier"); c = g("contender")
+		if (c == "emp") { ep50[t] = g("p50_us"); ep99[t] = g("p99_us"); kp50[t] = g("kern_p50_us")
+			en[t] = g("n"); wrong[t] = g("wrong_data"); continue_ = 1 }
+		else { nf++; ft[nf] = t; fc[nf] = c; fn[nf] = g("n"); f50[nf] = g("p50_us"); f99[nf] = g("p99_us") }
+		next
+	}
+	if (b == "tput") {
+		nt++
+		tl[nt] = sprintf("%-10s %-5s %7s %9.4f %10s %12.1f %9s", g("block") "/" g("subblock"),
+			g("pattern"), g("threads"), g("gbps"), g("faults_per_s"),
+			g("tier_read_bytes") / 1048576 / (g("secs") > 0 ? g("secs") : 1),
+			g("hits") "/" g("faults"))
+		next
+	}
+	if (b == "swap") {
+		k = g("dist") SUBSEP g("local_pct")
+		if (!(k in seen)) { seen[k] = 1; nk++; keys[nk] = k }
+		if (g("contender") == "swap") { sops[k] = g("ops_per_s"); s99[k] = g("p99_us") }
+		else {
+			geo = g("block") "/" g("subblock")
+			if (!(geo in gseen)) { gseen[geo] = 1; ng++; geos[ng] = geo }
+			eops[k, geo] = g("ops_per_s"); e99[k, geo] = g("p99_us")
+		}
+	}
+}
+END {
+	printf "EMP benchmarks: kernel %s, emp %s, %s vCPUs, %d MiB guest, %s, %s\n",
+		meta["kernel"], meta["emp_version"], meta["cpus"], meta["mem_kib"] / 1024,
+		meta["device"], meta["fio"]
+	print "Absolute numbers are from a TCG guest: compare within this run only."
+	print ""
+	print "== 4 KiB fault latency on never-resident pages (block/subblock 4K/4K), microseconds"
+	printf "%-5s %-22s %5s %9s %9s   %-22s %5s %9s %9s  %9s %9s\n", "tier", "EMP", "n", "p50", "p99",
+		"against", "n", "p50", "p99", "p50 ratio", "p99 ratio"
+	for (i = 1; i <= nf; i++) {
+		t = ft[i]
+		printf "%-5s %-22s %5s %9s %9s   %-22s %5s %9s %9s  %9s %9s\n", t,
+			"emp (kernel p50 " kp50[t] ")", en[t], ep50[t], ep99[t], fc[i], fn[i], f50[i], f99[i],
+			ratio(ep50[t], f50[i]), ratio(ep99[t], f99[i])
+		if (fc[i] == "fio") goal = "NVMe-tier goal: p50 ratio <= 1.25x"
+		else if (fc[i] ~ /^ib_read_lat/) goal = "RDMA-tier goal: p50 ratio <= 1.3x"
+		else goal = ""
+		if (goal != "") printf "      %s\n", goal
+		if (wrong[t] + 0) printf "      WRONG DATA on %s faults of the %s tier\n", wrong[t], t
+	}
+	print ""
+	print "== Throughput over an instance 4x its DRAM budget, EMP on NVMe (page reads, cold start)"
+	printf "%-10s %-5s %7s %9s %10s %12s %9s\n", "blk/sub", "order", "threads", "GB/s", "faults/s",
+		"tier MiB/s", "hits/flt"
+	for (i = 1; i <= nt; i++) print tl[i]
+	print ""
+	print "== Against Linux swap on the same device and DRAM (read+write of one word per access)"
+	printf "%-8s %6s %-12s %10s %10s %7s %10s %10s\n", "dist", "local", "EMP blk/sub", "EMP ops/s",
+		"swap ops/s", "ratio", "EMP p99us", "swap p99us"
+	for (i = 1; i <= nk; i++) {
+		split(keys[i], kk, SUBSEP)
+		for (j = 1; j <= ng; j++) {
+			geo = geos[j]
+			printf "%-8s %5s%% %-12s %10s %10s %7s %10s %10s\n", kk[1], kk[2], geo,
+				eops[keys[i], geo], sops[keys[i]], ratio(eops[keys[i], geo], sops[keys[i]]),
+				e99[keys[i], geo], s99[keys[i]]
+		}
+	}
+	print "      goals (uniform): ratio >= 1.5x at 50 % local, >= 1.2x at 25 % local"
+	printf "      swap: %s, vm.page-cluster %s, zswap %s\n", meta["swap"], meta["page_cluster"], meta["zswap"]
+}' "$run/results.jsonl" | tee "$run/table.txt"
+
+# --- plot (gnuplot-nox, optional) ------------------------------------------------
+if command -v gnuplot >/dev/null; then
+	awk '/"bench":"fault"/ {
+		match($0, /"tier":"[^"]*"/); t = substr($0, RSTART + 8, RLENGTH - 9)
+		match($0, /"contender":"[^"]*"/); c = substr($0, RSTART + 13, RLENGTH - 14)
+		match($0, /"p50_us":[0-9.]*/); p = substr($0, RSTART + 9, RLENGTH - 9)
+		gsub(/ /, "_", c); print "\"" t "\\n" c "\"", p }' "$run/results.jsonl" > "$run/fault.dat"
+	awk '/"bench":"swap"/ {
+		match($0, /"contender":"[^"]*"/); c = substr($0, RSTART + 13, RLENGTH - 14)
+		match($0, /"dist":"[^"]*"/); d = substr($0, RSTART + 8, RLENGTH - 9)
+		match($0, /"local_pct":[0-9]*/); l = substr($0, RSTART + 12, RLENGTH - 12)
+		match($0, /"block":[0-9]*/); b = substr($0, RSTART + 8, RLENGTH - 8)
+		match($0, /"ops_per_s":[0-9]*/); o = substr($0, RSTART + 12, RLENGTH - 12)
+		if (c == "emp") c = "emp" b / 1024 "K"
+		print "\"" d " " l "%\\n" c "\"", o }' "$run/results.jsonl" > "$run/swap.dat"
+	gnuplot <<-EOF 2>"$run/gnuplot.log" || emp_log "bench: gnuplot failed (see $run/gnuplot.log)"
+		set terminal pngcairo size 1400,900 noenhanced
+		set output "$run/bench.png"
+		set multiplot layout 2,1 title "EMP bench, $line (TCG guest: compare within the run)"
+		set style fill solid 0.6
+		set boxwidth 0.7
+		set logscale y
+		set ylabel "p50 latency per 4 KiB (us)"
+		set xtics font ",8"
+		plot "$run/fault.dat" using 0:2:xtic(1) with boxes notitle
+		set ylabel "accesses/s"
+		plot "$run/swap.dat" using 0:2:xtic(1) with boxes notitle
+		unset multiplot
+	EOF
+	[ -s "$run/bench.png" ] && emp_log "bench: plot $run/bench.png"
+fi
+emp_log "bench: $run/results.json, $run/table.txt"
+[ "$rc" -eq 0 ] || emp_log "bench: the guest run reported problems (see above); results may be partial"
+exit "$rc"

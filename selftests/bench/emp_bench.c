@@ -1,0 +1,618 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * emp_bench: the guest side of `make bench` (scripts/bench.sh, docs/bench.md).
+ * Every mode prints one JSON object per result on stdout, on a line of its
+ * own starting with "# BENCH " (a TAP comment); the guest driver (selftests/guest/bench_emp.sh)
+ * forwards them to the host. Nothing here passes or fails on speed.
+ *
+ *   emp_bench fault  --tier bdev|tcp|rdma [--addr IP --port P --secret S]
+ *                    [--size MiB --budget MiB --n N --label L]
+ *       4 KiB faults on never-resident (written, then evicted) pages of a
+ *       4K/4K instance, each timed with clock_gettime; plus the kernel's
+ *       lat_hist for the same faults.
+ *   emp_bench tput   --block B --sub S [--size MiB --budget MiB --secs X]
+ *       sequential and random page reads over a populated instance, 1 and 2
+ *       threads, each run started cold (budget shrunk to 2 blocks and back).
+ *   emp_bench swap   --mode emp|anon --ws MiB --local MiB --dist uniform|zipf
+ *                    [--block B --sub S --ops N --secs X --cgroup DIR]
+ *       the same random (or Zipf 0.99) read-modify-write page workload on an
+ *       EMP instance with dram_budget = local, or on anonymous memory in a
+ *       memory cgroup v2 with memory.max = local (plus what the process used
+ *       before mapping).
+ *   emp_bench pingserve PORT | emp_bench ping IP PORT N
+ *       plain TCP round trip: 16-byte request, 4096-byte answer.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "libemp.h"
+#include "lib/emp_test.h"
+
+#define MIB (1ULL << 20)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Percentile @p (0..100) of @n sorted values, in microseconds. */
+static double pct_us(const uint64_t *v, size_t n, double p)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)n);
+	if (i >= n)
+		i = n - 1;
+	return v[i] / 1000.0;
+}
+
+static double mean_us(const uint64_t *v, size_t n)
+{
+	double s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += v[i];
+	return n ? s / n / 1000.0 : 0;
+}
+
+/* Percentile of the kernel's lat_hist delta: the bucket's geometric middle. */
+static double hist_pct_us(const uint64_t *h, double p)
+{
+	uint64_t tot = 0, acc = 0;
+
+	for (int i = 0; i < EMP_LAT_BUCKETS; i++)
+		tot += h[i];
+	if (!tot)
+		return 0;
+	for (int i = 0; i < EMP_LAT_BUCKETS; i++) {
+		acc += h[i];
+		if ((double)acc >= p / 100.0 * (double)tot)
+			return ldexp(1.0, i) * 1.4142 / 1000.0;
+	}
+	return 0;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "emp_bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+/* ---- instances with any one tier --------------------------------------- */
+
+struct opts {
+	const char *tier, *addr, *secret, *label, *mode, *dist, *cgroup;
+	unsigned int port, block, sub, n, threads;
+	uint64_t size, budget, ws, local;
+	double secs;
+};
+
+static int inst_create(int ctl, const char *name, const struct opts *o,
+		       uint32_t block, uint32_t sub, uint64_t size, uint64_t budget)
+{
+	struct emp_create c;
+	struct emp_tier t;
+
+	memset(&c, 0, sizeof(c));
+	memset(&t, 0, sizeof(t));
+	emp_set_name(c.name, name);
+	c.inst_size = size;
+	c.block_size = block;
+	c.subblock_size = sub;
+	c.dram_budget = budget;
+	t.size = size;
+	if (!strcmp(o->tier, "bdev")) {
+		t.kind = EMP_TIER_BDEV;
+		snprintf(t.path, sizeof(t.path), "%s", et_dev());
+	} else {
+		t.kind = !strcmp(o->tier, "rdma") ? EMP_TIER_RDMA : EMP_TIER_TCP;
+		t.port = (uint16_t)o->port;
+		snprintf(t.path, sizeof(t.path), "%s", o->addr);
+		if (o->secret) {
+			t.secret_len = (uint32_t)strlen(o->secret);
+			memcpy(t.secret, o->secret, t.secret_len);
+		}
+	}
+	(void)emp_destroy(ctl, name);
+	return emp_create(ctl, &c, &t, 1);
+}
+
+static uint8_t *inst_map(const char *name, uint64_t size, int *fdp)
+{
+	int fd = et_open_node(name, O_RDWR);
+	void *m;
+
+	if (fd < 0)
+		die("open instance node", fd);
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		die("mmap instance", errno);
+	*fdp = fd;
+	return m;
+}
+
+static void inst_unmap(int ctl, const char *name, uint8_t *m, uint64_t size, int fd)
+{
+	munmap(m, size);
+	close(fd);
+	if (emp_destroy(ctl, name))
+		fprintf(stderr, "emp_bench: destroy %s failed\n", name);
+}
+
+/* Evict everything (writing dirty data back), then restore the budget. */
+static void inst_cold(int ctl, const char *name, uint32_t block, uint64_t budget)
+{
+	int err = emp_resize(ctl, name, 2ULL * block);
+
+	if (err)
+		die("resize down", err);
+	err = emp_resize(ctl, name, budget);
+	if (err)
+		die("resize up", err);
+}
+
+static void populate(uint8_t *m, uint64_t size)
+{
+	for (uint64_t pg = 0; pg < size / ET_PAGE; pg++)
+		*(volatile uint64_t *)(m + pg * ET_PAGE) = et_word(pg, 1, 0);
+}
+
+static void print_stat_delta(const struct emp_stat *a, const struct emp_stat *b)
+{
+	printf("\"faults\":%llu,\"hits\":%llu,\"fetches\":%llu,\"evictions\":%llu,"
+	       "\"writebacks\":%llu,\"tier_reads\":%llu,\"tier_read_bytes\":%llu",
+	       (unsigned long long)(b->faults - a->faults),
+	       (unsigned long long)(b->hits - a->hits),
+	       (unsigned long long)(b->fetches - a->fetches),
+	       (unsigned long long)(b->evictions - a->evictions),
+	       (unsigned long long)(b->writebacks - a->writebacks),
+	       (unsigned long long)(b->tier[0].reads - a->tier[0].reads),
+	       (unsigned long long)(b->tier[0].read_bytes - a->tier[0].read_bytes));
+}
+
+/* ---- fault latency ----------------------------------------------------- */
+
+static int do_fault(const struct opts *o)
+{
+	const char *name = "bench-fault";
+	uint64_t size = o->size, budget = o->budget, npg = size / ET_PAGE;
+	uint64_t seed = 0x5eed0001, *lat, hist[EMP_LAT_BUCKETS];
+	struct emp_stat s0, s1;
+	unsigned int n = o->n, bad = 0;
+	uint32_t *perm;
+	uint8_t *m;
+	int ctl, fd, err;
+
+	if (n > budget / ET_PAGE - 4)
+		n = (unsigned int)(budget / ET_PAGE - 4);
+	if (n > npg)
+		n = (unsigned int)npg;
+	ctl = emp_ctl_open();
+	if (ctl < 0)
+		die("open /dev/emp", ctl);
+	err = inst_create(ctl, name, o, 4096, 4096, size, budget);
+	if (err)
+		die("create", err);
+	m = inst_map(name, size, &fd);
+	populate(m, size);
+	inst_cold(ctl, name, 4096, budget);
+	perm = calloc(npg, sizeof(*perm));
+	lat = calloc(n, sizeof(*lat));
+	et_shuffle(perm, npg, &seed);
+	if ((err = emp_stat(ctl, name, &s0)))
+		die("stat", err);
+	for (unsigned int i = 0; i < n; i++) {
+		volatile uint64_t *p = (volatile uint64_t *)(m + (uint64_t)perm[i] * ET_PAGE);
+		uint64_t t0 = now_ns(), v = *p, t1 = now_ns();
+
+		lat[i] = t1 - t0;
+		if (v != et_word(perm[i], 1, 0))
+			bad++;
+	}
+	if ((err = emp_stat(ctl, name, &s1)))
+		die("stat", err);
+	for (int i = 0; i < EMP_LAT_BUCKETS; i++)
+		hist[i] = s1.lat_hist[i] - s0.lat_hist[i];
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("# BENCH {\"bench\":\"fault\",\"contender\":\"emp\",\"tier\":\"%s\",\"block\":4096,"
+	       "\"subblock\":4096,\"size\":%llu,\"budget\":%llu,\"n\":%u,\"p50_us\":%.1f,"
+	       "\"p99_us\":%.1f,\"mean_us\":%.1f,\"kern_p50_us\":%.1f,\"kern_p99_us\":%.1f,"
+	       "\"wrong_data\":%u,",
+	       o->label ? o->label : o->tier, (unsigned long long)size,
+	       (unsigned long long)budget, n, pct_us(lat, n, 50), pct_us(lat, n, 99),
+	       mean_us(lat, n), hist_pct_us(hist, 50), hist_pct_us(hist, 99), bad);
+	print_stat_delta(&s0, &s1);
+	printf("}\n");
+	fflush(stdout);
+	inst_unmap(ctl, name, m, size, fd);
+	free(perm);
+	free(lat);
+	close(ctl);
+	return bad ? 1 : 0;
+}
+
+/* ---- throughput --------------------------------------------------------- */
+
+struct tput_arg {
+	uint8_t *m;
+	uint64_t npg, first, count;	/* seq: slice [first, first+count) */
+	int rand;
+	uint64_t seed, done, sum;
+	uint64_t deadline;
+};
+
+static void *tput_thread(void *p)
+{
+	struct tput_arg *a = p;
+	uint64_t sum = 0, i;
+
+	for (i = 0; i < a->count; i++) {
+		uint64_t pg = a->rand ? et_rand(&a->seed) % a->npg : a->first + i;
+
+		sum += *(volatile uint64_t *)(a->m + pg * ET_PAGE);
+		if ((i & 63) == 63 && now_ns() > a->deadline) {
+			i++;
+			break;
+		}
+	}
+	a->done = i;
+	a->sum = sum;
+	return NULL;
+}
+
+static int do_tput(const struct opts *o)
+{
+	const char *name = "bench-tput";
+	uint64_t size = o->size, budget = o->budget, npg = size / ET_PAGE;
+	struct emp_stat s0, s1;
+	uint8_t *m;
+	int ctl, fd, err;
+
+	ctl = emp_ctl_open();
+	if (ctl < 0)
+		die("open /dev/emp", ctl);
+	err = inst_create(ctl, name, o, o->block, o->sub, size, budget);
+	if (err)
+		die("create", err);
+	m = inst_map(name, size, &fd);
+	populate(m, size);
+	for (int rnd = 0; rnd < 2; rnd++) {
+		for (unsigned int nt = 1; nt <= 2; nt++) {
+			struct tput_arg a[2];
+			pthread_t th[2];
+			uint64_t t0, t1, done = 0;
+			double secs;
+
+			inst_cold(ctl, name, o->block, budget);
+			if ((err = emp_stat(ctl, name, &s0)))
+				die("stat", err);
+			t0 = now_ns();
+			for (unsigned int t = 0; t < nt; t++) {
+				memset(&a[t], 0, sizeof(a[t]));
+				a[t].m = m;
+				a[t].npg = npg;
+				a[t].rand = rnd;
+				a[t].first = npg / nt * t;
+				a[t].count = npg / nt;
+				a[t].seed = 0x1234567ULL * (t + 1) + rnd;
+				a[t].deadline = t0 + (uint64_t)(o->secs * 1e9);
+				pthread_create(&th[t], NULL, tput_thread, &a[t]);
+			}
+			for (unsigned int t = 0; t < nt; t++) {
+				pthread_join(th[t], NULL);
+				done += a[t].done;
+			}
+			t1 = now_ns();
+			if ((err = emp_stat(ctl, name, &s1)))
+				die("stat", err);
+			secs = (t1 - t0) / 1e9;
+			printf("# BENCH {\"bench\":\"tput\",\"contender\":\"emp\",\"tier\":\"%s\","
+			       "\"block\":%u,\"subblock\":%u,\"size\":%llu,\"budget\":%llu,"
+			       "\"pattern\":\"%s\",\"threads\":%u,\"pages\":%llu,\"secs\":%.3f,"
+			       "\"gbps\":%.4f,\"faults_per_s\":%.0f,",
+			       o->tier, o->block, o->sub, (unsigned long long)size,
+			       (unsigned long long)budget, rnd ? "rand" : "seq", nt,
+			       (unsigned long long)done, secs, done * 4096.0 / secs / 1e9,
+			       (s1.faults - s0.faults) / secs);
+			print_stat_delta(&s0, &s1);
+			printf("}\n");
+			fflush(stdout);
+		}
+	}
+	inst_unmap(ctl, name, m, size, fd);
+	close(ctl);
+	return 0;
+}
+
+/* ---- EMP against Linux swap ---------------------------------------------- */
+
+/* Zipf(theta) over ranks 0..n-1 by inverse CDF; ranks scattered over pages. */
+struct zipf {
+	double *cdf;
+	uint64_t n;
+};
+
+static void zipf_init(struct zipf *z, uint64_t n, double theta)
+{
+	double s = 0;
+
+	z->n = n;
+	z->cdf = malloc(n * sizeof(double));
+	for (uint64_t k = 0; k < n; k++) {
+		s += 1.0 / pow((double)(k + 1), theta);
+		z->cdf[k] = s;
+	}
+	for (uint64_t k = 0; k < n; k++)
+		z->cdf[k] /= s;
+}
+
+static uint64_t zipf_next(const struct zipf *z, uint64_t *seed)
+{
+	double u = (et_rand(seed) >> 11) * (1.0 / 9007199254740992.0);
+	uint64_t lo = 0, hi = z->n - 1;
+
+	while (lo < hi) {
+		uint64_t mid = (lo + hi) / 2;
+
+		if (z->cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* n is a power of two: an odd multiplier is a bijection. */
+	return (lo * 0x9E3779B1ULL + 12345) & (z->n - 1);
+}
+
+static uint64_t cg_read(const char *dir, const char *file)
+{
+	char p[256], b[64];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	if (et_read_file(p, b, sizeof(b)))
+		return 0;
+	return strtoull(b, NULL, 10);
+}
+
+static int do_swap(const struct opts *o)
+{
+	const char *name = "bench-swap";
+	uint64_t ws = o->ws, npg = ws / ET_PAGE, seed = 0xabcdef12ULL, *lat;
+	uint64_t t0, t1, done = 0, extra = 0, sum = 0, sw0 = 0, sw1 = 0;
+	int emp = !strcmp(o->mode, "emp"), zipf = !strcmp(o->dist, "zipf");
+	struct emp_stat s0, s1;
+	struct zipf z = { 0 };
+	int ctl = -1, fd = -1, err;
+	uint8_t *m;
+	double secs;
+
+	lat = calloc(o->n, sizeof(*lat));
+	if (zipf)
+		zipf_init(&z, npg, 0.99);
+	memset(lat, 0, o->n * sizeof(*lat));
+	if (emp) {
+		ctl = emp_ctl_open();
+		if (ctl < 0)
+			die("open /dev/emp", ctl);
+		err = inst_create(ctl, name, o, o->block, o->sub, ws, o->local);
+		if (err)
+			die("create", err);
+		m = inst_map(name, ws, &fd);
+	} else {
+		char p[256], v[64];
+
+		mkdir(o->cgroup, 0755);
+		snprintf(p, sizeof(p), "%s/cgroup.procs", o->cgroup);
+		snprintf(v, sizeof(v), "%d", getpid());
+		if ((err = et_write_file(p, v)))
+			die("join the cgroup", err);
+		/* What the process already holds (binary, libraries, arrays). */
+		extra = cg_read(o->cgroup, "memory.current");
+		snprintf(p, sizeof(p), "%s/memory.max", o->cgroup);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)(o->local + extra));
+		if ((err = et_write_file(p, v)))
+			die("memory.max", err);
+		m = mmap(NULL, ws, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			die("mmap anon", errno);
+	}
+	populate(m, ws);
+	if (emp && (err = emp_stat(ctl, name, &s0)))
+		die("stat", err);
+	if (!emp)
+		sw0 = cg_read(o->cgroup, "memory.swap.current");
+	t0 = now_ns();
+	for (uint64_t i = 0; i < o->n; i++) {
+		uint64_t pg = zipf ? zipf_next(&z, &seed) : et_rand(&seed) % npg;
+		volatile uint64_t *p = (volatile uint64_t *)(m + pg * ET_PAGE + (i & 511) * 8);
+		uint64_t a = now_ns(), b;
+
+		sum += *p;
+		*p = i;
+		b = now_ns();
+		lat[done++] = b - a;
+		if ((i & 255) == 255 && b - t0 > (uint64_t)(o->secs * 1e9))
+			break;
+	}
+	t1 = now_ns();
+	secs = (t1 - t0) / 1e9;
+	if (emp && (err = emp_stat(ctl, name, &s1)))
+		die("stat", err);
+	if (!emp)
+		sw1 = cg_read(o->cgroup, "memory.swap.current");
+	qsort(lat, done, sizeof(*lat), cmp_u64);
+	printf("# BENCH {\"bench\":\"swap\",\"contender\":\"%s\",\"dist\":\"%s\",\"ws\":%llu,"
+	       "\"local\":%llu,\"local_pct\":%.0f,\"block\":%u,\"subblock\":%u,\"ops\":%llu,"
+	       "\"secs\":%.3f,\"ops_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.1f,"
+	       "\"mean_us\":%.2f",
+	       emp ? "emp" : "swap", o->dist, (unsigned long long)ws,
+	       (unsigned long long)o->local, 100.0 * o->local / ws, emp ? o->block : 4096,
+	       emp ? o->sub : 4096, (unsigned long long)done, secs, done / secs,
+	       pct_us(lat, done, 50), pct_us(lat, done, 99), mean_us(lat, done));
+	if (emp) {
+		printf(",");
+		print_stat_delta(&s0, &s1);
+		inst_unmap(ctl, name, m, ws, fd);
+		close(ctl);
+	} else {
+		printf(",\"cgroup_extra\":%llu,\"swap_before\":%llu,\"swap_after\":%llu",
+		       (unsigned long long)extra, (unsigned long long)sw0,
+		       (unsigned long long)sw1);
+		munmap(m, ws);
+	}
+	printf(",\"sum\":%llu}\n", (unsigned long long)(sum & 1));
+	fflush(stdout);
+	free(lat);
+	free(z.cdf);
+	return 0;
+}
+
+/* ---- plain TCP 4 KiB round trip ------------------------------------------ */
+
+static int full_io(int s, void *buf, size_t len, int wr)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t r = wr ? send(s, (char *)buf + off, len - off, MSG_NOSIGNAL)
+			       : recv(s, (char *)buf + off, len - off, 0);
+		if (r <= 0)
+			return -1;
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+static int do_pingserve(unsigned int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	static char page[4096];
+	char req[16];
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 4))
+		die("bind/listen", errno);
+	printf("serving\n");
+	fflush(stdout);
+	for (;;) {
+		int s = accept(l, NULL, NULL);
+
+		if (s < 0)
+			continue;
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		while (!full_io(s, req, sizeof(req), 0))
+			if (full_io(s, page, sizeof(page), 1))
+				break;
+		close(s);
+	}
+	return 0;
+}
+
+static int do_ping(const char *ip, unsigned int port, unsigned int n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = -1, one = 1;
+	static char page[4096];
+	char req[16] = "GET";
+	uint64_t *lat = calloc(n, sizeof(*lat));
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	for (int i = 0; i < 100; i++) {
+		s = socket(AF_INET, SOCK_STREAM, 0);
+		if (!connect(s, (struct sockaddr *)&a, sizeof(a)))
+			break;
+		close(s);
+		s = -1;
+		et_msleep(50);
+	}
+	if (s < 0)
+		die("connect", errno);
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t t0 = now_ns();
+
+		if (full_io(s, req, sizeof(req), 1) || full_io(s, page, sizeof(page), 0))
+			die("ping", errno);
+		lat[i] = now_ns() - t0;
+	}
+	close(s);
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("# BENCH {\"bench\":\"fault\",\"contender\":\"tcp-pingpong\",\"tier\":\"tcp\","
+	       "\"addr\":\"%s\",\"n\":%u,\"p50_us\":%.1f,\"p99_us\":%.1f,\"mean_us\":%.1f}\n",
+	       ip, n, pct_us(lat, n, 50), pct_us(lat, n, 99), mean_us(lat, n));
+	free(lat);
+	return 0;
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct opts o = {
+		.tier = "bdev", .addr = "127.0.0.1", .mode = "emp", .dist = "uniform",
+		.cgroup = "/sys/fs/cgroup/bench", .port = 0, .block = 4096, .sub = 4096,
+		.n = 2000, .size = 64 * MIB, .budget = 16 * MIB, .ws = 128 * MIB,
+		.local = 64 * MIB, .secs = 10,
+	};
+	const char *cmd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: see the comment at the top of emp_bench.c\n");
+		return 2;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "pingserve") && argc == 3)
+		return do_pingserve((unsigned int)atoi(argv[2]));
+	if (!strcmp(cmd, "ping") && argc == 5)
+		return do_ping(argv[2], (unsigned int)atoi(argv[3]), (unsigned int)atoi(argv[4]));
+	for (int i = 2; i + 1 < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+
+		if (!strcmp(k, "--tier")) o.tier = v;
+		else if (!strcmp(k, "--addr")) o.addr = v;
+		else if (!strcmp(k, "--port")) o.port = (unsigned int)atoi(v);
+		else if (!strcmp(k, "--secret")) o.secret = v;
+		else if (!strcmp(k, "--label")) o.label = v;
+		else if (!strcmp(k, "--size")) o.size = strtoull(v, NULL, 0) * MIB;
+		else if (!strcmp(k, "--budget")) o.budget = strtoull(v, NULL, 0) * MIB;
+		else if (!strcmp(k, "--n") || !strcmp(k, "--ops")) o.n = (unsigned int)atoi(v);
+		else if (!strcmp(k, "--block")) o.block = (unsigned int)strtoul(v, NULL, 0);
+		else if (!strcmp(k, "--sub")) o.sub = (unsigned int)strtoul(v, NULL, 0);
+		else if (!strcmp(k, "--secs")) o.secs = atof(v);
+		else if (!strcmp(k, "--mode")) o.mode = v;
+		else if (!strcmp(k, "--dist")) o.dist = v;
+		else if (!strcmp(k, "--ws")) o.ws = strtoull(v, NULL, 0) * MIB;
+		else if (!strcmp(k, "--local")) o.local = strtoull(v, NULL, 0) * MIB;
+		else if (!strcmp(k, "--cgroup")) o.cgroup = v;
+		else {
+			fprintf(stderr, "emp_bench: unknown option %s\n", k);
+			return 2;
+		}
+	}
+	if (!strcmp(cmd, "fault"))
+		return do_fault(&o);
+	if (!strcmp(cmd, "tput"))
+		return do_tput(&o);
+	if (!strcmp(cmd, "swap"))
+		return do_swap(&o);
+	fprintf(stderr, "emp_bench: unknown mode %s\n", cmd);
+	return 2;
+}

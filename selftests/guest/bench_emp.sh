@@ -1,0 +1,169 @@
+#!/bin/sh
+# Guest side of `make bench` (scripts/bench.sh; docs/bench.md). NOT part of
+# the default suite (run.sh): it is only run with emp.tests=bench_emp.sh.
+#
+# Every scenario is one TAP check "... ran" (it ran and produced a result;
+# never a judgement on speed) and its results as "# BENCH {json}" lines,
+# which the host collects. Sizes come from the kernel command line
+# (emp.bench=KEY=VAL,KEY=VAL...; see scripts/bench.sh), with these defaults:
+. /emp/tests/tap.sh
+PATH=$PATH:/usr/bin:/usr/sbin
+B=/emp/tests/emp_bench
+DEV=/dev/nvme0n1
+FAULT_N=2000 FAULT_SIZE=64 FAULT_BUDGET=16	# faults timed, instance MiB, budget MiB
+FAULT_N_NET=1000 FAULT_NET_SIZE=8 FAULT_NET_BUDGET=6	# the same over TCP and RDMA (slow under TCG)
+TPUT_SIZE=128 TPUT_BUDGET=32 TPUT_SECS=4	# 4x the DRAM budget
+SWAP_WS=128 SWAP_OPS=20000 SWAP_SECS=8		# working set MiB, accesses, time cap
+SWAP_GEOMS="4096/4096 65536/4096"
+PARTS="fault tput swap"
+for a in $(cat /proc/cmdline); do
+	case "$a" in emp.bench=*) eval "$(echo "${a#emp.bench=}" | tr , ' ')" ;; esac
+done
+PARTS=$(echo "$PARTS" | tr + ' ')	# emp.bench=PARTS=fault+swap
+export EMP_TEST_DEV=$DEV
+
+n=0
+ran() {	# ran "description" command...: the command's output goes to the log
+	d=$1; shift
+	t0=$(date +%s)
+	"$@" > /tmp/bench.out 2>&1
+	rc=$?
+	grep '^# BENCH ' /tmp/bench.out
+	n=$((n + 1))
+	echo "# took $(( $(date +%s) - t0 ))s"
+	if [ $rc -eq 0 ] && grep -q '^# BENCH ' /tmp/bench.out; then echo "ok $n $d ran"; else
+		echo "not ok $n $d ran (exit $rc)"; grep -v '^# BENCH ' /tmp/bench.out | tail -n 15 | sed 's/^/#   /'
+	fi
+}
+skip_all() {	# skip_all "description": a scenario whose set-up failed
+	n=$((n + 1)); echo "not ok $n $1 ran (set-up failed)"
+}
+meta() { echo "# BENCH {\"bench\":\"meta\",\"key\":\"$1\",\"value\":\"$2\"}"; }
+
+echo "TAP version 13"
+n=$((n + 1))
+if insmod /emp/modules/emp.ko; then echo "ok $n insmod emp.ko"; else echo "not ok $n insmod emp.ko"; fi
+meta kernel "$(uname -r)"
+meta emp_version "$(cat /sys/module/emp/version 2>/dev/null)"
+meta fio "$(fio --version 2>/dev/null)"
+meta cpus "$(grep -c ^processor /proc/cpuinfo)"
+meta mem_kib "$(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
+meta device "$DEV $(cat /sys/block/nvme0n1/size 2>/dev/null) sectors, model $(cat /sys/block/nvme0n1/device/model 2>/dev/null | tr -s ' ')"
+meta page_cluster "$(cat /proc/sys/vm/page-cluster)"
+meta zswap "$(cat /sys/module/zswap/parameters/enabled 2>/dev/null || echo absent)"
+
+# fio_lat NAME OFFSET SIZE N: 4 KiB random reads, QD1, O_DIRECT, psync.
+fio_lat() {
+	fio --name="$1" --filename=$DEV --rw=randread --bs=4k --iodepth=1 --direct=1 \
+		--ioengine=psync --offset="$2" --size="$3" --number_ios="$4" --randrepeat=1 \
+		--output-format=json > /tmp/fio.json || return 1
+	# The first percentile block of the JSON is read.clat_ns (psync: slat 0).
+	awk -v n="$4" '
+		/"percentile"/ && !seen { inp = 1; seen = 1 }
+		inp && /"50.000000"/ { gsub(/[^0-9]/, "", $3); p50 = $3 }
+		inp && /"99.000000"/ { gsub(/[^0-9]/, "", $3); p99 = $3 }
+		inp && /}/ { inp = 0 }
+		/"mean"/ && !m && seen { v = $3; gsub(/[^0-9.]/, "", v); m = v }
+		END { if (p50 == "") exit 1
+		      printf "# BENCH {\"bench\":\"fault\",\"contender\":\"fio\",\"tier\":\"nvme\",\"n\":%d,\"p50_us\":%.1f,\"p99_us\":%.1f,\"mean_us\":%.1f}\n", n, p50 / 1000, p99 / 1000, m / 1000 }' /tmp/fio.json
+}
+
+# ib_read_lat -s 4096 over rxe0 (loopback through eth0, like the RDMA tier).
+# iblat N [OPTION]: perftest busy-polls the completion queue.
+iblat() {
+	ib_read_lat -d rxe0 -s 4096 -n "$1" -F $2 > /tmp/iblat-srv.log 2>&1 &
+	srv=$!
+	sleep 1
+	ib_read_lat -d rxe0 -s 4096 -n "$1" -F $2 10.0.2.15 > /tmp/iblat.log 2>&1
+	rc=$?
+	wait $srv
+	[ $rc -eq 0 ] || { cat /tmp/iblat.log; return 1; }
+	# bytes iters t_min t_max t_typical t_avg t_stdev 99% 99.9%
+	awk -v n="$1" -v c="ib_read_lat${2:+ $2}" '$1 == 4096 && NF >= 8 {
+		printf "# BENCH {\"bench\":\"fault\",\"contender\":\"%s\",\"tier\":\"rdma\",\"n\":%d,\"p50_us\":%s,\"p99_us\":%s,\"mean_us\":%s}\n", c, n, $5, $8, $6; ok = 1 }
+		END { exit !ok }' /tmp/iblat.log || { cat /tmp/iblat.log; return 1; }
+}
+
+case " $PARTS " in *" fault "*)
+	# NVMe: EMP faults, then fio on the same bytes of the same device
+	# (written by EMP just before, so neither reads holes).
+	ran "fault latency, EMP on NVMe" $B fault --tier bdev --label nvme \
+		--size $FAULT_SIZE --budget $FAULT_BUDGET --n $FAULT_N
+	ran "fault latency, fio 4 KiB randread QD1 O_DIRECT on $DEV" \
+		fio_lat raw 0 ${FAULT_SIZE}m $FAULT_N
+
+	# TCP: vmd on loopback, then a plain 4 KiB ping-pong on loopback.
+	vmd --tcp -a 127.0.0.1 -p 19680 -m $((FAULT_SIZE + 16)) > /tmp/vmd-tcp.log 2>&1 &
+	vmd=$!
+	sleep 1
+	ran "fault latency, EMP on TCP (vmd on 127.0.0.1)" $B fault --tier tcp \
+		--addr 127.0.0.1 --port 19680 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET
+	kill $vmd; wait $vmd 2>/dev/null
+	$B pingserve 19681 > /dev/null 2>&1 &
+	ps=$!
+	ran "4 KiB TCP ping-pong on 127.0.0.1" $B ping 127.0.0.1 19681 $FAULT_N_NET
+	kill $ps; wait $ps 2>/dev/null
+
+	# RDMA: Soft-RoCE on eth0, emp_rdma.ko, vmd on rxe0; then ib_read_lat.
+	if modprobe -a rdma_rxe rdma_cm rdma_ucm && rdma link add rxe0 type rxe netdev eth0 &&
+	   insmod /emp/modules/emp_rdma.ko; then
+		for i in $(seq 50); do rdma link show rxe0/1 | grep -q "state ACTIVE" && break; sleep 0.1; done
+		vmd -d rxe0 -a 10.0.2.15 -p 19682 -m $((FAULT_SIZE + 16)) > /tmp/vmd-rdma.log 2>&1 &
+		vmd=$!
+		for i in $(seq 100); do grep -q serving /tmp/vmd-rdma.log && break; sleep 0.1; done
+		ran "fault latency, EMP on RDMA (vmd on rxe0)" $B fault --tier rdma \
+			--addr 10.0.2.15 --port 19682 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET
+		kill $vmd; wait $vmd 2>/dev/null
+		# (perftest's -e, sleeping on completion events, reports "inf" latencies.)
+		ran "ib_read_lat -s 4096 over rxe0" iblat $FAULT_N_NET
+	else
+		skip_all "fault latency, EMP on RDMA"; skip_all "ib_read_lat over rxe0"
+	fi
+	;;
+esac
+
+case " $PARTS " in *" tput "*)
+	for g in 4096/4096 65536/4096 2097152/65536; do
+		ran "throughput, EMP on NVMe, block/subblock $g" $B tput --tier bdev \
+			--block ${g%/*} --sub ${g#*/} --size $TPUT_SIZE --budget $TPUT_BUDGET --secs $TPUT_SECS
+	done
+	;;
+esac
+
+case " $PARTS " in *" swap "*)
+	# EMP first (it opens the device exclusively), then Linux swap on it.
+	for dist in uniform zipf; do
+		for pct in 25 50 75; do
+			loc=$((SWAP_WS * pct / 100))
+			for g in $SWAP_GEOMS; do
+				ran "swap comparison, EMP $g, $dist, $pct % local" $B swap --mode emp \
+					--block ${g%/*} --sub ${g#*/} --ws $SWAP_WS --local $loc \
+					--dist $dist --ops $SWAP_OPS --secs $SWAP_SECS
+			done
+		done
+	done
+	mkdir -p /sys/fs/cgroup
+	if { grep -q ' /sys/fs/cgroup cgroup2' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup; } &&
+	   echo +memory > /sys/fs/cgroup/cgroup.subtree_control &&
+	   mkswap $DEV > /dev/null && swapon $DEV; then
+		meta swap "$(tail -n 1 /proc/swaps | tr -s ' \t' ' ')"
+		for dist in uniform zipf; do
+			for pct in 25 50 75; do
+				loc=$((SWAP_WS * pct / 100))
+				cg=/sys/fs/cgroup/bench-$dist-$pct
+				ran "swap comparison, Linux swap, $dist, $pct % local" $B swap --mode anon \
+					--cgroup $cg --ws $SWAP_WS --local $loc --dist $dist \
+					--ops $SWAP_OPS --secs $SWAP_SECS
+				rmdir $cg 2>/dev/null
+			done
+		done
+		swapoff $DEV
+	else
+		for dist in uniform zipf; do for pct in 25 50 75; do
+			skip_all "swap comparison, Linux swap, $dist, $pct % local"
+		done; done
+	fi
+	;;
+esac
+
+echo "1..$n"
