@@ -42,6 +42,18 @@ emp_line_suite() {
 }
 EMP_LINES_DEFAULT="6.1 6.12 sid"
 
+# TCG threading for a line's guests (EMP_TCG_THREAD=single|multi overrides).
+# Debian's QEMU 7.2 with multi-threaded TCG and the 7.2 kernel: a few boots in
+# a hundred die with an int3 Oops right after a static branch was patched
+# (sched_clock marked stable) or hang at the switch to the tsc clocksource;
+# with one TCG thread for all vCPUs none did.
+emp_line_tcg_thread() {
+	case "$1" in
+	sid) echo single ;;
+	*) echo multi ;;
+	esac
+}
+
 # "sid (7.2.13+deb14-amd64)" for logs: the short name and the kernel it
 # resolved to, once the line's env is loaded (emp_kernel_env).
 emp_line_label() {

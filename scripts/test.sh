@@ -80,7 +80,16 @@ for l in $lines; do
 	else
 		fail_step "build-$l"; continue
 	fi
-	"$EMP_TOP/scripts/guest.sh" --kernel "$l" || emp_log "guest suite on $l FAILED"
+	if ! "$EMP_TOP/scripts/guest.sh" --kernel "$l"; then
+		emp_log "guest suite on $l FAILED"
+		# A kernel crash, hang or warning can fail the run while every test
+		# that reported passed (or none reported): count it as a failure.
+		gf= gs=
+		read -r _ _ gf gs < <(grep "^guest-$l " "$EMP_OUT/counts" | tail -n 1) || true
+		if [ "${gf:-0}" -eq 0 ] && [ "${gs:-0}" -eq 0 ]; then
+			echo "guest-$l-run 0 1 0" >> "$EMP_OUT/counts"
+		fi
+	fi
 	emp_kernel_env "$l" && emp_log "$(emp_line_label "$l"): build and guest suite took $(( $(date +%s) - lstart ))s"
 done
 
