@@ -42,9 +42,8 @@ append="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 rdinit=/init"
 append="$append emp.mode=$([ $shell = 1 ] && echo shell || echo test)"
 [ -n "$tests" ] && append="$append emp.tests=${tests// /,}"
 qemu=(qemu-system-x86_64 -M pc $accel -smp "$smp" -m "$mem" -no-reboot
-case "$accel" in
-*tcg,thread=*) accel=$(echo "$accel" | sed "s/thread=[a-z]*/thread=${EMP_TCG_THREAD:-$(emp_line_tcg_thread "$line")}/") ;;
-esac
+tcg_thread=${EMP_TCG_THREAD:-$(emp_line_tcg_thread "$line")}
+accel=${accel/thread=multi/thread=$tcg_thread}
 	-kernel "$KVMLINUX" -initrd "$out/initramfs.cpio" -append "$append ${EMP_APPEND:-}"
 	-drive "file=$out/nvme0.img,if=none,id=nvme0,format=raw"
 	-device nvme,serial=emp0,drive=nvme0
