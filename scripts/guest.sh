@@ -38,12 +38,12 @@ mkdir -p "$out"
 truncate -s "${EMP_NVME_SIZE:-1G}" "$out/nvme0.img"
 
 accel=$("$EMP_TOP/scripts/accel.sh" "$line")
+tcg_thread=${EMP_TCG_THREAD:-$(emp_line_tcg_thread "$line")}
+accel=${accel/thread=multi/thread=$tcg_thread}
 append="console=ttyS0 panic=-1 oops=panic softlockup_panic=1 rdinit=/init"
 append="$append emp.mode=$([ $shell = 1 ] && echo shell || echo test)"
 [ -n "$tests" ] && append="$append emp.tests=${tests// /,}"
 qemu=(qemu-system-x86_64 -M pc $accel -smp "$smp" -m "$mem" -no-reboot
-tcg_thread=${EMP_TCG_THREAD:-$(emp_line_tcg_thread "$line")}
-accel=${accel/thread=multi/thread=$tcg_thread}
 	-kernel "$KVMLINUX" -initrd "$out/initramfs.cpio" -append "$append ${EMP_APPEND:-}"
 	-drive "file=$out/nvme0.img,if=none,id=nvme0,format=raw"
 	-device nvme,serial=emp0,drive=nvme0
