@@ -257,6 +257,18 @@ TEST_F(vm, guest_pattern_over_evictions)
 	ASSERT_EQ(0, bad) TH_LOG("guest read a wrong word at guest-physical %#x after the "
 				 "host rewrote the slot", bad);
 
+	/* The guest overwrites data that lives on the tier (fetch, then dirty
+	 * through KVM); the budget is cut to two blocks, which writes back and
+	 * evicts everything, and the host must read the guest's new data. */
+	seed ^= 0x01234567;
+	bad = run_guest(_metadata, self, MODE_WRITE, seed);
+	ASSERT_EQ(0, bad);
+	ASSERT_EQ(0, emp_resize(self->ctl, self->in.name, 2 * 64 << 10));
+	ASSERT_EQ(0, emp_resize(self->ctl, self->in.name, BUDGET));
+	bad = host_check(self->in.map, seed);
+	ASSERT_EQ(0, bad) TH_LOG("host read a wrong word at offset %#x after the guest "
+				 "rewrote the slot and everything was evicted", bad);
+
 	/* A word the guest checks is then wrong on purpose: it must say so. */
 	*(volatile uint32_t *)(self->in.map + SLOT_SIZE - 4) ^= 1;
 	bad = run_guest(_metadata, self, MODE_CHECK, seed);
