@@ -12,10 +12,13 @@
  * out PORT_BAD with eax = the first wrong guest-physical address.
  *   esi bit 0: write dword [a] = a ^ edx for a in [edi, ebx)
  *   esi bit 1: check the same
+ * A second test runs the same code on two vCPUs of the VM at once, each on
+ * half of the slot.
  * Needs emp.ko loaded, /dev/kvm (kvm_amd or kvm_intel) and the device free.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -143,7 +146,7 @@ FIXTURE_TEARDOWN(vm)
 }
 
 /* Flat 32-bit protected mode, no paging, entry at guest-physical 0. */
-static int setup_cpu(int vcpu, uint32_t mode, uint32_t seed)
+static int setup_cpu(int vcpu, uint32_t mode, uint32_t seed, uint32_t start, uint32_t end)
 {
 	struct kvm_segment seg = {
 		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 3,
@@ -167,8 +170,8 @@ static int setup_cpu(int vcpu, uint32_t mode, uint32_t seed)
 	regs.rip = 0;
 	regs.rflags = 2;
 	regs.rsi = mode;
-	regs.rdi = DATA_START;
-	regs.rbx = SLOT_SIZE;
+	regs.rdi = start;
+	regs.rbx = end;
 	regs.rdx = seed;
 	if (ioctl(vcpu, KVM_SET_REGS, &regs))
 		return -errno;
@@ -186,7 +189,7 @@ static uint32_t run_guest(struct __test_metadata *_metadata, FIXTURE_DATA(vm) *s
 	struct kvm_run *r = self->run;
 	int i;
 
-	ASSERT_EQ(0, setup_cpu(self->vcpu, mode, seed));
+	ASSERT_EQ(0, setup_cpu(self->vcpu, mode, seed, DATA_START, SLOT_SIZE));
 	for (i = 0; i < 16; i++) {
 		int rc = ioctl(self->vcpu, KVM_RUN, 0);
 
@@ -278,6 +281,103 @@ TEST_F(vm, guest_pattern_over_evictions)
 	EXPECT_LT(st1.evictions, st2.evictions);
 	EXPECT_EQ(0, st2.io_errors);
 	EXPECT_EQ(0, st2.sigbus);
+}
+
+/* ---- two vCPUs faulting on the instance at the same time ----------------- */
+
+struct vcpu_job {
+	int vcpu;
+	struct kvm_run *run;
+	uint32_t mode, seed, start, end;
+	int64_t result;		/* 0 done, > 0 bad address, < 0 error */
+};
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_job *j = arg;
+	int i, rc;
+
+	j->result = setup_cpu(j->vcpu, j->mode, j->seed, j->start, j->end);
+	if (j->result)
+		return NULL;
+	for (i = 0; i < 16; i++) {
+		rc = ioctl(j->vcpu, KVM_RUN, 0);
+		if (rc && errno == EINTR)
+			continue;
+		if (rc) {
+			j->result = -errno;
+			return NULL;
+		}
+		if (j->run->exit_reason == KVM_EXIT_IO && j->run->io.size == 4 &&
+		    (j->run->io.port == PORT_DONE || j->run->io.port == PORT_BAD)) {
+			uint32_t v;
+
+			memcpy(&v, (uint8_t *)j->run + j->run->io.data_offset, 4);
+			j->result = j->run->io.port == PORT_DONE ? 0 : (v ? v : 1);
+			return NULL;
+		}
+		j->result = -1000 - (int64_t)j->run->exit_reason;
+		return NULL;
+	}
+	j->result = -ETIME;
+	return NULL;
+}
+
+/* Run the guest code on vCPU 0 and a second vCPU, each on one half. */
+static void run_two(struct __test_metadata *_metadata, FIXTURE_DATA(vm) *self,
+		    int vcpu2, struct kvm_run *run2, uint32_t mode, uint32_t seed)
+{
+	uint32_t mid = SLOT_SIZE / 2;
+	struct vcpu_job j[2] = {
+		{ self->vcpu, self->run, mode, seed, DATA_START, mid, -1 },
+		{ vcpu2, run2, mode, seed, mid, SLOT_SIZE, -1 },
+	};
+	pthread_t t[2];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, vcpu_thread, &j[i]));
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 2; i++) {
+		int64_t r = j[i].result;
+
+		ASSERT_EQ(0, r)
+			TH_LOG("vCPU %d (mode %u): %s %lld", i, mode,
+			       r > 0 ? "wrong word at guest-physical" :
+			       r <= -1000 ? "unexpected exit" : "error",
+			       (long long)(r <= -1000 ? -1000 - r : r));
+	}
+}
+
+TEST_F(vm, two_vcpus_over_evictions)
+{
+	uint32_t seed = 0x600dcafe;
+	struct kvm_run *run2;
+	struct emp_stat st0, st1;
+	int vcpu2;
+
+	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st0));
+	vcpu2 = ioctl(self->vmfd, KVM_CREATE_VCPU, 1);
+	ASSERT_LE(0, vcpu2) TH_LOG("KVM_CREATE_VCPU 1: %s", strerror(errno));
+	run2 = mmap(NULL, self->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu2, 0);
+	ASSERT_NE(MAP_FAILED, run2);
+
+	run_two(_metadata, self, vcpu2, run2, MODE_WRITE | MODE_CHECK, seed);
+	ASSERT_EQ(0, host_check(self->in.map, seed));
+	seed = ~seed;
+	run_two(_metadata, self, vcpu2, run2, MODE_WRITE, seed);
+	run_two(_metadata, self, vcpu2, run2, MODE_CHECK, seed);
+	ASSERT_EQ(0, host_check(self->in.map, seed));
+	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st1));
+	TH_LOG("two vCPUs: %llu faults, %llu evictions",
+	       (unsigned long long)(st1.faults - st0.faults),
+	       (unsigned long long)(st1.evictions - st0.evictions));
+	EXPECT_LT(0, st1.evictions - st0.evictions);
+	EXPECT_EQ(0, st1.io_errors);
+	EXPECT_EQ(0, st1.sigbus);
+	munmap(run2, self->run_size);
+	close(vcpu2);
 }
 
 TEST_HARNESS_MAIN
