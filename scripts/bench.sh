@@ -79,9 +79,11 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 	if (b == "meta") { meta[g("key")] = g("value"); next }
 	if (b == "fault") {
 		t = g("tier"); c = g("contender")
+		# Each contender row is paired with the EMP run just before it.
 		if (c == "emp") { ep50[t] = g("p50_us"); ep99[t] = g("p99_us"); kp50[t] = g("kern_p50_us")
-			en[t] = g("n"); wrong[t] = g("wrong_data"); continue_ = 1 }
-		else { nf++; ft[nf] = t; fc[nf] = c; fn[nf] = g("n"); f50[nf] = g("p50_us"); f99[nf] = g("p99_us") }
+			en[t] = g("n"); wrong[t] = g("wrong_data") }
+		else { nf++; ft[nf] = t; fc[nf] = c; fn[nf] = g("n"); f50[nf] = g("p50_us"); f99[nf] = g("p99_us")
+			e50[nf] = ep50[t]; e99[nf] = ep99[t]; k50[nf] = kp50[t]; e_n[nf] = en[t]; ew[nf] = wrong[t] }
 		next
 	}
 	if (b == "tput") {
@@ -115,14 +117,11 @@ END {
 	for (i = 1; i <= nf; i++) {
 		t = ft[i]
 		printf "%-5s %-22s %5s %9s %9s   %-22s %5s %9s %9s  %9s %9s\n", t,
-			"emp (kernel p50 " kp50[t] ")", en[t], ep50[t], ep99[t], fc[i], fn[i], f50[i], f99[i],
-			ratio(ep50[t], f50[i]), ratio(ep99[t], f99[i])
-		if (fc[i] == "fio") goal = "NVMe-tier goal: p50 ratio <= 1.25x"
-		else if (fc[i] ~ /^ib_read_lat/) goal = "RDMA-tier goal: p50 ratio <= 1.3x"
-		else goal = ""
-		if (goal != "") printf "      %s\n", goal
-		if (wrong[t] + 0) printf "      WRONG DATA on %s faults of the %s tier\n", wrong[t], t
+			"emp (kernel p50 " k50[i] ")", e_n[i], e50[i], e99[i], fc[i], fn[i], f50[i], f99[i],
+			ratio(e50[i], f50[i]), ratio(e99[i], f99[i])
+		if (ew[i] + 0) printf "      WRONG DATA on %s faults of the %s tier\n", ew[i], t
 	}
+	print "      goals: NVMe p50 ratio <= 1.25x (fio), RDMA p50 ratio <= 1.3x (ib_read_lat)"
 	print ""
 	print "== Throughput over an instance 4x its DRAM budget, EMP on NVMe (page reads, cold start)"
 	printf "%-10s %-5s %7s %9s %10s %12s %9s\n", "blk/sub", "order", "threads", "GB/s", "faults/s",
@@ -142,7 +141,8 @@ END {
 		}
 	}
 	print "      goals (uniform): ratio >= 1.5x at 50 % local, >= 1.2x at 25 % local"
-	printf "      swap: %s, vm.page-cluster %s, zswap %s\n", meta["swap"], meta["page_cluster"], meta["zswap"]
+	printf "      EMP on %s; swap: %s, vm.page-cluster %s, zswap %s\n", meta["emp_device"], meta["swap"],
+		meta["page_cluster"], meta["zswap"]
 }' "$run/results.jsonl" | tee "$run/table.txt"
 
 # --- plot (gnuplot-nox, optional) ------------------------------------------------
@@ -159,7 +159,7 @@ if command -v gnuplot >/dev/null; then
 		match($0, /"block":[0-9]*/); b = substr($0, RSTART + 8, RLENGTH - 8)
 		match($0, /"ops_per_s":[0-9]*/); o = substr($0, RSTART + 12, RLENGTH - 12)
 		if (c == "emp") c = "emp" b / 1024 "K"
-		print "\"" d " " l "%\\n" c "\"", o }' "$run/results.jsonl" > "$run/swap.dat"
+		print "\"" d " " l "%\\n" c "\"", o }' "$run/results.jsonl" | sort > "$run/swap.dat"
 	gnuplot <<-EOF 2>"$run/gnuplot.log" || emp_log "bench: gnuplot failed (see $run/gnuplot.log)"
 		set terminal pngcairo size 1400,900 noenhanced
 		set output "$run/bench.png"

@@ -20,7 +20,7 @@ for a in $(cat /proc/cmdline); do
 	case "$a" in emp.bench=*) eval "$(echo "${a#emp.bench=}" | tr , ' ')" ;; esac
 done
 PARTS=$(echo "$PARTS" | tr + ' ')	# emp.bench=PARTS=fault+swap
-export EMP_TEST_DEV=$DEV
+FAULT_ROUNDS=2			# EMP and its contender alternate, this many times
 
 n=0
 ran() {	# ran "description" command...: the command's output goes to the log
@@ -47,6 +47,19 @@ meta kernel "$(uname -r)"
 meta emp_version "$(cat /sys/module/emp/version 2>/dev/null)"
 meta fio "$(fio --version 2>/dev/null)"
 meta cpus "$(grep -c ^processor /proc/cpuinfo)"
+# Two partitions of the one disk: EMP and fio on p1, swap on p2, so that EMP
+# and swap (which both want the device to themselves) can alternate run by
+# run; noise from the host then hits both alike. Without partitions: the
+# whole disk, EMP's runs first, then swap's.
+EMP_DEV=$DEV SWAP_DEV=$DEV
+if printf 'o\nn\np\n1\n\n+640M\nn\np\n2\n\n\nw\n' | fdisk $DEV > /tmp/fdisk.log 2>&1 ||
+   [ -b ${DEV}p2 ]; then
+	for i in $(seq 30); do [ -b ${DEV}p2 ] && break; sleep 0.1; done
+	if [ -b ${DEV}p1 ] && [ -b ${DEV}p2 ]; then EMP_DEV=${DEV}p1 SWAP_DEV=${DEV}p2; fi
+fi
+export EMP_TEST_DEV=$EMP_DEV
+meta emp_device "$EMP_DEV $(cat /sys/class/block/${EMP_DEV#/dev/}/size) sectors"
+meta swap_device "$SWAP_DEV $(cat /sys/class/block/${SWAP_DEV#/dev/}/size) sectors"
 meta mem_kib "$(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
 meta device "$DEV $(cat /sys/block/nvme0n1/size 2>/dev/null) sectors, model $(cat /sys/block/nvme0n1/device/model 2>/dev/null | tr -s ' ')"
 meta page_cluster "$(cat /proc/sys/vm/page-cluster)"
@@ -54,7 +67,7 @@ meta zswap "$(cat /sys/module/zswap/parameters/enabled 2>/dev/null || echo absen
 
 # fio_lat NAME OFFSET SIZE N: 4 KiB random reads, QD1, O_DIRECT, psync.
 fio_lat() {
-	fio --name="$1" --filename=$DEV --rw=randread --bs=4k --iodepth=1 --direct=1 \
+	fio --name="$1" --filename=$EMP_DEV --rw=randread --bs=4k --iodepth=1 --direct=1 \
 		--ioengine=psync --offset="$2" --size="$3" --number_ios="$4" --randrepeat=1 \
 		--output-format=json > /tmp/fio.json || return 1
 	# The first percentile block of the JSON is read.clat_ns (psync: slat 0).
@@ -86,11 +99,13 @@ iblat() {
 
 case " $PARTS " in *" fault "*)
 	# NVMe: EMP faults, then fio on the same bytes of the same device
-	# (written by EMP just before, so neither reads holes).
-	ran "fault latency, EMP on NVMe" $B fault --tier bdev --label nvme \
-		--size $FAULT_SIZE --budget $FAULT_BUDGET --n $FAULT_N
-	ran "fault latency, fio 4 KiB randread QD1 O_DIRECT on $DEV" \
-		fio_lat raw 0 ${FAULT_SIZE}m $FAULT_N
+	# (written by EMP just before, so neither reads holes); alternating.
+	for r in $(seq $FAULT_ROUNDS); do
+		ran "fault latency, EMP on NVMe, round $r" $B fault --tier bdev --label nvme \
+			--size $FAULT_SIZE --budget $FAULT_BUDGET --n $FAULT_N
+		ran "fault latency, fio 4 KiB randread QD1 O_DIRECT on $EMP_DEV, round $r" \
+			fio_lat raw 0 ${FAULT_SIZE}m $FAULT_N
+	done
 
 	# TCP: vmd on loopback, then a plain 4 KiB ping-pong on loopback.
 	vmd --tcp -a 127.0.0.1 -p 19680 -m $((FAULT_SIZE + 16)) > /tmp/vmd-tcp.log 2>&1 &
@@ -131,38 +146,40 @@ case " $PARTS " in *" tput "*)
 esac
 
 case " $PARTS " in *" swap "*)
-	# EMP first (it opens the device exclusively), then Linux swap on it.
-	for dist in uniform zipf; do
-		for pct in 25 50 75; do
-			loc=$((SWAP_WS * pct / 100))
-			for g in $SWAP_GEOMS; do
-				ran "swap comparison, EMP $g, $dist, $pct % local" $B swap --mode emp \
-					--block ${g%/*} --sub ${g#*/} --ws $SWAP_WS --local $loc \
-					--dist $dist --ops $SWAP_OPS --secs $SWAP_SECS
-			done
-		done
-	done
-	mkdir -p /sys/fs/cgroup
-	if { grep -q ' /sys/fs/cgroup cgroup2' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup; } &&
-	   echo +memory > /sys/fs/cgroup/cgroup.subtree_control &&
-	   mkswap $DEV > /dev/null && swapon $DEV; then
+	swap_up() {
+		mkdir -p /sys/fs/cgroup
+		{ grep -q ' /sys/fs/cgroup cgroup2' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup; } &&
+		echo +memory > /sys/fs/cgroup/cgroup.subtree_control &&
+		mkswap $SWAP_DEV > /dev/null && swapon $SWAP_DEV &&
 		meta swap "$(tail -n 1 /proc/swaps | tr -s ' \t' ' ')"
-		for dist in uniform zipf; do
-			for pct in 25 50 75; do
-				loc=$((SWAP_WS * pct / 100))
-				cg=/sys/fs/cgroup/bench-$dist-$pct
-				ran "swap comparison, Linux swap, $dist, $pct % local" $B swap --mode anon \
-					--cgroup $cg --ws $SWAP_WS --local $loc --dist $dist \
-					--ops $SWAP_OPS --secs $SWAP_SECS
-				rmdir $cg 2>/dev/null
-			done
+	}
+	emp_runs() {	# emp_runs DIST PCT
+		for g in $SWAP_GEOMS; do
+			ran "swap comparison, EMP $g, $1, $2 % local" $B swap --mode emp \
+				--block ${g%/*} --sub ${g#*/} --ws $SWAP_WS --local $((SWAP_WS * $2 / 100)) \
+				--dist $1 --ops $SWAP_OPS --secs $SWAP_SECS
 		done
-		swapoff $DEV
-	else
+	}
+	swap_run() {	# swap_run DIST PCT
+		if [ "$swap_ok" != 1 ]; then skip_all "swap comparison, Linux swap, $1, $2 % local"; return; fi
+		cg=/sys/fs/cgroup/bench-$1-$2
+		ran "swap comparison, Linux swap, $1, $2 % local" $B swap --mode anon \
+			--cgroup $cg --ws $SWAP_WS --local $((SWAP_WS * $2 / 100)) --dist $1 \
+			--ops $SWAP_OPS --secs $SWAP_SECS
+		rmdir $cg 2>/dev/null
+	}
+	if [ "$SWAP_DEV" != "$EMP_DEV" ]; then
+		swap_ok=0; swap_up && swap_ok=1
 		for dist in uniform zipf; do for pct in 25 50 75; do
-			skip_all "swap comparison, Linux swap, $dist, $pct % local"
+			emp_runs $dist $pct; swap_run $dist $pct
 		done; done
+	else
+		# One device: EMP first (it opens the device exclusively), then swap.
+		for dist in uniform zipf; do for pct in 25 50 75; do emp_runs $dist $pct; done; done
+		swap_ok=0; swap_up && swap_ok=1
+		for dist in uniform zipf; do for pct in 25 50 75; do swap_run $dist $pct; done; done
 	fi
+	[ "$swap_ok" = 1 ] && swapoff $SWAP_DEV
 	;;
 esac
 
