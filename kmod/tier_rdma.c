@@ -25,6 +25,7 @@
 #define EMP_RDMA_MAX_QUEUES	4
 #define EMP_RDMA_DEPTH		64	/* requests in flight per queue */
 #define EMP_RDMA_TIMEOUT_MS	5000
+#define EMP_RDMA_ACK_TIMEOUT	16	/* 4.096 us << 16 = 268 ms */
 #define EMP_RDMA_CONNECT_TIMEOUT (15 * HZ)
 
 struct emp_rdma_tier;
@@ -448,6 +449,15 @@ static int emp_rdma_queue_connect(struct emp_rdma_tier *t, unsigned int i,
 	attr.cap.max_rdma_ctxs = EMP_RDMA_DEPTH;
 	attr.port_num = q->cm_id->port_num;
 	err = rdma_create_qp(q->cm_id, t->pd, &attr);
+	if (err)
+		goto out_free;
+	/*
+	 * Without an ACK timeout a request to a donor that vanished without a
+	 * disconnect would wait forever (rxe then never retransmits): 2^16 *
+	 * 4.096 us = 268 ms, times 7 retries, then the QP fails and every
+	 * request flushes with an error.
+	 */
+	err = rdma_set_ack_timeout(q->cm_id, EMP_RDMA_ACK_TIMEOUT);
 	if (err)
 		goto out_free;
 	/* RDMA READ needs read slots on both ends; zero would stall every READ. */

@@ -28,6 +28,7 @@
 #include "emp_tier.h"
 
 #define EMP_TCP_CONNECT_TIMEOUT	(10 * HZ)
+#define EMP_TCP_USER_TIMEOUT_MS	30000
 
 /**
  * struct emp_tcp_req - a request sent and waiting for its reply
@@ -507,6 +508,16 @@ static int emp_tcp_create(const struct emp_tier *desc, void *holder,
 	t->sock->sk->sk_sndtimeo = EMP_TCP_CONNECT_TIMEOUT;
 	t->sock->sk->sk_rcvtimeo = EMP_TCP_CONNECT_TIMEOUT;
 	tcp_sock_set_nodelay(t->sock->sk);
+	/*
+	 * A donor that vanishes without closing (host down, link cut) must
+	 * still fail our requests: unacknowledged data gives up after
+	 * EMP_TCP_USER_TIMEOUT_MS, an idle connection is probed by keepalives.
+	 */
+	tcp_sock_set_user_timeout(t->sock->sk, EMP_TCP_USER_TIMEOUT_MS);
+	sock_set_keepalive(t->sock->sk);
+	tcp_sock_set_keepidle(t->sock->sk, 10);
+	tcp_sock_set_keepintvl(t->sock->sk, 5);
+	tcp_sock_set_keepcnt(t->sock->sk, 3);
 	err = emp_kernel_connect(t->sock, &ss, len);
 	if (err) {
 		pr_notice("tcp tier %s: connect failed: %d\n", t->peer, err);
