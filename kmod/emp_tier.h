@@ -12,6 +12,7 @@
 #include <linux/mm_types.h>
 #include <linux/socket.h>
 #include <linux/emp.h>
+#include <linux/emp_wire.h>
 
 struct emp_backend;
 
@@ -93,6 +94,22 @@ int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss);
 
 dev_t emp_tier_bdev_dev(struct emp_backend *be);
 u64 emp_tier_bdev_offset(struct emp_backend *be);
+
+/* The HELLO exchange of remote tiers (emp_wire.c). */
+struct emp_wire_hello_msg {
+	struct emp_wire_hdr h;
+	struct emp_wire_hello hello;
+} __packed;
+
+struct emp_wire_reply_msg {
+	struct emp_wire_hdr h;
+	struct emp_wire_hello_reply r;
+} __packed;
+
+void emp_wire_hello_init(struct emp_wire_hello_msg *m, const struct emp_tier *desc,
+			 u64 session);
+int emp_wire_reply_check(const char *what, struct emp_wire_reply_msg *m,
+			 const struct emp_tier *desc);
 
 void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err);
 

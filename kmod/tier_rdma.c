@@ -13,11 +13,9 @@
 #include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
-#include <linux/utsname.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
 #include <rdma/rw.h>
-#include <linux/emp_wire.h>
 
 #include "emp.h"
 #include "emp_tier.h"
@@ -227,14 +225,8 @@ struct emp_rdma_hello {
 	struct completion recv_done;
 	int send_err;
 	int recv_err;
-	struct {
-		struct emp_wire_hdr h;
-		struct emp_wire_hello hello;
-	} __packed out;
-	struct {
-		struct emp_wire_hdr h;
-		struct emp_wire_hello_reply r;
-	} __packed in;
+	struct emp_wire_hello_msg out;
+	struct emp_wire_reply_msg in;
 };
 
 static void emp_rdma_hello_send_done(struct ib_cq *cq, struct ib_wc *wc)
@@ -260,6 +252,7 @@ static int emp_rdma_hello(struct emp_rdma_queue *q, const struct emp_tier *desc)
 	struct ib_sge send_sge, recv_sge;
 	struct ib_send_wr swr = {};
 	struct ib_recv_wr rwr = {};
+	char what[sizeof(t->peer) + 16];
 	struct emp_rdma_hello *x;
 	u64 send_dma, recv_dma;
 	int err;
@@ -271,16 +264,7 @@ static int emp_rdma_hello(struct emp_rdma_queue *q, const struct emp_tier *desc)
 	init_completion(&x->recv_done);
 	x->send_cqe.done = emp_rdma_hello_send_done;
 	x->recv_cqe.done = emp_rdma_hello_recv_done;
-	x->out.h.magic = cpu_to_le32(EMP_WIRE_MAGIC);
-	x->out.h.op = cpu_to_le16(EMP_WIRE_HELLO);
-	x->out.h.length = cpu_to_le32(sizeof(x->out.hello));
-	x->out.hello.major = cpu_to_le16(EMP_WIRE_MAJOR);
-	x->out.hello.minor = cpu_to_le16(EMP_WIRE_MINOR);
-	x->out.hello.region_size = cpu_to_le64(desc->size);
-	x->out.hello.session = cpu_to_le64(t->session);
-	x->out.hello.secret_len = cpu_to_le32(desc->secret_len);
-	memcpy(x->out.hello.secret, desc->secret, desc->secret_len);
-	strscpy(x->out.hello.client, utsname()->nodename, sizeof(x->out.hello.client));
+	emp_wire_hello_init(&x->out, desc, t->session);
 
 	send_dma = ib_dma_map_single(dev, &x->out, sizeof(x->out), DMA_TO_DEVICE);
 	recv_dma = ib_dma_map_single(dev, &x->in, sizeof(x->in), DMA_FROM_DEVICE);
@@ -328,36 +312,20 @@ out_wait_recv:
 	}
 	ib_dma_unmap_single(dev, send_dma, sizeof(x->out), DMA_TO_DEVICE);
 	ib_dma_unmap_single(dev, recv_dma, sizeof(x->in), DMA_FROM_DEVICE);
-	x->in.r.reason[sizeof(x->in.r.reason) - 1] = 0;
-	if (le32_to_cpu(x->in.h.magic) != EMP_WIRE_MAGIC ||
-	    le16_to_cpu(x->in.h.op) != EMP_WIRE_HELLO_REPLY) {
-		pr_notice("rdma tier %s: not an EMP donor (bad reply header)\n", t->peer);
+	snprintf(what, sizeof(what), "rdma tier %s", t->peer);
+	err = emp_wire_reply_check(what, &x->in, desc);
+	if (err)
+		goto out_free;
+	if (t->session && (le64_to_cpu(x->in.r.session) != t->session ||
+			   le64_to_cpu(x->in.r.rdma_addr) != t->remote_addr)) {
+		pr_notice("%s: donor answered a join with another region\n", what);
 		err = -EPROTO;
-	} else if (le16_to_cpu(x->in.r.major) != EMP_WIRE_MAJOR) {
-		pr_notice("rdma tier %s: donor speaks protocol %u.%u, we speak %u.%u\n",
-			  t->peer, le16_to_cpu(x->in.r.major), le16_to_cpu(x->in.r.minor),
-			  EMP_WIRE_MAJOR, EMP_WIRE_MINOR);
-		err = -EPROTO;
-	} else if (le32_to_cpu(x->in.r.status) != EMP_WIRE_OK) {
-		u32 st = le32_to_cpu(x->in.r.status);
-
-		pr_notice("rdma tier %s: donor refused (status %u): %s\n", t->peer, st,
-			  x->in.r.reason);
-		err = st == EMP_WIRE_EAUTH ? -EACCES : st == EMP_WIRE_ENOMEM ? -ENOSPC :
-		      -ECONNREFUSED;
-	} else if (le64_to_cpu(x->in.r.region_size) < desc->size) {
-		pr_notice("rdma tier %s: donor granted %llu bytes, asked %llu\n", t->peer,
-			  le64_to_cpu(x->in.r.region_size), desc->size);
-		err = -ENOSPC;
-	} else if (t->session && (le64_to_cpu(x->in.r.session) != t->session ||
-				  le64_to_cpu(x->in.r.rdma_addr) != t->remote_addr)) {
-		pr_notice("rdma tier %s: donor answered a join with another region\n", t->peer);
-		err = -EPROTO;
-	} else {
-		t->session = le64_to_cpu(x->in.r.session);
-		t->remote_addr = le64_to_cpu(x->in.r.rdma_addr);
-		q->rkey = le32_to_cpu(x->in.r.rdma_rkey);
+		goto out_free;
 	}
+	t->session = le64_to_cpu(x->in.r.session);
+	t->remote_addr = le64_to_cpu(x->in.r.rdma_addr);
+	q->rkey = le32_to_cpu(x->in.r.rdma_rkey);
+out_free:
 	kfree(x);
 	return err;
 

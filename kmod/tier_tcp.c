@@ -18,10 +18,8 @@
 #include <linux/slab.h>
 #include <linux/tcp.h>
 #include <linux/uio.h>
-#include <linux/utsname.h>
 #include <net/sock.h>
 #include <net/tcp.h>
-#include <linux/emp_wire.h>
 
 #include "emp.h"
 #include "emp_compat.h"
@@ -381,89 +379,32 @@ static void emp_tcp_destroy(struct emp_backend *be)
 	kfree(t);
 }
 
-static const char *emp_wire_status_str(u32 status)
-{
-	switch (status) {
-	case EMP_WIRE_EVERSION:	return "incompatible protocol version";
-	case EMP_WIRE_EAUTH:	return "wrong or missing secret";
-	case EMP_WIRE_ENOMEM:	return "donor out of memory";
-	case EMP_WIRE_EINVAL:	return "malformed request";
-	default:		return "refused";
-	}
-}
-
 /* HELLO / HELLO_REPLY on a fresh connection. */
 static int emp_tcp_hello(struct emp_tcp_tier *t, const struct emp_tier *desc)
 {
-	struct {
-		struct emp_wire_hdr h;
-		struct emp_wire_hello hello;
-	} __packed *out;
-	struct {
-		struct emp_wire_hdr h;
-		struct emp_wire_hello_reply r;
-	} __packed *in;
+	struct emp_wire_hello_msg *out;
+	struct emp_wire_reply_msg *in;
+	char what[sizeof(t->peer) + 16];
 	int err;
 
-	BUILD_BUG_ON(sizeof(struct emp_wire_hdr) != EMP_WIRE_HDR_SIZE);
-	BUILD_BUG_ON(sizeof(struct emp_wire_hello) != EMP_WIRE_HELLO_SIZE);
-	BUILD_BUG_ON(sizeof(struct emp_wire_hello_reply) != EMP_WIRE_HELLO_REPLY_SIZE);
-	BUILD_BUG_ON(EMP_SECRET_MAX != EMP_WIRE_SECRET_MAX);
-
-	out = kzalloc(sizeof(*out), GFP_KERNEL);
+	out = kmalloc(sizeof(*out), GFP_KERNEL);
 	in = kzalloc(sizeof(*in), GFP_KERNEL);
 	err = -ENOMEM;
 	if (!out || !in)
 		goto out_free;
-	out->h.magic = cpu_to_le32(EMP_WIRE_MAGIC);
-	out->h.op = cpu_to_le16(EMP_WIRE_HELLO);
-	out->h.length = cpu_to_le32(sizeof(out->hello));
-	out->hello.major = cpu_to_le16(EMP_WIRE_MAJOR);
-	out->hello.minor = cpu_to_le16(EMP_WIRE_MINOR);
-	out->hello.region_size = cpu_to_le64(desc->size);
-	out->hello.secret_len = cpu_to_le32(desc->secret_len);
-	memcpy(out->hello.secret, desc->secret, desc->secret_len);
-	strscpy(out->hello.client, utsname()->nodename, sizeof(out->hello.client));
-
+	snprintf(what, sizeof(what), "tcp tier %s", t->peer);
+	emp_wire_hello_init(out, desc, 0);
 	err = emp_tcp_send_buf(t->sock, out, sizeof(*out));
 	if (!err)
-		err = emp_tcp_recv_buf(t->sock, in, sizeof(in->h));
+		err = emp_tcp_recv_buf(t->sock, &in->h, sizeof(in->h));
+	/* Read the payload only when the header announces a reply. */
+	if (!err && le32_to_cpu(in->h.length) == sizeof(in->r))
+		err = emp_tcp_recv_buf(t->sock, &in->r, sizeof(in->r));
 	if (err) {
-		pr_notice("tcp tier %s: handshake failed: %d\n", t->peer, err);
+		pr_notice("%s: handshake failed: %d\n", what, err);
 		goto out_free;
 	}
-	if (le32_to_cpu(in->h.magic) != EMP_WIRE_MAGIC ||
-	    le16_to_cpu(in->h.op) != EMP_WIRE_HELLO_REPLY ||
-	    le32_to_cpu(in->h.length) != sizeof(in->r)) {
-		pr_notice("tcp tier %s: not an EMP donor (bad reply header)\n", t->peer);
-		err = -EPROTO;
-		goto out_free;
-	}
-	err = emp_tcp_recv_buf(t->sock, &in->r, sizeof(in->r));
-	if (err)
-		goto out_free;
-	in->r.reason[sizeof(in->r.reason) - 1] = 0;
-	if (le16_to_cpu(in->r.major) != EMP_WIRE_MAJOR) {
-		pr_notice("tcp tier %s: donor speaks protocol %u.%u, we speak %u.%u\n",
-			  t->peer, le16_to_cpu(in->r.major), le16_to_cpu(in->r.minor),
-			  EMP_WIRE_MAJOR, EMP_WIRE_MINOR);
-		err = -EPROTO;
-		goto out_free;
-	}
-	if (le32_to_cpu(in->r.status) != EMP_WIRE_OK) {
-		u32 st = le32_to_cpu(in->r.status);
-
-		pr_notice("tcp tier %s: donor refused: %s (%s)\n", t->peer,
-			  emp_wire_status_str(st), in->r.reason);
-		err = st == EMP_WIRE_EAUTH ? -EACCES : st == EMP_WIRE_ENOMEM ? -ENOSPC :
-		      -ECONNREFUSED;
-		goto out_free;
-	}
-	if (le64_to_cpu(in->r.region_size) < desc->size) {
-		pr_notice("tcp tier %s: donor granted %llu bytes, asked %llu\n", t->peer,
-			  le64_to_cpu(in->r.region_size), desc->size);
-		err = -ENOSPC;
-	}
+	err = emp_wire_reply_check(what, in, desc);
 out_free:
 	kfree(out);
 	kfree(in);
