@@ -39,6 +39,7 @@ struct emp_rdma_tier;
  * @rkey:     key of the donor's region for this connection (the donor
  *            registers it once per connection)
  * @dead:     the queue failed; requests fail at once
+ * @closing:  teardown has begun; the disconnect is ours, not news
  */
 struct emp_rdma_queue {
 	struct emp_rdma_tier *t;
@@ -49,6 +50,7 @@ struct emp_rdma_queue {
 	struct semaphore slots;
 	u32 rkey;
 	bool dead;
+	bool closing;
 };
 
 /**
@@ -100,7 +102,7 @@ static enum dma_data_direction emp_rdma_dir(struct emp_tier_io *io)
 
 static void emp_rdma_queue_failed(struct emp_rdma_queue *q, const char *why)
 {
-	if (!READ_ONCE(q->dead))
+	if (!READ_ONCE(q->dead) && !READ_ONCE(q->closing))
 		pr_warn("rdma tier %s: queue %td lost (%s); its data is unreachable\n",
 			q->t->peer, q - q->t->q, why);
 	WRITE_ONCE(q->dead, true);
@@ -342,6 +344,7 @@ static void emp_rdma_queue_free(struct emp_rdma_queue *q)
 {
 	if (!q->cm_id)
 		return;
+	WRITE_ONCE(q->closing, true);
 	if (q->cm_id->qp) {
 		rdma_disconnect(q->cm_id);
 		ib_drain_qp(q->cm_id->qp);
