@@ -215,15 +215,21 @@ static void handle_wc(const struct ibv_wc *wc)
 	}
 	if ((wc->wr_id & 1) == WR_RECV) {
 		/*
-		 * Data can overtake the client's RTU: tell the CM the
-		 * connection is up, so that it can also be torn down.
+		 * The HELLO can overtake the client's RTU. Never tell the CM
+		 * with rdma_notify(IBV_EVENT_COMM_EST): it marks the cm_id
+		 * established at once but cancels our REP MAD only later, from
+		 * a work item; when the client's DREQ is handled first, the
+		 * REP stays queued for its full retries (about a minute), and
+		 * rdma_destroy_id() blocks in the kernel until then, with it
+		 * vmd's only thread (cm_destroy_id_wait_timeout in dmesg).
+		 * The RTU comes anyway (a lost one is resent for a repeated
+		 * REP), a DREQ before it cancels the REP, and rconn_close()
+		 * waits for the ESTABLISHED event before disconnecting.
 		 */
-		if (!c->established)
-			rdma_notify(c->cm, IBV_EVENT_COMM_EST);
 		rconn_hello(c, wc->byte_len);
-	}
-	else if (c->refused)
+	} else if (c->refused) {
 		rconn_close(c);
+	}
 }
 
 static void cq_drain(void)
