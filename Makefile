@@ -70,6 +70,9 @@ build/selftests/%: selftests/%.c $(LIBEMP) $(LIB_HDR) $(wildcard selftests/lib/*
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) $(KSFT_CFLAGS) -o $@ $< $(LIBEMP) -lpthread
 
+# The RDMA build of the remote-tier tests includes the TCP one.
+build/selftests/emp_remote_rdma_test: selftests/emp_remote_test.c
+
 build/unit/%: selftests/unit/%.c $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $< $(LIB_SRC)

@@ -269,6 +269,103 @@ TEST_F_TIMEOUT(tcp, mixed_rdma_tcp_and_nvme, 120)
 }
 #endif
 
+/*
+ * The data-integrity matrix of the core suite on a remote tier (and, in the
+ * RDMA build, on an RDMA + TCP + NVMe instance): working set 4x the budget.
+ */
+FIXTURE(matrix) {
+	int ctl;
+	pid_t vmd;
+	uint16_t port;
+};
+
+FIXTURE_VARIANT(matrix) {
+	uint32_t block;
+	uint32_t sub;
+	uint64_t budget;
+};
+
+FIXTURE_VARIANT_ADD(matrix, b4k_s4k) { 4 << 10, 4 << 10, 256 << 10 };
+FIXTURE_VARIANT_ADD(matrix, b64k_s4k) { 64 << 10, 4 << 10, 512 << 10 };
+FIXTURE_VARIANT_ADD(matrix, b64k_s64k) { 64 << 10, 64 << 10, 512 << 10 };
+FIXTURE_VARIANT_ADD(matrix, b2m_s64k) { 2 << 20, 64 << 10, 4 << 20 };
+FIXTURE_VARIANT_ADD(matrix, b2m_s128k) { 2 << 20, 128 << 10, 4 << 20 };
+
+FIXTURE_SETUP(matrix)
+{
+	self->ctl = emp_ctl_open();
+	ASSERT_LE(0, self->ctl);
+	et_destroy_all(self->ctl);
+	self->port = test_port();
+	self->vmd = vmd_start(self->port, NULL, 128);
+	ASSERT_LT(0, self->vmd) TH_LOG("vmd did not start on port %u", self->port);
+}
+
+FIXTURE_TEARDOWN(matrix)
+{
+	et_destroy_all(self->ctl);
+	vmd_stop(self->vmd, SIGTERM);
+	close(self->ctl);
+}
+
+/* Fill every page, then check every page in reverse order once. */
+static void matrix_pass(struct __test_metadata *_metadata, int ctl, const char *name,
+			uint64_t size)
+{
+	struct emp_stat st;
+	size_t n = size / ET_PAGE;
+	uint8_t *m;
+	int fd;
+
+	fd = et_open_node(name, O_RDWR);
+	ASSERT_LE(0, fd);
+	m = et_map(fd, size, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	for (size_t pg = 0; pg < n; pg++)
+		et_fill_page(m + pg * ET_PAGE, pg, 8);
+	for (size_t pg = n; pg-- > 0;) {
+		int bad = et_check_ver(m + pg * ET_PAGE, pg, 8);
+
+		ASSERT_EQ(-1, bad) TH_LOG("page %zu word %d", pg, bad);
+	}
+	munmap(m, size);
+	close(fd);
+	ASSERT_EQ(0, emp_stat(ctl, name, &st));
+	EXPECT_LT(0, st.evictions);
+	EXPECT_LE(st.resident, st.dram_budget);
+	EXPECT_EQ(0, st.io_errors);
+	for (unsigned int i = 0; i < st.nr_tiers; i++) {
+		EXPECT_LT(0, st.tier[i].reads) TH_LOG("tier %u never read", i);
+	}
+}
+
+TEST_F_TIMEOUT(matrix, integrity, 120)
+{
+	uint64_t size = 4 * variant->budget;
+	struct emp_tier t;
+
+	tcp_tier(&t, self->port, size, NULL);
+	ASSERT_EQ(0, create(self->ctl, "mx", variant->block, variant->sub, variant->budget, &t, 1));
+	matrix_pass(_metadata, self->ctl, "mx", size);
+	EXPECT_EQ(0, emp_destroy(self->ctl, "mx"));
+}
+
+#ifdef EMP_REMOTE_RDMA
+TEST_F_TIMEOUT(matrix, integrity_rdma_tcp_nvme, 120)
+{
+	uint64_t part = 4 * variant->budget / 3;
+	struct emp_tier t[3];
+
+	part = (part + variant->block - 1) / variant->block * variant->block;
+	remote_tier_kind(&t[0], EMP_TIER_RDMA, self->port, part, NULL);
+	remote_tier_kind(&t[1], EMP_TIER_TCP, self->port, part, NULL);
+	bdev_tier(&t[2], part, 0);
+	ASSERT_EQ(0, create(self->ctl, "mx3", variant->block, variant->sub, variant->budget, t, 3));
+	matrix_pass(_metadata, self->ctl, "mx3", 3 * part);
+	EXPECT_EQ(0, emp_destroy(self->ctl, "mx3"));
+}
+#endif
+
 struct worker {
 	uint8_t *map;
 	size_t first, n;

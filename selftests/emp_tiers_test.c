@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest selftests: an instance over two block devices concatenated (the
+ * NVMe disk and a memory-backed null_blk), and the sysfs counters of an
+ * instance agreeing with EMP_IOC_STAT. Needs emp.ko loaded.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "libemp.h"
+#include "lib/emp_test.h"
+
+static uint64_t sysfs_u64(const char *name, const char *file)
+{
+	char p[160], v[64];
+
+	snprintf(p, sizeof(p), "/sys/class/emp/" EMP_INST_PREFIX "%s/%s", name, file);
+	if (et_read_file(p, v, sizeof(v)))
+		return UINT64_MAX;
+	return strtoull(v, NULL, 10);
+}
+
+TEST(two_block_devices_concatenated)
+{
+	const uint64_t part = 4ULL << 20;
+	struct emp_create c;
+	struct emp_tier t[2];
+	struct emp_stat st;
+	struct et_nullb nb;
+	const char *why = "";
+	size_t n = 2 * part / ET_PAGE;
+	uint8_t *m;
+	int ctl, fd, err;
+
+	ctl = emp_ctl_open();
+	ASSERT_LE(0, ctl);
+	et_destroy_all(ctl);
+	err = et_nullb_up(&nb, "st_two_nb", 8, &why);
+	ASSERT_EQ(0, err) TH_LOG("null_blk: %s: %s", why, strerror(-err));
+
+	memset(&c, 0, sizeof(c));
+	memset(t, 0, sizeof(t));
+	emp_set_name(c.name, "two");
+	c.block_size = 64 << 10;
+	c.subblock_size = 16 << 10;
+	c.dram_budget = 1 << 20;
+	t[0].kind = EMP_TIER_BDEV;
+	t[0].size = part;
+	t[0].offset = 8 << 20;
+	snprintf(t[0].path, sizeof(t[0].path), "%s", et_dev());
+	t[1].kind = EMP_TIER_BDEV;
+	t[1].size = part;
+	snprintf(t[1].path, sizeof(t[1].path), "%s", nb.dev);
+	ASSERT_EQ(0, emp_create(ctl, &c, t, 2));
+
+	fd = et_open_node("two", O_RDWR);
+	ASSERT_LE(0, fd);
+	m = et_map(fd, 2 * part, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	for (size_t pg = 0; pg < n; pg++)
+		et_fill_page(m + pg * ET_PAGE, pg, 4);
+	for (size_t pg = n; pg-- > 0;) {
+		int bad = et_check_ver(m + pg * ET_PAGE, pg, 4);
+
+		ASSERT_EQ(-1, bad) TH_LOG("page %zu word %d", pg, bad);
+	}
+	ASSERT_EQ(0, emp_stat(ctl, "two", &st));
+	EXPECT_EQ(2, st.nr_tiers);
+	EXPECT_EQ(2 * part, st.inst_size);
+	EXPECT_LE(st.resident, st.dram_budget);
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(EMP_TIER_BDEV, st.tier[i].kind);
+		EXPECT_EQ(part, st.tier[i].size);
+		EXPECT_LT(0, st.tier[i].writes) TH_LOG("tier %d never written", i);
+		EXPECT_LT(0, st.tier[i].reads) TH_LOG("tier %d never read", i);
+		EXPECT_EQ(0, st.tier[i].errors);
+	}
+	munmap(m, 2 * part);
+	close(fd);
+	EXPECT_EQ(0, emp_destroy(ctl, "two"));
+	/* Both devices are free again. */
+	EXPECT_EQ(0, et_bdev_excl(et_dev()));
+	EXPECT_EQ(0, et_bdev_excl(nb.dev));
+	et_nullb_down(&nb);
+	close(ctl);
+}
+
+TEST(sysfs_counters_agree_with_stat)
+{
+	struct et_geom g = { .size = 4ULL << 20, .block = 64 << 10, .sub = 4 << 10,
+			     .budget = 512 << 10 };
+	static const struct { const char *file; size_t off; } f[] = {
+		{ "stats/faults", offsetof(struct emp_stat, faults) },
+		{ "stats/hits", offsetof(struct emp_stat, hits) },
+		{ "stats/zero_fills", offsetof(struct emp_stat, zero_fills) },
+		{ "stats/fetches", offsetof(struct emp_stat, fetches) },
+		{ "stats/evictions", offsetof(struct emp_stat, evictions) },
+		{ "stats/writebacks", offsetof(struct emp_stat, writebacks) },
+		{ "stats/io_errors", offsetof(struct emp_stat, io_errors) },
+		{ "stats/sigbus", offsetof(struct emp_stat, sigbus) },
+		{ "resident_bytes", offsetof(struct emp_stat, resident) },
+		{ "dram_budget", offsetof(struct emp_stat, dram_budget) },
+		{ "size", offsetof(struct emp_stat, inst_size) },
+	};
+	struct et_inst in;
+	struct emp_stat st;
+	const char *why = "";
+	char hist[1024], tiers[256];
+	uint64_t sum = 0;
+	int ctl, err;
+
+	ctl = emp_ctl_open();
+	ASSERT_LE(0, ctl);
+	err = et_inst_up(&in, ctl, "sysfs", &g, &why);
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	for (size_t pg = 0; pg < et_pages(&in); pg++)
+		et_fill_page(in.map + pg * ET_PAGE, pg, 1);
+	for (size_t pg = 0; pg < et_pages(&in); pg++)
+		ASSERT_EQ(-1, et_check_ver(in.map + pg * ET_PAGE, pg, 1));
+	/* Quiet now: no fault runs between the two reads. */
+	ASSERT_EQ(0, emp_stat(ctl, "sysfs", &st));
+	EXPECT_LT(0, st.evictions);
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		uint64_t want = *(const uint64_t *)((const char *)&st + f[i].off);
+
+		EXPECT_EQ(want, sysfs_u64("sysfs", f[i].file)) TH_LOG("%s", f[i].file);
+	}
+	EXPECT_EQ(st.block_size, sysfs_u64("sysfs", "block_size"));
+	EXPECT_EQ(st.subblock_size, sysfs_u64("sysfs", "subblock_size"));
+	/* The histogram has EMP_LAT_BUCKETS numbers adding up to the faults. */
+	ASSERT_EQ(0, et_read_file("/sys/class/emp/emp-sysfs/stats/latency_hist", hist,
+				  sizeof(hist)));
+	{
+		char *p = hist, *end;
+		int k = 0;
+
+		for (; k < EMP_LAT_BUCKETS; k++, p = end) {
+			sum += strtoull(p, &end, 10);
+			if (end == p)
+				break;
+		}
+		EXPECT_EQ(EMP_LAT_BUCKETS, k);
+	}
+	EXPECT_EQ(st.faults, sum);
+	ASSERT_EQ(0, et_read_file("/sys/class/emp/emp-sysfs/stats/tiers", tiers, sizeof(tiers)));
+	EXPECT_EQ(0, strncmp(tiers, "bdev 0 4194304 ", 15)) TH_LOG("tiers: %s", tiers);
+	EXPECT_EQ(0, et_inst_down(&in));
+	close(ctl);
+}
+
+TEST_HARNESS_MAIN
