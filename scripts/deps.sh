@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages the build, the tests and the guests need
 # (only those missing). Never touches the host kernel. debootstrap makes the
-# build chroot of the sid line (scripts/chroot.sh).
+# build chroot of the sid line (scripts/chroot.sh); flex, bison and libssl-dev
+# build the debug kernel (scripts/debug-kernel.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -10,6 +11,7 @@ PKGS="gcc make libc6-dev libelf-dev bc kmod file cpio xz-utils zstd dwarves
 	clang-14 libclang-rt-14-dev libmimalloc-dev dkms groff-base
 	librdmacm-dev libibverbs-dev ibverbs-providers iproute2
 	fio perftest gnuplot-nox
+	flex bison libssl-dev
 	${EMP_EXTRA_PKGS:-}"
 
 missing=
