@@ -37,8 +37,30 @@ if [ "$mode" = shell ]; then
 fi
 
 /emp/tests/run.sh > /dev/ttyS1 2>&1
+# Debug kernel (fault injection's debugfs present): the fault-injection pass
+# after the suite, unless emp.tests= picked the tests.
+if [ -z "${EMP_TESTS:-}" ] && [ -d /sys/kernel/debug/failslab ]; then
+	EMP_TESTS=fault_inject.sh /emp/tests/run.sh > /dev/ttyS1 2>&1
+fi
+# Kernels with kmemleak: scan after the suite (twice: objects younger than
+# 5 s are not reported yet) and count it as a test; the report goes into the
+# kernel log dump, where the host fails the run on any "unreferenced object".
+kml=/sys/kernel/debug/kmemleak
+if [ -w $kml ]; then
+	echo scan > $kml; sleep 6; echo scan > $kml
+	cat $kml > /tmp/kmemleak.txt
+	n=$(grep -c '^unreferenced object' /tmp/kmemleak.txt)
+	{ echo "# ==== kmemleak scan"; echo "TAP version 13"; echo "1..1"
+	  if [ "$n" = 0 ]; then echo "ok 1 kmemleak: no unreferenced object after the suite"
+	  else echo "not ok 1 kmemleak: $n unreferenced object(s) after the suite (report in the kernel log dump)"; fi
+	} > /dev/ttyS1
+fi
 echo "# EMP-END" > /dev/ttyS1
 dmesg > /dev/ttyS2
+if [ -s /tmp/kmemleak.txt ]; then
+	echo "# EMP-KMEMLEAK-REPORT (/sys/kernel/debug/kmemleak after the suite)" > /dev/ttyS2
+	cat /tmp/kmemleak.txt > /dev/ttyS2
+fi
 echo "# EMP-DMESG-END" > /dev/ttyS2
 sync
 poweroff -f
