@@ -12,7 +12,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-line=6.12 shell=0 tmo=${EMP_GUEST_TIMEOUT:-} mem=${EMP_GUEST_MEM:-}
+line=6.12 shell=0 tmo= mem=${EMP_GUEST_MEM:-}
 smp=${EMP_GUEST_SMP:-2} tests= out=
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -29,9 +29,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 # The debug line (KASAN, lockdep, kmemleak; scripts/debug-kernel.sh) runs
-# several times slower and needs KASAN's shadow and kmemleak's metadata.
-if [ "$line" = debug ]; then tmo=${tmo:-3000} mem=${mem:-2048}; fi
-tmo=${tmo:-300} mem=${mem:-1024}
+# several times slower, adds the fault-injection pass and needs KASAN's shadow
+# and kmemleak's metadata: its own timeout, EMP_DEBUG_GUEST_TIMEOUT.
+if [ "$line" = debug ]; then tmo=${tmo:-${EMP_DEBUG_GUEST_TIMEOUT:-1800}} mem=${mem:-2048}; fi
+tmo=${tmo:-${EMP_GUEST_TIMEOUT:-300}} mem=${mem:-1024}
 [ "$mem" -le 2048 ] || emp_die "guests are kept at 2 GiB or less"
 emp_kernel_env "$line" || emp_die "kernel line $line not fetched (scripts/fetch-kernel.sh $line)"
 out=${out:-$EMP_OUT/guest-$line}
