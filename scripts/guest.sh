@@ -82,13 +82,16 @@ fi
 pat='BUG:|WARNING:|Oops|general protection fault|Kernel panic|kernel BUG|INFO: possible|possible recursive locking|possible circular locking|lockdep|soft lockup|hard LOCKUP|hung_task|blocked for more than|KASAN|UBSAN|kmemleak|unreferenced object|sleeping function called from invalid context|Call Trace:'
 # Not problems: kmemleak's and RCU's start-up lines; between the markers of the
 # fault-injection pass (selftests/guest/fault_inject.sh), the stack of an
-# expected "page allocation failure" report.
+# expected allocation-failure report ("page allocation failure", "vmalloc
+# error") and kmemleak falling back when its own allocation was the one failed.
 benign='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread|RCU lockdep checking is enabled'
 problems() {
-	awk 'FNR == 1 { w = 0; pf = 0 }
+	awk 'FNR == 1 { w = 0; st = 0 }
 		/emp-fault-inject: begin/ { w = 1 } /emp-fault-inject: end/ { w = 0 }
-		w && /page allocation failure/ { pf = FNR }
-		w && /Call Trace:/ && pf && FNR - pf <= 8 { next }
+		w && /page allocation failure|vmalloc error/ { st = 1 }
+		st && /<\/TASK>/ { st = 0; next }
+		st && /Call Trace:|\]  / { next }
+		w && /kmemleak: Cannot allocate a scan area/ { next }
 		{ print FILENAME ":" $0 }' "$@" | grep -aE "$pat" | grep -avE "$benign"
 }
 if problems "$out/console.log" "$out/dmesg.log" > "$out/kernel-problems.log"; then

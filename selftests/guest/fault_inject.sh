@@ -23,7 +23,8 @@
 #   EMP_FI_EVERY  step 2 runs each test once per N given, failing every Nth
 #                 allocation (default "7 97": early set-up failures, and
 #                 failures deep in the fault, eviction and teardown paths)
-#   EMP_FI_TMO    seconds one selftest may take (default 900)
+#   EMP_FI_TMO    seconds one selftest run may take before it counts as hung
+#                 (default 300; 30 s without injection)
 . /emp/tests/tap.sh
 PATH=$PATH:/usr/bin:/usr/sbin	# the rdma tool
 D=/sys/kernel/debug
@@ -31,7 +32,7 @@ D=/sys/kernel/debug
 # kernel only retries (the access never ends while allocations keep failing).
 KPAT='BUG:|WARNING:|Oops|general protection|Kernel panic|INFO: |possible recursive|possible circular|KASAN|UBSAN|soft lockup|blocked for more than|unreferenced object|sleeping function called from invalid context|ODEBUG|list_add corruption|list_del corruption|VM_FAULT_OOM leaked out'
 EVERY=${EMP_FI_EVERY:-7 97}
-TMO=${EMP_FI_TMO:-900}
+TMO=${EMP_FI_TMO:-300}
 TESTS=${EMP_FI_TESTS:-$(cd /emp/tests && ls emp_*_test | grep -v '^emp_leak_test$' | tr '\n' ' ')}
 TESTS=$(echo "$TESTS" | tr , " ") EVERY=$(echo "$EVERY" | tr , " ")
 
