@@ -56,6 +56,8 @@ struct emp_block *emp_block_lookup(struct emp_instance *inst, unsigned long inde
 	return blk;
 }
 
+#define EMP_ALLOC_TRIES	3
+
 /* Allocate the DRAM pages of a block, within the budget. */
 static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
 {
@@ -67,7 +69,18 @@ static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
 	if (err)
 		return err;
 	for (i = 0; i < inst->block_pages; i++) {
-		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
+		unsigned int try;
+
+		/*
+		 * A block is up to 512 pages: one transient failure must not
+		 * fail the whole fault, or a fault answered VM_FAULT_OOM is
+		 * retried by the kernel and fails again, forever, while
+		 * allocations keep failing now and then (the debug lane's
+		 * fault injection showed it). A page gets EMP_ALLOC_TRIES
+		 * attempts; persistent failure still gives -ENOMEM.
+		 */
+		for (try = 0; try < EMP_ALLOC_TRIES && !pages[i]; try++)
+			pages[i] = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
 		if (!pages[i])
 			goto out_free;
 	}

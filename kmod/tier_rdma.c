@@ -7,12 +7,22 @@
  * polling loops. When a queue fails (donor gone, link down) every waiting
  * and later request fails with -EIO, so faults get SIGBUS, and teardown
  * still works.
+ *
+ * Requests that never complete: a once-a-second watchdog cuts a queue
+ * (rdma_disconnect(), which moves its queue pair to the error state so that
+ * every outstanding work request flushes with an error) when the queue was
+ * lost with requests outstanding, or when its requests have made no progress
+ * for EMP_RDMA_STALL. Not every provider fails a request to a vanished peer
+ * on its own (rdma_rxe of 7.2 left READs outstanding after the donor's
+ * disconnect); a request is never completed before its flush, so no page
+ * is freed while the device may still write it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
 #include <rdma/rw.h>
@@ -25,6 +35,11 @@
 #define EMP_RDMA_TIMEOUT_MS	5000
 #define EMP_RDMA_ACK_TIMEOUT	16	/* 4.096 us << 16 = 268 ms */
 #define EMP_RDMA_CONNECT_TIMEOUT (15 * HZ)
+#define EMP_RDMA_STALL		(10 * HZ)	/* no completion with requests out */
+
+/* The watchdog's workqueue: it must run under memory pressure, when a
+ * writeback from reclaim may be what waits for the flush. */
+static struct workqueue_struct *emp_rdma_wq;
 
 struct emp_rdma_tier;
 
@@ -40,6 +55,10 @@ struct emp_rdma_tier;
  *            registers it once per connection)
  * @dead:     the queue failed; requests fail at once
  * @closing:  teardown has begun; the disconnect is ours, not news
+ * @cut:      the watchdog disconnected it (the QP is in the error state)
+ * @inflight: requests posted and not yet completed
+ * @last_done: jiffies of the last completion, or of the post that found
+ *            the queue idle
  */
 struct emp_rdma_queue {
 	struct emp_rdma_tier *t;
@@ -51,6 +70,9 @@ struct emp_rdma_queue {
 	u32 rkey;
 	bool dead;
 	bool closing;
+	bool cut;
+	atomic_t inflight;
+	unsigned long last_done;
 };
 
 /**
@@ -61,10 +83,12 @@ struct emp_rdma_queue {
  * @session:    donor session the queues share
  * @nr_queues:  queues in @q
  * @peer:       "addr:port" for messages
+ * @watch:      the watchdog (see the top of this file)
  * @q:          the queues
  */
 struct emp_rdma_tier {
 	struct emp_backend be;
+	struct delayed_work watch;
 	struct ib_pd *pd;
 	u64 remote_addr;
 	u64 session;
@@ -123,6 +147,8 @@ static void emp_rdma_rw_done(struct ib_cq *cq, struct ib_wc *wc)
 	rdma_rw_ctx_destroy(&req->rw, q->cm_id->qp, q->cm_id->port_num, req->sg,
 			    io->nr_pages, emp_rdma_dir(io));
 	kfree(req);
+	WRITE_ONCE(q->last_done, jiffies);
+	atomic_dec(&q->inflight);
 	up(&q->slots);
 	emp_tier_account(&q->t->be, io, err);
 	io->end_io(io, err);
@@ -156,8 +182,12 @@ static void emp_rdma_submit(struct emp_backend *be, struct emp_tier_io *io)
 			       emp_rdma_dir(io));
 	if (err < 0)
 		goto out_up;
+	/* An idle queue's stall clock starts now. */
+	if (atomic_inc_return(&q->inflight) == 1)
+		WRITE_ONCE(q->last_done, jiffies);
 	err = rdma_rw_ctx_post(&req->rw, q->cm_id->qp, q->cm_id->port_num, &req->cqe, NULL);
 	if (err) {
+		atomic_dec(&q->inflight);
 		rdma_rw_ctx_destroy(&req->rw, q->cm_id->qp, q->cm_id->port_num, req->sg,
 				    io->nr_pages, emp_rdma_dir(io));
 		emp_rdma_queue_failed(q, "post failed");
@@ -340,13 +370,43 @@ out_unmap:
 	return err;
 }
 
+/* The watchdog: cut queues whose requests will not complete by themselves. */
+static void emp_rdma_watch(struct work_struct *work)
+{
+	struct emp_rdma_tier *t = container_of(to_delayed_work(work),
+					       struct emp_rdma_tier, watch);
+	unsigned int i;
+
+	for (i = 0; i < t->nr_queues; i++) {
+		struct emp_rdma_queue *q = &t->q[i];
+		int n = atomic_read(&q->inflight);
+
+		if (q->cut || !q->cm_id || !n)
+			continue;
+		if (!READ_ONCE(q->dead)) {
+			if (!time_after(jiffies, READ_ONCE(q->last_done) + EMP_RDMA_STALL))
+				continue;
+			pr_warn("rdma tier %s: queue %u: %d request(s) unanswered for %u s\n",
+				t->peer, i, n, EMP_RDMA_STALL / HZ);
+			emp_rdma_queue_failed(q, "requests timed out");
+		}
+		pr_notice("rdma tier %s: queue %u: cutting it, %d request(s) outstanding\n",
+			  t->peer, i, n);
+		/* Flushes every outstanding work request with an error. */
+		q->cut = true;
+		rdma_disconnect(q->cm_id);
+	}
+	queue_delayed_work(emp_rdma_wq, &t->watch, HZ);
+}
+
 static void emp_rdma_queue_free(struct emp_rdma_queue *q)
 {
 	if (!q->cm_id)
 		return;
 	WRITE_ONCE(q->closing, true);
 	if (q->cm_id->qp) {
-		rdma_disconnect(q->cm_id);
+		if (!q->cut)
+			rdma_disconnect(q->cm_id);
 		ib_drain_qp(q->cm_id->qp);
 		rdma_destroy_qp(q->cm_id);
 	}
@@ -455,6 +515,8 @@ static void emp_rdma_free(struct emp_rdma_tier *t)
 {
 	unsigned int i;
 
+	/* First the watchdog: it uses the queues' ids. */
+	cancel_delayed_work_sync(&t->watch);
 	for (i = 0; i < EMP_RDMA_MAX_QUEUES; i++)
 		emp_rdma_queue_free(&t->q[i]);
 	if (t->pd)
@@ -492,6 +554,7 @@ static int emp_rdma_create(const struct emp_tier *desc, void *holder,
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
+	INIT_DELAYED_WORK(&t->watch, emp_rdma_watch);
 	snprintf(t->peer, sizeof(t->peer), "%s:%u", desc->path, desc->port);
 	t->nr_queues = clamp_t(unsigned int, num_online_cpus(), 1, EMP_RDMA_MAX_QUEUES);
 	for (i = 0; i < t->nr_queues; i++) {
@@ -501,6 +564,7 @@ static int emp_rdma_create(const struct emp_tier *desc, void *holder,
 	}
 	t->be.size = desc->size;
 	*out = &t->be;
+	queue_delayed_work(emp_rdma_wq, &t->watch, HZ);
 	pr_info("rdma tier %s: connected, %u queue(s), %llu bytes\n", t->peer,
 		t->nr_queues, desc->size);
 	return 0;
@@ -521,12 +585,22 @@ static const struct emp_tier_ops emp_rdma_ops = {
 
 static int __init emp_rdma_init(void)
 {
-	return emp_tier_register(&emp_rdma_ops);
+	int err;
+
+	emp_rdma_wq = alloc_workqueue("emp_rdma", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!emp_rdma_wq)
+		return -ENOMEM;
+	err = emp_tier_register(&emp_rdma_ops);
+	if (err)
+		destroy_workqueue(emp_rdma_wq);
+	return err;
 }
 
 static void __exit emp_rdma_exit(void)
 {
+	/* No tier is left: each holds a reference on this module. */
 	emp_tier_unregister(&emp_rdma_ops);
+	destroy_workqueue(emp_rdma_wq);
 }
 
 module_init(emp_rdma_init);

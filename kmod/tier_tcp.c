@@ -28,16 +28,28 @@
 #define EMP_TCP_CONNECT_TIMEOUT	(10 * HZ)
 #define EMP_TCP_USER_TIMEOUT_MS	30000
 
+/*
+ * A donor that stops answering while its kernel still acknowledges our
+ * bytes (process stopped or wedged) is caught by neither the user timeout
+ * nor keepalives: a request unanswered for this long cuts the connection.
+ */
+static unsigned int request_timeout = 30;
+module_param(request_timeout, uint, 0644);
+MODULE_PARM_DESC(request_timeout,
+		 "seconds a TCP tier waits for a reply before it drops the connection (default 30, 0: never)");
+
 /**
  * struct emp_tcp_req - a request sent and waiting for its reply
  * @list: on emp_tcp_tier.send_q, then on .pending, in send order
  * @io:   the transfer
  * @tag:  echoed by the donor
+ * @sent: jiffies when the sender took it
  */
 struct emp_tcp_req {
 	struct list_head list;
 	struct emp_tier_io *io;
 	u64 tag;
+	unsigned long sent;
 };
 
 /**
@@ -284,6 +296,26 @@ static int emp_tcp_send_req(struct emp_tcp_tier *t, struct emp_tcp_req *req)
 	return err;
 }
 
+/* Has the oldest request waited longer than request_timeout? */
+static bool emp_tcp_overdue(struct emp_tcp_tier *t)
+{
+	unsigned int tmo = READ_ONCE(request_timeout);
+	struct emp_tcp_req *req;
+	bool late = false;
+
+	if (!tmo)
+		return false;
+	spin_lock(&t->lock);
+	req = list_first_entry_or_null(&t->pending, struct emp_tcp_req, list);
+	if (req && time_after(jiffies, req->sent + (unsigned long)tmo * HZ))
+		late = true;
+	spin_unlock(&t->lock);
+	if (late)
+		pr_warn("tcp tier %s: no reply for %u s; dropping the connection\n",
+			t->peer, tmo);
+	return late;
+}
+
 static int emp_tcp_tx_thread(void *data)
 {
 	struct emp_tcp_tier *t = data;
@@ -295,14 +327,23 @@ static int emp_tcp_tx_thread(void *data)
 		req = t->dead ? NULL : list_first_entry_or_null(&t->send_q,
 								struct emp_tcp_req, list);
 		/* On the pending list before sending: the reply may be quick. */
-		if (req)
+		if (req) {
+			req->sent = jiffies;
 			list_move_tail(&req->list, &t->pending);
+		}
 		spin_unlock(&t->lock);
 		if (!req) {
-			wait_event_interruptible(t->tx_wait, kthread_should_stop() ||
-						 READ_ONCE(t->dead) || !list_empty_careful(&t->send_q));
+			/* Idle or waiting for replies: look at the oldest once a second. */
+			wait_event_interruptible_timeout(t->tx_wait, kthread_should_stop() ||
+							 READ_ONCE(t->dead) ||
+							 !list_empty_careful(&t->send_q), HZ);
 			if (READ_ONCE(t->dead))
 				break;
+			if (emp_tcp_overdue(t)) {
+				/* The receiver sees the end and fails every request. */
+				kernel_sock_shutdown(t->sock, SHUT_RDWR);
+				break;
+			}
 			continue;
 		}
 		err = emp_tcp_send_req(t, req);

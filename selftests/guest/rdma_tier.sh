@@ -4,7 +4,7 @@
 # then everything unloaded again.
 . /emp/tests/tap.sh
 PATH=$PATH:/usr/bin:/usr/sbin
-tap_plan 4
+tap_plan 5
 tap_check "rdma_rxe, rdma_cm and rdma_ucm load" modprobe -a rdma_rxe rdma_cm rdma_ucm
 tap_check "rxe0 on eth0 is ACTIVE" sh -c '
 	rdma link add rxe0 type rxe netdev eth0 || exit 1
@@ -15,8 +15,12 @@ tap_check "rxe0 on eth0 is ACTIVE" sh -c '
 	rdma link show; exit 1'
 tap_check "emp_rdma.ko loads and registers the RDMA tier kind" sh -c '
 	insmod /emp/modules/emp_rdma.ko && dmesg | grep -q "tier kind rdma available"'
+# Its own TAP counts its tests; a missing or crashed binary prints none, so
+# its exit status is a check of its own.
 /emp/tests/emp_remote_rdma_test
-echo "# emp_remote_rdma_test exit $?"
+rc=$?
+echo "# emp_remote_rdma_test exit $rc"
+tap_check "emp_remote_rdma_test ran and exited 0" test "$rc" = 0
 tap_check "emp_rdma.ko, rxe0 and rdma_rxe go away" sh -c '
 	rmmod emp_rdma && rdma link delete rxe0 || exit 1
 	rmmod rdma_ucm 2>/dev/null
