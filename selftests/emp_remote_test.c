@@ -184,23 +184,13 @@ static void print_latency(const char *what, const struct emp_stat *st)
 /* Write a module parameter of emp.ko; return its old value (-1: none). */
 static __attribute__((unused)) long emp_param(const char *name, long val)
 {
-	char path[128], buf[32];
-	long old = -1;
-	FILE *f;
+	char path[128], old[32], v[24];
 
 	snprintf(path, sizeof(path), "/sys/module/emp/parameters/%s", name);
-	f = fopen(path, "r");
-	if (!f)
+	snprintf(v, sizeof(v), "%ld", val);
+	if (et_read_file(path, old, sizeof(old)) || et_write_file(path, v))
 		return -1;
-	if (fgets(buf, sizeof(buf), f))
-		old = strtol(buf, NULL, 10);
-	fclose(f);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fprintf(f, "%ld\n", val);
-	fclose(f);
-	return old;
+	return strtol(old, NULL, 10);
 }
 
 FIXTURE(tcp) {
