@@ -139,9 +139,13 @@ static void emp_rdma_rw_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct emp_tier_io *io = req->io;
 	int err = 0;
 
+	/*
+	 * A flush is the echo of an earlier failure, unless the device put the
+	 * QP into the error state itself (its port went down): then it is the
+	 * first news, and the queue is lost all the same.
+	 */
 	if (wc->status != IB_WC_SUCCESS) {
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			emp_rdma_queue_failed(q, ib_wc_status_msg(wc->status));
+		emp_rdma_queue_failed(q, ib_wc_status_msg(wc->status));
 		err = -EIO;
 	}
 	rdma_rw_ctx_destroy(&req->rw, q->cm_id->qp, q->cm_id->port_num, req->sg,
@@ -180,8 +184,11 @@ static void emp_rdma_submit(struct emp_backend *be, struct emp_tier_io *io)
 	err = rdma_rw_ctx_init(&req->rw, q->cm_id->qp, q->cm_id->port_num, req->sg,
 			       io->nr_pages, 0, t->remote_addr + io->pos, q->rkey,
 			       emp_rdma_dir(io));
-	if (err < 0)
+	if (err < 0) {
+		pr_warn_ratelimited("rdma tier %s: queue %td: cannot map a request: %d\n",
+				    t->peer, q - t->q, err);
 		goto out_up;
+	}
 	/* An idle queue's stall clock starts now. */
 	if (atomic_inc_return(&q->inflight) == 1)
 		WRITE_ONCE(q->last_done, jiffies);

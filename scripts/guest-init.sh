@@ -12,15 +12,18 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
-mode=test
+mode=test nvme_tmo=
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	emp.mode=*)  mode=${a#emp.mode=} ;;
+	emp.nvme_io_timeout=*) nvme_tmo=${a#emp.nvme_io_timeout=} ;;
 	emp.tests=*) EMP_TESTS=$(echo "${a#emp.tests=}" | tr , ' '); export EMP_TESTS ;;
 	esac
 done
 
 # Devices: NVMe disk and virtio NIC (drivers may be built in or modules).
+# nvme_core first, with the harness's I/O timeout if it set one (guest.sh).
+modprobe -q nvme_core ${nvme_tmo:+io_timeout=$nvme_tmo} 2>/dev/null
 for m in nvme virtio_pci virtio_net; do modprobe -q "$m" 2>/dev/null; done
 ip link set lo up
 if ip link show eth0 >/dev/null 2>&1; then

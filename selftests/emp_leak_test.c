@@ -113,6 +113,19 @@ static int64_t free_pages_all(void)
 }
 
 /*
+ * The harness's debug kernel (KASAN, kmemleak; first word of /emp/kernel).
+ * KASAN parks freed slab objects in its quarantine, so the slab pages under
+ * them stay out of the free count for a while: there the count cannot
+ * tell a leak, and kmemleak's scan after the suite is the check instead.
+ */
+static bool debug_kernel(void)
+{
+	char k[64] = "";
+
+	return !et_read_file("/emp/kernel", k, sizeof(k)) && !strncmp(k, "debug ", 6);
+}
+
+/*
  * Every page an instance allocates comes back: the evicted ones while it
  * runs (64 MiB of 64K blocks read through a 16 MiB budget holds only the
  * budget), the resident ones at destroy. A leak of even one page per
@@ -200,6 +213,11 @@ TEST_F_TIMEOUT(dram, create_evict_destroy_rounds_give_the_dram_back, 120)
 	TH_LOG("free pages: %lld before, %lld with 32 MiB resident, %lld after 6 rounds",
 	       (long long)before, (long long)during, (long long)after);
 	EXPECT_LE(budget_pages, before - during);
+	if (debug_kernel() && after < before - 256) {
+		TH_LOG("debug kernel: %lld pages in KASAN's quarantine or lost; kmemleak decides",
+		       (long long)(before - after));
+		return;
+	}
 	EXPECT_LE(before - 256, after) TH_LOG("%lld pages not back", (long long)(before - after));
 }
 

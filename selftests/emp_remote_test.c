@@ -27,10 +27,12 @@
 /* vmd serves RDMA on rxe0 and TCP on the same port (readiness, mixed tests). */
 #define TIER_KIND	EMP_TIER_RDMA
 #define DONOR_IP	"10.0.2.15"
+#define DONOR_LINK	"eth0"
 #define VMD_TRANSPORT	"-d", "rxe0", "--tcp"
 #else
 #define TIER_KIND	EMP_TIER_TCP
 #define DONOR_IP	"127.0.0.1"
+#define DONOR_LINK	"lo"
 #define VMD_TRANSPORT	"--tcp"
 #endif
 #define SECRET		"guest-secret-42"
@@ -182,7 +184,7 @@ static void print_latency(const char *what, const struct emp_stat *st)
 }
 
 /* Write a module parameter of emp.ko; return its old value (-1: none). */
-static __attribute__((unused)) long emp_param(const char *name, long val)
+static long emp_param(const char *name, long val)
 {
 	char path[128], old[32], v[24];
 
@@ -191,6 +193,15 @@ static __attribute__((unused)) long emp_param(const char *name, long val)
 	if (et_read_file(path, old, sizeof(old)) || et_write_file(path, v))
 		return -1;
 	return strtol(old, NULL, 10);
+}
+
+/* Set the link the donor is reached over up or down. Return: 0 or -1. */
+static int donor_link(const char *state)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "ip link set dev %s %s", DONOR_LINK, state);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 FIXTURE(tcp) {
@@ -219,6 +230,7 @@ FIXTURE_TEARDOWN(tcp)
 		vmd_stop(self->vmd, SIGTERM);
 	if (self->saved_tmo >= 0)
 		emp_param("request_timeout", self->saved_tmo);
+	donor_link("up");	/* a failed link-down test must not leave it down */
 	close(self->ctl);
 }
 
@@ -441,15 +453,19 @@ TEST_F_TIMEOUT(tcp, four_threads_fault_in_parallel, 120)
  * Over RDMA this also proves the tier's watchdog: on sid (7.2) rxe leaves
  * READs to a killed donor outstanding until the queue is cut.
  */
+/* How the donor is lost: its process killed or stopped, or its link down. */
+enum loss { LOSE_KILL, LOSE_STOP, LOSE_LINK };
+
 /*
  * An instance of 4 MiB with a 512 KiB budget, filled so that most of it
- * lives only on the donor; then lose the donor: SIGKILL (vmd is gone) or
- * SIGSTOP (vmd stays connected but answers nothing). Reading it back must
+ * lives only on the donor; then lose the donor: LOSE_KILL (vmd is gone),
+ * LOSE_STOP (vmd stays connected but answers nothing) or LOSE_LINK (the
+ * link to it goes down under the open connection). Reading it back must
  * give SIGBUS, never wrong data, and count the errors; the instance is
- * destroyed afterwards.
+ * destroyed afterwards and the donor (or the link) comes back.
  */
 static void lose_donor(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self,
-		       const char *name, int sig)
+		       const char *name, enum loss how)
 {
 	const uint64_t size = 4ULL << 20;
 	size_t n = size / ET_PAGE, sigbus = 0;
@@ -466,11 +482,17 @@ static void lose_donor(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *sel
 	ASSERT_NE(MAP_FAILED, m);
 	for (size_t pg = 0; pg < n; pg++)
 		et_fill_page(m + pg * ET_PAGE, pg, 1);
-	if (sig == SIGKILL) {
+	switch (how) {
+	case LOSE_KILL:
 		vmd_stop(self->vmd, SIGKILL);
 		self->vmd = -1;
-	} else {
-		ASSERT_EQ(0, kill(self->vmd, sig));
+		break;
+	case LOSE_STOP:
+		ASSERT_EQ(0, kill(self->vmd, SIGSTOP));
+		break;
+	case LOSE_LINK:
+		ASSERT_EQ(0, donor_link("down")) TH_LOG("cannot take %s down", DONOR_LINK);
+		break;
 	}
 	for (size_t pg = 0; pg < n; pg += 16) {
 		int bad;
@@ -480,8 +502,10 @@ static void lose_donor(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *sel
 		else
 			EXPECT_EQ(-1, bad) TH_LOG("page %zu read wrong data, not SIGBUS", pg);
 	}
-	if (sig == SIGSTOP)
+	if (how == LOSE_STOP)
 		kill(self->vmd, SIGCONT);
+	if (how == LOSE_LINK)
+		EXPECT_EQ(0, donor_link("up"));
 	EXPECT_LT(0, sigbus);
 	ASSERT_EQ(0, emp_stat(self->ctl, name, &st));
 	EXPECT_LT(0, st.io_errors);
@@ -492,20 +516,40 @@ static void lose_donor(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *sel
 	EXPECT_EQ(0, emp_destroy(self->ctl, name));
 }
 
-TEST_F_TIMEOUT(tcp, donor_killed_gives_sigbus_and_teardown_works, 120)
+/* A new 4 MiB instance on the donor at self->port holds a pattern. */
+static void donor_serves_again(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *self)
 {
 	const uint64_t size = 4ULL << 20;
 	struct emp_tier t;
 
-	lose_donor(_metadata, self, "kill", SIGKILL);
-
-	/* A restarted donor serves a new instance. */
-	self->vmd = vmd_start(self->port, NULL, 128);
-	ASSERT_LT(0, self->vmd);
 	tcp_tier(&t, self->port, size, NULL);
 	ASSERT_EQ(0, create(self->ctl, "again", 64 << 10, 64 << 10, 512ULL << 10, &t, 1));
 	pattern_pass(_metadata, "again", size, 2);
 	EXPECT_EQ(0, emp_destroy(self->ctl, "again"));
+}
+
+TEST_F_TIMEOUT(tcp, donor_killed_gives_sigbus_and_teardown_works, 120)
+{
+	lose_donor(_metadata, self, "kill", LOSE_KILL);
+
+	/* A restarted donor serves a new instance. */
+	self->vmd = vmd_start(self->port, NULL, 128);
+	ASSERT_LT(0, self->vmd);
+	donor_serves_again(_metadata, self);
+}
+
+/*
+ * The link to the donor drops under a connected instance (RDMA: eth0, which
+ * carries rxe0; TCP: lo). Over TCP the request timeout (3 s here) ends the
+ * wait; over RDMA the QP's retries or the tier's watchdog. Once the link is
+ * back, the same vmd serves a new instance.
+ */
+TEST_F_TIMEOUT(tcp, link_down_gives_sigbus_and_donor_serves_again, 120)
+{
+	self->saved_tmo = emp_param("request_timeout", 3);
+	ASSERT_LE(0, self->saved_tmo);
+	lose_donor(_metadata, self, "link", LOSE_LINK);
+	donor_serves_again(_metadata, self);
 }
 
 
@@ -520,7 +564,7 @@ TEST_F_TIMEOUT(tcp, stopped_donor_times_out_with_sigbus, 120)
 {
 	self->saved_tmo = emp_param("request_timeout", 3);
 	ASSERT_LE(0, self->saved_tmo);
-	lose_donor(_metadata, self, "stall", SIGSTOP);
+	lose_donor(_metadata, self, "stall", LOSE_STOP);
 }
 #endif
 
