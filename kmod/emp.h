@@ -183,6 +183,7 @@ int emp_check_budget(u64 budget, u32 block_size);
 extern const struct vm_operations_struct emp_vm_ops;
 struct emp_block *emp_block_lookup(struct emp_instance *inst, unsigned long index);
 void emp_blocks_free(struct emp_instance *inst);
+bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset);
 
 /* emp_cache.c */
 int emp_cache_charge(struct emp_instance *inst, struct emp_block *self);

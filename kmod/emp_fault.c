@@ -366,3 +366,26 @@ void emp_blocks_free(struct emp_instance *inst)
 	}
 	xa_destroy(&inst->blocks);
 }
+
+/**
+ * emp_vma_instance - the instance an EMP mapping maps (for emp_kvm.ko)
+ * @vma:    a VMA; the caller holds its mm's mmap lock
+ * @name:   EMP_NAME_MAX bytes, gets the instance name
+ * @offset: gets the instance offset of vma->vm_start
+ *
+ * The instance cannot go while the mapping exists (the mapping's file
+ * keeps it open, and destroy refuses open instances).
+ * Return: true if @vma is an instance mapping.
+ */
+bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset)
+{
+	struct emp_instance *inst;
+
+	if (vma->vm_ops != &emp_vm_ops || !vma->vm_file)
+		return false;
+	inst = vma->vm_file->private_data;
+	strscpy(name, inst->name, EMP_NAME_MAX);
+	*offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	return true;
+}
+EXPORT_SYMBOL_GPL(emp_vma_instance);

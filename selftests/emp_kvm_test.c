@@ -13,7 +13,9 @@
  *   esi bit 0: write dword [a] = a ^ edx for a in [edi, ebx)
  *   esi bit 1: check the same
  * A second test runs the same code on two vCPUs of the VM at once, each on
- * half of the slot.
+ * half of the slot. A third has the VM watched by emp_kvm.ko (the KVM
+ * companion) and checks its per-slot fault counts against the instance's
+ * and KVM's own.
  * Needs emp.ko loaded, /dev/kvm (kvm_amd or kvm_intel) and the device free.
  */
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <linux/kvm.h>
+#include <linux/emp_kvm.h>
 
 #include "kselftest_harness.h"
 #include "libemp.h"
@@ -378,6 +381,148 @@ TEST_F(vm, two_vcpus_over_evictions)
 	EXPECT_EQ(0, st1.sigbus);
 	munmap(run2, self->run_size);
 	close(vcpu2);
+}
+
+/*
+ * A vCPU's counter from KVM's binary statistics (KVM_GET_STATS_FD): the
+ * header, then descriptors of sizeof(desc) + name_size bytes, then data.
+ * Return: the value, or -1 when the statistic is not there.
+ */
+static int64_t vcpu_stat(int vcpu, const char *name)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	int64_t val = -1;
+	size_t dsz;
+	char *descs;
+	int fd;
+
+	fd = ioctl(vcpu, KVM_GET_STATS_FD, NULL);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &h, sizeof(h), 0) != sizeof(h))
+		goto out;
+	dsz = sizeof(*d) + h.name_size;
+	descs = calloc(h.num_desc, dsz);
+	if (!descs)
+		goto out;
+	if (pread(fd, descs, h.num_desc * dsz, h.desc_offset) == (ssize_t)(h.num_desc * dsz)) {
+		for (uint32_t i = 0; i < h.num_desc; i++) {
+			uint64_t v;
+
+			d = (struct kvm_stats_desc *)(descs + i * dsz);
+			if (strcmp(d->name, name))
+				continue;
+			if (pread(fd, &v, sizeof(v), h.data_offset + d->offset) == sizeof(v))
+				val = (int64_t)v;
+			break;
+		}
+	}
+	free(descs);
+out:
+	close(fd);
+	return val;
+}
+
+/* The watched VM's slots (room for 8). Return: 0 or -errno. */
+static int companion_slots(int fd, struct emp_kvm_slots *s, struct emp_kvm_slot *slots)
+{
+	memset(s, 0, sizeof(*s));
+	memset(slots, 0, 8 * sizeof(*slots));
+	s->size = sizeof(*s);
+	s->room = 8;
+	s->slots = (uintptr_t)slots;
+	return ioctl(fd, EMP_KVM_IOC_SLOTS, s) ? -errno : 0;
+}
+
+/*
+ * emp_kvm.ko ties the VM's slots to what backs them and counts KVM's page
+ * faults per slot. Slot 0 is the instance; slot 1, anonymous memory the
+ * guest never touches, must stay at zero. Every instance fault of the run
+ * came through a KVM page fault of slot 0 (the guest is the only user of
+ * the mapping meanwhile), and every KVM page fault the companion saw is
+ * one KVM counted itself: the companion's total equals the vCPU's pf_taken
+ * statistic over the run (when the kernel has it).
+ */
+TEST_F(vm, companion_counts_faults_per_slot)
+{
+	struct kvm_userspace_memory_region mr = {
+		.slot = 1, .guest_phys_addr = SLOT_SIZE, .memory_size = 2 * ET_MIB,
+	};
+	struct emp_kvm_watch w = { .size = sizeof(w), .vm_fd = self->vmfd };
+	struct emp_kvm_slot sl[8];
+	struct emp_kvm_slots s;
+	struct emp_stat st0, st1;
+	int64_t pf0, pf1;
+	uint64_t f0;
+	void *anon;
+	int fd;
+
+	fd = open("/dev/" EMP_KVM_DEV_NAME, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("open /dev/emp_kvm: %s (is emp_kvm.ko loaded?)", strerror(errno));
+	anon = mmap(NULL, 2 * ET_MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, anon);
+	mr.userspace_addr = (uintptr_t)anon;
+	ASSERT_EQ(0, ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION, &mr));
+
+	/* Refusals: no watch yet; not a VM; bad flags; a second watch. */
+	EXPECT_EQ(-ENOENT, companion_slots(fd, &s, sl));
+	w.vm_fd = self->kvm;
+	EXPECT_EQ(-1, ioctl(fd, EMP_KVM_IOC_WATCH, &w));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("/dev/kvm itself is not a VM");
+	w.vm_fd = 9999;
+	EXPECT_EQ(-1, ioctl(fd, EMP_KVM_IOC_WATCH, &w));
+	EXPECT_EQ(EBADF, errno);
+	w.vm_fd = self->vmfd;
+	w.flags = 1;
+	EXPECT_EQ(-1, ioctl(fd, EMP_KVM_IOC_WATCH, &w));
+	EXPECT_EQ(EINVAL, errno);
+	w.flags = 0;
+	ASSERT_EQ(0, ioctl(fd, EMP_KVM_IOC_WATCH, &w)) TH_LOG("watch: %s", strerror(errno));
+	EXPECT_EQ(-1, ioctl(fd, EMP_KVM_IOC_WATCH, &w));
+	EXPECT_EQ(EBUSY, errno);
+
+	ASSERT_EQ(0, companion_slots(fd, &s, sl));
+	ASSERT_EQ(2, s.nr_slots);
+	EXPECT_EQ(getpid(), s.pid);
+	f0 = sl[0].faults;
+	EXPECT_EQ(0, sl[0].id);
+	EXPECT_EQ(EMP_KVM_SLOT_EMP, sl[0].flags) TH_LOG("slot 0 not tied to its instance");
+	EXPECT_STREQ(self->in.name, sl[0].instance);
+	EXPECT_EQ(0, sl[0].gpa);
+	EXPECT_EQ(SLOT_SIZE, sl[0].len);
+	EXPECT_EQ((uintptr_t)self->in.map, sl[0].hva);
+	EXPECT_EQ(0, sl[0].inst_offset);
+	EXPECT_EQ(1, sl[1].id);
+	EXPECT_EQ(0, sl[1].flags) TH_LOG("anonymous slot 1 claimed by %.32s", sl[1].instance);
+	EXPECT_EQ(SLOT_SIZE, sl[1].gpa);
+
+	pf0 = vcpu_stat(self->vcpu, "pf_taken");
+	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st0));
+	ASSERT_EQ(0, run_guest(_metadata, self, MODE_WRITE | MODE_CHECK, 0xc0ffee));
+	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st1));
+	pf1 = vcpu_stat(self->vcpu, "pf_taken");
+	ASSERT_EQ(0, companion_slots(fd, &s, sl));
+	TH_LOG("companion: %llu faults in slot 0, %llu in slot 1, %llu elsewhere, %llu in all; "
+	       "instance: %llu faults; KVM pf_taken: %lld",
+	       (unsigned long long)(sl[0].faults - f0), (unsigned long long)sl[1].faults,
+	       (unsigned long long)s.faults_other, (unsigned long long)s.faults,
+	       (unsigned long long)(st1.faults - st0.faults), (long long)(pf1 - pf0));
+	EXPECT_LT(0, st1.evictions - st0.evictions);
+	EXPECT_LE(st1.faults - st0.faults, sl[0].faults - f0)
+		TH_LOG("instance faults the companion did not see");
+	EXPECT_EQ(0, sl[1].faults);
+	EXPECT_EQ(s.faults, sl[0].faults + sl[1].faults + s.faults_other);
+	/* No guest ran between the watch and pf0: the two counts are one. */
+	if (pf0 >= 0 && pf1 >= 0)
+		EXPECT_EQ((uint64_t)(pf1 - pf0), s.faults) TH_LOG("KVM's pf_taken disagrees");
+
+	close(fd);
+	/* The watch's VM reference is gone with the file: teardown proves it
+	 * (the instance cannot be destroyed while KVM maps it). */
+	ASSERT_EQ(0, ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+			   &(struct kvm_userspace_memory_region){ .slot = 1 }));
+	munmap(anon, 2 * ET_MIB);
 }
 
 TEST_HARNESS_MAIN
