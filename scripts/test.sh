@@ -47,6 +47,14 @@ fi
 "$EMP_TOP/scripts/tap-count.sh" "$EMP_OUT/packaging.tap" packaging ||
 	grep -v '^ok ' "$EMP_OUT/packaging.tap"
 # --- end tools ---------------------------------------------------------------
+# --- VM mode (issue 8): the QEMU patch applies to Debian's QEMU source -------
+if "$EMP_TOP/qemu-patch/build.sh" --check > "$EMP_OUT/qemu-patch.log" 2>&1; then
+	tail -n 1 "$EMP_OUT/qemu-patch.log"
+	echo "qemu-patch 1 0 0" >> "$EMP_OUT/counts"
+else
+	tail -n 20 "$EMP_OUT/qemu-patch.log"
+	fail_step qemu-patch
+fi
 # --- vmd (issue 6): the donor daemon over TCP on 127.0.0.1 -------------------
 if [ -x "$EMP_TOP/build/tools/vmd" ]; then
 	"$EMP_TOP/tools/vmd/host-test.sh" > "$EMP_OUT/vmd-host.tap" 2> "$EMP_OUT/vmd-host.log"

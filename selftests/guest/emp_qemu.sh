@@ -3,7 +3,8 @@
 # into the initramfs by `make vmtest`) boots a 64 KiB -bios payload whose
 # 64 MiB of RAM are an EMP instance on the NVMe disk with 8 MiB of DRAM; the
 # payload writes and checks a pattern over its RAM and exits through
-# isa-debug-exit (33: all words right). Under nested KVM (kvm_amd in this
+# isa-debug-exit (33: all words right); then again with its RAM on a donor
+# (vmd over TCP in this guest). Under nested KVM (kvm_amd in this
 # TCG guest) when /dev/kvm works, else TCG. Then: the instance is gone after
 # QEMU exits, after QEMU fails to start, and after SIGTERM/SIGINT to
 # emp-qemu; a taken name and a bad spec are refused. Needs emp.ko loaded.
@@ -14,7 +15,7 @@ SPEC="$DEV:64:0|dram:8"
 # make vmtest copies QEMU to its host path.
 PATH=$PATH:/usr/bin; export PATH
 
-tap_plan 9
+tap_plan 10
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	tap_not_ok "qemu-system-x86_64 is in the guest (run this test through make vmtest)"
 	tap_exit
@@ -44,23 +45,41 @@ dry_run() {
 }
 tap_check "emp-qemu --emp-dry-run rewrites --mem-path for stock QEMU" dry_run
 
-boot() {
+boot() {	# boot NAME SPEC
 	rm -f /tmp/ser.txt
 	# shellcheck disable=SC2086
-	timeout -s KILL 240 emp-qemu --emp-name vmq --emp-stats -M pc $ACCEL -nodefaults -display none \
+	timeout -s KILL 240 emp-qemu --emp-name "$1" --emp-stats -M pc $ACCEL -nodefaults -display none \
 		-bios $PAYLOAD -serial file:/tmp/ser.txt \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 --mem-path "$SPEC" 2>/tmp/boot.err
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 --mem-path "$2" 2>/tmp/boot.err
 	rc=$?
 	cat /tmp/ser.txt /tmp/boot.err
 	[ $rc = 33 ] || { echo "exit status $rc, want 33 (isa-debug-exit of the payload's OK)"; return 1; }
 	grep -q "^EMP-PAYLOAD OK" /tmp/ser.txt &&
-	ev=$(sed -n 's/^emp-qemu: instance vmq: .* evictions \([0-9]*\),.*/\1/p' /tmp/boot.err) &&
+	ev=$(sed -n "s/^emp-qemu: instance $1: .* evictions \([0-9]*\),.*/\1/p" /tmp/boot.err) &&
 	[ "${ev:-0}" -gt 0 ] || { echo "no evictions reported"; return 1; }
 }
 start=$(date +%s)
-tap_check "payload checks its 64 MiB of RAM on an instance with 8 MiB of DRAM (evictions > 0)" boot
+tap_check "payload checks its 64 MiB of RAM on an instance with 8 MiB of DRAM (evictions > 0)" boot vmq "$SPEC"
 echo "# boot took $(( $(date +%s) - start ))s; $(grep '^emp-qemu: instance' /tmp/boot.err)"
 tap_check "the instance is destroyed when QEMU exits" gone vmq
+
+# Remote DRAM: the same boot with its RAM on a donor (vmd, TCP, in this
+# guest) behind an 8 MiB DRAM budget.
+remote_boot() {
+	port=$((30000 + $$ % 10000))
+	vmd --tcp -a 127.0.0.1 -p $port -m 128 > /tmp/vmd.out 2>&1 &
+	vpid=$!
+	i=0
+	until grep -q "listening" /tmp/vmd.out || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+	start=$(date +%s)
+	boot vmr "tcp:127.0.0.1:64:$port|dram:8"
+	rc=$?
+	echo "# remote boot took $(( $(date +%s) - start ))s"
+	kill -TERM $vpid; wait $vpid
+	cat /tmp/vmd.out
+	[ $rc = 0 ] && gone vmr && grep -q "connect tcp" /tmp/vmd.out
+}
+tap_check "the same payload with its RAM on a TCP donor (remote DRAM) and 8 MiB of DRAM" remote_boot
 
 qemu_fails() {
 	emp-qemu --emp-name vmf -M pc -accel tcg -nodefaults -display none \

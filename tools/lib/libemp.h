@@ -160,4 +160,16 @@ int emp_read_secret_file(const char *path, uint8_t secret[EMP_SECRET_MAX]);
  */
 unsigned int emp_spec_set_secret(struct emp_spec *s, const uint8_t *secret, uint32_t len);
 
+/*
+ * Have @name destroyed once this process, and every child it forks, has
+ * exited or exec'd (a process cannot destroy an instance it still maps).
+ * Call it before mapping the instance, so the watcher process it starts
+ * does not inherit the mapping; keep the returned fd open (close-on-exec)
+ * for the process's lifetime, or close it to have the instance destroyed
+ * as soon as it is unmapped. Messages go to stderr as "@who: ...", and
+ * "destroyed NAME" too when @verbose.
+ * Return: the fd (the write end of the watcher's pipe) or -errno.
+ */
+int emp_destroy_when_gone(const char *name, const char *who, int verbose);
+
 #endif /* LIBEMP_H */

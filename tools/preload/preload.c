@@ -182,97 +182,6 @@ EXPORT size_t malloc_usable_size(void *p)
 	return mi_malloc_usable_size(p);
 }
 
-/* ---- the watcher ---------------------------------------------------------- */
-
-/* Destroy the instance, waiting while something still maps it. */
-static void watcher_destroy(const char *name, int verbose)
-{
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int fd, err, tries;
-
-	fd = emp_ctl_open();
-	if (fd < 0) {
-		say("cannot open the control device to destroy %s: %s", name, strerror(-fd));
-		return;
-	}
-	/*
-	 * The pipe closes when the last holder exits; its mapping may be
-	 * released a moment later (the final fput is deferred), and children
-	 * that still map the heap keep it busy as long as they live.
-	 */
-	for (tries = 0;; tries++) {
-		err = emp_destroy(fd, name);
-		if (err != -EBUSY)
-			break;
-		if (tries == 500)
-			say("%s is still mapped by a process; waiting for it to exit", name);
-		nanosleep(&ts, NULL);
-		if (tries >= 100)
-			ts.tv_nsec = 500 * 1000 * 1000;
-	}
-	close(fd);
-	if (err)
-		say("destroying %s failed: %s", name, strerror(-err));
-	else if (verbose)
-		say("destroyed %s", name);
-}
-
-/*
- * Start the watcher of @name. Return: the write end of its pipe (kept open,
- * close-on-exec, for the program's lifetime) or -errno.
- */
-static int start_watcher(const char *name)
-{
-	int pfd[2], status, devnull;
-	pid_t pid;
-	char buf[16];
-
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int err = -errno;
-
-		close(pfd[0]);
-		close(pfd[1]);
-		return err;
-	}
-	if (pid == 0) {
-		/* Middle child: fork the watcher and leave, so init adopts it. */
-		if (fork() != 0)
-			_exit(0);
-		close(pfd[1]);
-		if (dup2(pfd[0], 3) < 0)
-			_exit(1);
-		devnull = open("/dev/null", O_RDWR);
-		if (devnull >= 0) {
-			dup2(devnull, STDIN_FILENO);
-			dup2(devnull, STDOUT_FILENO);
-		}
-		/* Keep stderr for messages; drop everything else the program had. */
-		close_range(4, ~0U, 0);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGQUIT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGTSTP, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		prctl(PR_SET_NAME, "emp-preload-wd", 0, 0, 0);
-		for (;;) {	/* nobody writes: read returns 0 at the last close */
-			ssize_t n = read(3, buf, sizeof(buf));
-
-			if (n == 0 || (n < 0 && errno != EINTR))
-				break;
-		}
-		watcher_destroy(name, pl.verbose);
-		_exit(0);
-	}
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return pfd[1];
-}
-
 /* ---- set-up and exit ------------------------------------------------------ */
 
 /* Map @len bytes of the instance at a 32 MiB-aligned address. */
@@ -378,7 +287,7 @@ static int setup(const char *spec)
 		goto out_destroy;
 	}
 	/* The watcher first: it must not inherit the mapping. */
-	watch = start_watcher(pl.name);
+	watch = emp_destroy_when_gone(pl.name, "emp-preload", pl.verbose);
 	if (watch < 0) {
 		say("cannot start the watcher process: %s", strerror(-watch));
 		ret = watch;
