@@ -92,7 +92,7 @@ grep -q emp_mem_path_resolve "$work/hw/core/machine.c" || emp_die "patched tree 
 # --- configure and compile ------------------------------------------------------
 lib=$EMP_TOP/build/tools/libemp.a
 [ -f "$lib" ] || make -C "$EMP_TOP" tools >/dev/null
-deps="meson ninja-build pkg-config libglib2.0-dev libpixman-1-dev zlib1g-dev python3"
+deps="meson ninja-build pkg-config libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev python3"
 # shellcheck disable=SC2086
 if ! dpkg-query -W $deps >/dev/null 2>&1; then
 	emp_log "qemu: installing build dependencies: $deps"
