@@ -233,6 +233,18 @@ vmtest: tools selftests
 		EMP_EXTRA_FILES="$(VMTEST_FILES)" scripts/guest.sh --kernel $$l --smp 1 \
 		--tests "module_load.sh kvm_emp.sh emp_qemu.sh" --out "$${EMP_OUT:-$(EMP_CACHE)/out}/vmtest-$$l"; done
 
+# The QEMU patch (qemu-patch/): build Debian's QEMU 7.2 with it, then boot
+# the payload with -mem-path SPEC in one guest per line (opt-in, like vmtest;
+# the build takes a while).
+.PHONY: vmtest-patched
+QEMU_PATCHED = $(EMP_CACHE)/qemu/work/build/qemu-system-x86_64
+vmtest-patched: tools selftests
+	qemu-patch/build.sh --build
+	@set -e; for l in $(VMTEST_LINES); do scripts/build-kmod.sh --kernel $$l >/dev/null; \
+		EMP_EXTRA_FILES="$(QEMU_PATCHED) /usr/share/qemu/kvmvapic.bin" \
+		EMP_APPEND="emp.qemu_patched=$(QEMU_PATCHED)" scripts/guest.sh --kernel $$l --smp 1 \
+		--tests "module_load.sh qemu_patched.sh" --out "$${EMP_OUT:-$(EMP_CACHE)/out}/vmtest-patched-$$l"; done
+
 install-tools: install-emp-qemu
 install-emp-qemu: build/tools/emp-qemu
 	install -d "$(DESTDIR)$(SBINDIR)"

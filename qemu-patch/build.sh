@@ -82,16 +82,23 @@ if [ "$mode" = --check ]; then
 	echo "qemu-patch: applies to Debian's qemu $want"
 	exit 0
 fi
-# Build in a patched copy; the unpacked source stays pristine.
+# Build in a patched copy; the unpacked source stays pristine. A build of
+# the same source, patch and libemp is reused.
 work=$top/work
+lib=$EMP_TOP/build/tools/libemp.a
+[ -f "$lib" ] || make -C "$EMP_TOP" tools >/dev/null
+stamp="$want $(cat "$PATCH" "$lib" | sha256sum | cut -d' ' -f1)"
+if [ "$mode" = --build ] && [ -x "$work/build/qemu-system-x86_64" ] &&
+   [ "$(cat "$work/.emp-stamp" 2>/dev/null)" = "$stamp" ]; then
+	echo "qemu-patch: built $work/build/qemu-system-x86_64 (reused; same source, patch and libemp)"
+	exit 0
+fi
 rm -rf "$work"
 cp -a "$src" "$work"
 (cd "$work" && patch -p1 --quiet < "$PATCH")
 grep -q emp_mem_path_resolve "$work/hw/core/machine.c" || emp_die "patched tree lacks the hook"
 
 # --- configure and compile ------------------------------------------------------
-lib=$EMP_TOP/build/tools/libemp.a
-[ -f "$lib" ] || make -C "$EMP_TOP" tools >/dev/null
 deps="meson ninja-build pkg-config libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev python3"
 # shellcheck disable=SC2086
 if ! dpkg-query -W $deps >/dev/null 2>&1; then
@@ -100,7 +107,7 @@ if ! dpkg-query -W $deps >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $deps >&2
 fi
 emp_log "qemu: configuring (x86_64-softmmu, with libemp)"
-(cd "$work" && ./configure --target-list=x86_64-softmmu --without-default-features \
+(cd "$work" && ./configure --prefix=/usr --target-list=x86_64-softmmu --without-default-features \
 	--disable-docs --disable-werror \
 	--extra-cflags="-DCONFIG_EMP -I$EMP_TOP/uapi -I$EMP_TOP/tools/lib" \
 	--extra-ldflags="$lib") >"$top/configure.log" 2>&1 ||
@@ -116,6 +123,7 @@ if [ "$mode" = --objects ]; then
 fi
 (cd "$work/build" && nice ninja qemu-system-x86_64) >"$top/build.log" 2>&1 ||
 	{ tail -n 40 "$top/build.log" >&2; emp_die "building qemu-system-x86_64 failed"; }
-nm "$work/build/qemu-system-x86_64" | grep -q ' T emp_spec_parse$' ||
+nm "$work/build/qemu-system-x86_64" | grep ' T emp_spec_parse$' >/dev/null ||
 	emp_die "the binary does not contain libemp's parser"
+echo "$stamp" >"$work/.emp-stamp"
 echo "qemu-patch: built $work/build/qemu-system-x86_64 (Debian's qemu $want with EMP specs in -mem-path)"

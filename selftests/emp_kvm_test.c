@@ -227,7 +227,7 @@ static uint32_t host_check(const uint8_t *map, uint32_t seed)
 	return 0;
 }
 
-TEST_F(vm, guest_pattern_over_evictions)
+TEST_F_TIMEOUT(vm, guest_pattern_over_evictions, 120)
 {
 	struct emp_stat st0, st1, st2;
 	uint32_t bad, seed = 0x5a17c0de;
@@ -353,7 +353,7 @@ static void run_two(struct __test_metadata *_metadata, FIXTURE_DATA(vm) *self,
 	}
 }
 
-TEST_F(vm, two_vcpus_over_evictions)
+TEST_F_TIMEOUT(vm, two_vcpus_over_evictions, 120)
 {
 	uint32_t seed = 0x600dcafe;
 	struct kvm_run *run2;
@@ -444,7 +444,7 @@ static int companion_slots(int fd, struct emp_kvm_slots *s, struct emp_kvm_slot 
  * one KVM counted itself: the companion's total equals the vCPU's pf_taken
  * statistic over the run (when the kernel has it).
  */
-TEST_F(vm, companion_counts_faults_per_slot)
+TEST_F_TIMEOUT(vm, companion_counts_faults_per_slot, 120)
 {
 	struct kvm_userspace_memory_region mr = {
 		.slot = 1, .guest_phys_addr = SLOT_SIZE, .memory_size = 2 * ET_MIB,

@@ -19,4 +19,8 @@ for t in ${EMP_TESTS:-devices.sh module_load.sh emp_ctl_test empctl.sh \
 	"./$t"
 	rc=$?
 	echo "# ==== $t exit $rc ($(( $(date +%s) - start ))s)"
+	# A test killed by its timeout cannot tear down; name what it left,
+	# so the leak test's failures further on point back here.
+	left=$(ls /sys/class/emp 2>/dev/null | tr '\n' ' ')
+	[ -z "$left" ] || echo "# instances present after $t: $left"
 done
