@@ -78,6 +78,7 @@ struct emp_stats {
 	u64 writebacks;
 	u64 io_errors;
 	u64 sigbus;
+	u64 mapped_around;
 	u64 lat_hist[EMP_LAT_BUCKETS];
 };
 

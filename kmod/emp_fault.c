@@ -16,12 +16,18 @@
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 
 #include "emp.h"
+
+static bool fault_around = true;
+module_param(fault_around, bool, 0644);
+MODULE_PARM_DESC(fault_around,
+		 "on a fault, also map the block's other resident pages (default Y)");
 
 /**
  * emp_block_lookup() - find or make the metadata of a block
@@ -164,6 +170,8 @@ static void emp_bg_end_io(struct emp_tier_io *io, int err)
 		emp_io_failed(inst);
 	else
 		this_cpu_add(inst->stats->fetches, b->nr);
+	/* The data before the PRESENT bits: emp_map_around() maps on them. */
+	smp_wmb();
 	for (i = b->first; i < b->first + b->nr; i++) {
 		if (!err)
 			set_bit(i, emp_blk_map(inst, blk, EMP_MAP_PRESENT));
@@ -231,6 +239,57 @@ static void emp_fetch_rest(struct emp_instance *inst, struct emp_block *blk)
 	}
 }
 
+/*
+ * Fault-around: map the block's other pages whose subblocks are present
+ * into this VMA now, so that touching them costs no fault (a read costs
+ * nothing; the first write goes to page_mkwrite, which keeps the dirty
+ * tracking: vm_page_prot of a shared writable instance mapping is
+ * read-only until then). Runs of pages go to vm_insert_pages(); a page
+ * that is mapped already ends a run and is skipped. The caller holds
+ * blk->lock, which keeps eviction (and its unmap) out until we are done.
+ */
+static void emp_map_around(struct vm_fault *vmf, struct emp_instance *inst,
+			   struct emp_block *blk, unsigned long pib)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long *present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
+	unsigned long *busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
+	unsigned long base = (vmf->address & PAGE_MASK) - (pib << PAGE_SHIFT);
+	unsigned int sub_pg = inst->sub_shift - PAGE_SHIFT;
+	struct page **pages = emp_block_pages(inst, blk);
+	unsigned long first = 0, last = inst->block_pages, i, n, left;
+	unsigned long mapped = 0;
+	int err;
+
+	/* The part of the block this VMA maps (it may start or end inside). */
+	if (base < vma->vm_start)
+		first = (vma->vm_start - base) >> PAGE_SHIFT;
+	if (base + ((unsigned long)inst->block_pages << PAGE_SHIFT) > vma->vm_end)
+		last = (vma->vm_end - base) >> PAGE_SHIFT;
+	smp_rmb();	/* pairs with emp_bg_end_io() */
+	for (i = first; i < last; ) {
+		/* A run: present, not being read, not the faulting page. */
+		for (n = 0; i + n < last && i + n != pib &&
+		     test_bit((i + n) >> sub_pg, present) &&
+		     !test_bit((i + n) >> sub_pg, busy); n++)
+			;
+		if (!n) {
+			i++;
+			continue;
+		}
+		left = n;
+		err = vm_insert_pages(vma, base + (i << PAGE_SHIFT), pages + i, &left);
+		mapped += n - left;
+		i += n - left;
+		if (err == -EBUSY)
+			i++;	/* mapped already (a racing fault): skip it */
+		else if (err)
+			break;	/* no memory for page tables: the faults will do */
+	}
+	if (mapped)
+		this_cpu_add(inst->stats->mapped_around, mapped);
+}
+
 static void emp_account_fault(struct emp_instance *inst, u64 t0, bool hit)
 {
 	u64 ns = ktime_get_ns() - t0;
@@ -287,6 +346,8 @@ again:
 	}
 	if (fresh)
 		emp_fetch_rest(inst, blk);
+	if (READ_ONCE(fault_around) && inst->block_pages > 1)
+		emp_map_around(vmf, inst, blk, pib);
 	page = emp_block_pages(inst, blk)[pib];
 	get_page(page);
 	/*

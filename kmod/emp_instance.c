@@ -216,6 +216,7 @@ static void emp_stats_sum(struct emp_instance *inst, struct emp_stats *sum)
 		sum->writebacks += s->writebacks;
 		sum->io_errors += s->io_errors;
 		sum->sigbus += s->sigbus;
+		sum->mapped_around += s->mapped_around;
 		for (i = 0; i < EMP_LAT_BUCKETS; i++)
 			sum->lat_hist[i] += s->lat_hist[i];
 	}
@@ -279,6 +280,7 @@ EMP_STAT_ATTR(evictions);
 EMP_STAT_ATTR(writebacks);
 EMP_STAT_ATTR(io_errors);
 EMP_STAT_ATTR(sigbus);
+EMP_STAT_ATTR(mapped_around);
 
 /* Fault latency histogram: one line, bucket i counts [2^i, 2^(i+1)) ns. */
 static ssize_t latency_hist_show(struct device *dev, struct device_attribute *a, char *buf)
@@ -323,6 +325,7 @@ static struct attribute *emp_stat_attrs[] = {
 	&dev_attr_stat_writebacks.attr,
 	&dev_attr_stat_io_errors.attr,
 	&dev_attr_stat_sigbus.attr,
+	&dev_attr_stat_mapped_around.attr,
 	&dev_attr_latency_hist.attr,
 	&dev_attr_tiers.attr,
 	NULL,
@@ -384,7 +387,12 @@ static int emp_inst_mmap(struct file *file, struct vm_area_struct *vma)
 	/* Private mappings would copy pages away from the instance. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	emp_vm_flags_set(vma, VM_DONTEXPAND);
+	/*
+	 * VM_MIXEDMAP lets the fault path insert the other resident pages
+	 * of a block (fault-around) while holding only the mmap or VMA read
+	 * lock; the pages stay ordinary refcounted, rmapped pages.
+	 */
+	emp_vm_flags_set(vma, VM_DONTEXPAND | VM_MIXEDMAP);
 	vma->vm_ops = &emp_vm_ops;
 	return 0;
 }
@@ -629,6 +637,7 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 	st->writebacks = s.writebacks;
 	st->io_errors = s.io_errors;
 	st->sigbus = s.sigbus;
+	st->mapped_around = s.mapped_around;
 	memcpy(st->lat_hist, s.lat_hist, sizeof(st->lat_hist));
 	for (i = 0; i < inst->nr_tiers; i++) {
 		struct emp_backend *be = inst->tiers[i];

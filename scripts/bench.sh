@@ -94,6 +94,16 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 			g("hits") "/" g("faults"))
 		next
 	}
+	if (b == "around") {
+		c = g("contender")
+		if (c != "on" && c != "off") next
+		k = g("block") "/" g("subblock") SUBSEP g("start")
+		if (!(k in aseen)) { aseen[k] = 1; na++; akeys[na] = k }
+		# Summed over the rounds: pages over seconds, faults per page.
+		apg[k, c] += g("pages"); asec[k, c] += g("secs"); aflt[k, c] += g("faults")
+		awrong[k] += g("wrong_data")
+		next
+	}
 	if (b == "swap") {
 		k = g("dist") SUBSEP g("local_pct")
 		if (!(k in seen)) { seen[k] = 1; nk++; keys[nk] = k }
@@ -127,6 +137,21 @@ END {
 	printf "%-10s %-5s %7s %9s %10s %12s %9s\n", "blk/sub", "order", "threads", "GB/s", "faults/s",
 		"tier MiB/s", "hits/flt"
 	for (i = 1; i <= nt; i++) print tl[i]
+	print ""
+	print "== Fault-around: one fault maps the resident pages of its block (sequential page reads, EMP on NVMe)"
+	print "   on against off (emp.fault_around), alternating in the same instance; cold: from the tier,"
+	print "   warm: resident in the DRAM of EMP, freshly mapped"
+	printf "%-10s %-5s %12s %12s %7s %12s %12s\n", "blk/sub", "start", "pages/s on", "pages/s off",
+		"ratio", "faults/pg on", "faults/pg off"
+	for (i = 1; i <= na; i++) {
+		k = akeys[i]; split(k, kk, SUBSEP)
+		on = asec[k, "on"] > 0 ? apg[k, "on"] / asec[k, "on"] : 0
+		off = asec[k, "off"] > 0 ? apg[k, "off"] / asec[k, "off"] : 0
+		printf "%-10s %-5s %12.0f %12.0f %7s %12.3f %12.3f\n", kk[1], kk[2], on, off, ratio(on, off),
+			apg[k, "on"] ? aflt[k, "on"] / apg[k, "on"] : 0,
+			apg[k, "off"] ? aflt[k, "off"] / apg[k, "off"] : 0
+		if (awrong[k] + 0) printf "      WRONG DATA on %s pages\n", awrong[k]
+	}
 	print ""
 	print "== Against Linux swap on the same device and DRAM (read+write of one word per access)"
 	printf "%-8s %6s %-12s %10s %10s %7s %10s %10s\n", "dist", "local", "EMP blk/sub", "EMP ops/s",

@@ -649,7 +649,7 @@ static const struct named_cmd named_cmds[] = {
 	  offsetof(struct emp_target, reserved), 2 },
 	{ "STAT", EMP_IOC_STAT, sizeof(struct emp_stat), EMP_STAT_SIZE_VER0,
 	  offsetof(struct emp_stat, name), offsetof(struct emp_stat, flags),
-	  offsetof(struct emp_stat, reserved), 4 },
+	  offsetof(struct emp_stat, reserved), ARRAY_SIZE(((struct emp_stat *)0)->reserved) },
 	{ "RESIZE", EMP_IOC_RESIZE, sizeof(struct emp_resize), EMP_RESIZE_SIZE_VER0,
 	  offsetof(struct emp_resize, name), offsetof(struct emp_resize, flags),
 	  offsetof(struct emp_resize, reserved), 2 },

@@ -104,7 +104,7 @@ static void integrity_final_checks(struct __test_metadata *_metadata,
 	EXPECT_LT(0, st.evictions);
 	EXPECT_LT(0, st.writebacks);
 	EXPECT_LT(0, st.fetches);
-	EXPECT_LE(npages, st.faults);
+	EXPECT_LE(npages, st.faults + st.mapped_around);
 	EXPECT_EQ(0, st.io_errors);
 	EXPECT_EQ(0, st.sigbus);
 	EXPECT_EQ(0, st.state);
@@ -273,7 +273,8 @@ TEST_F(inst, node_list_stat_and_info_describe_it)
 	EXPECT_EQ(0, st.faults);
 	/* The minor of the node is the id. */
 	EXPECT_EQ(st.id, minor(sb.st_rdev));
-	for (unsigned int i = 0; i < 4; i++) {
+	EXPECT_EQ(0, st.mapped_around);
+	for (unsigned int i = 0; i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++) {
 		EXPECT_EQ(0, st.reserved[i]);
 	}
 }
@@ -365,7 +366,7 @@ TEST_F(inst, never_written_memory_reads_zero_without_io)
 	EXPECT_EQ(0, st.tier[0].read_bytes);
 	EXPECT_LT(0, st.zero_fills);
 	EXPECT_LT(0, st.evictions);
-	EXPECT_LE(n, st.faults);
+	EXPECT_LE(n, st.faults + st.mapped_around);
 	EXPECT_LE(st.resident, st.dram_budget);
 }
 
@@ -522,6 +523,91 @@ TEST_F(inst, counters_add_up)
 	EXPECT_EQ(st.fetches * (4 << 10), st.tier[0].read_bytes);
 	EXPECT_EQ(st.writebacks * (4 << 10), st.tier[0].write_bytes);
 	EXPECT_EQ(0, st.resident % ET_PAGE);
+}
+
+/* ---- fault-around: one fault maps a block's resident pages ------------------ */
+
+#define FAULT_AROUND_PARAM	"/sys/module/emp/parameters/fault_around"
+
+/* Read every word of block @b (16 pages of 64K) at version @ver, except
+ * page @odd_pg at @odd_ver; return the stat delta's faults and mapped_around. */
+static void read_block(struct __test_metadata *_metadata, FIXTURE_DATA(inst) *self,
+		       size_t b, uint32_t ver, size_t odd_pg, uint32_t odd_ver,
+		       uint64_t *faults, uint64_t *around, uint64_t *fetches)
+{
+	struct emp_stat s0, s1;
+
+	ASSERT_EQ(0, emp_stat(self->ctl, INST_NAME, &s0));
+	for (size_t pg = b * 16; pg < (b + 1) * 16; pg++)
+		check_page(_metadata, self->in.map, pg, pg == odd_pg ? odd_ver : ver,
+			   "read of the block");
+	ASSERT_EQ(0, emp_stat(self->ctl, INST_NAME, &s1));
+	*faults = s1.faults - s0.faults;
+	*around = s1.mapped_around - s0.mapped_around;
+	*fetches = s1.fetches - s0.fetches;
+}
+
+/* Read @n never-written blocks from @first: with a budget of 4 blocks, two
+ * clock rounds, so every block resident before is evicted. */
+static void push_out(FIXTURE_DATA(inst) *self, size_t first, size_t n)
+{
+	for (size_t pg = first * 16; pg < (first + n) * 16; pg++)
+		(void)*(volatile uint64_t *)(self->in.map + pg * ET_PAGE);
+}
+
+TEST_F(inst, fault_around_maps_the_blocks_resident_pages_and_keeps_dirty_tracking)
+{
+	uint64_t faults, around, fetches;
+	struct emp_info info = { .size = sizeof(info) };
+	struct emp_stat s0, s1;
+	char was[8] = "";
+
+	ASSERT_EQ(0, emp_get_info(self->ctl, &info));
+	ASSERT_TRUE(info.features & EMP_FEAT_FAULT_AROUND);
+	ASSERT_EQ(0, et_read_file(FAULT_AROUND_PARAM, was, sizeof(was)));
+	ASSERT_EQ(0, et_write_file(FAULT_AROUND_PARAM, "Y"));
+
+	/* Blocks 0..7 written (twice the budget), then pushed out to the tier. */
+	for (size_t pg = 0; pg < 8 * 16; pg++)
+		et_fill_page(self->in.map + pg * ET_PAGE, pg, 51);
+	push_out(self, 16, 8);
+
+	/*
+	 * Block 2 from the tier: the first fault fetches subblock 0 and starts
+	 * the rest in the background; the second waits for it and maps every
+	 * other page. Each page is either faulted or mapped around, once.
+	 */
+	read_block(_metadata, self, 2, 51, SIZE_MAX, 0, &faults, &around, &fetches);
+	TH_LOG("fault-around on: %llu faults, %llu pages mapped around, %llu fetches",
+	       (unsigned long long)faults, (unsigned long long)around,
+	       (unsigned long long)fetches);
+	EXPECT_EQ(16, fetches) TH_LOG("block 2 was not evicted: the test's premise failed");
+	EXPECT_LE(faults, 4);
+	EXPECT_EQ(16, faults + around);
+
+	/*
+	 * A write to a page mapped around must still be seen (page_mkwrite):
+	 * evicting the block then writes back that one subblock, and the data
+	 * comes back.
+	 */
+	et_fill_page(self->in.map + (2 * 16 + 5) * ET_PAGE, 2 * 16 + 5, 52);
+	ASSERT_EQ(0, emp_stat(self->ctl, INST_NAME, &s0));
+	push_out(self, 24, 8);
+	ASSERT_EQ(0, emp_stat(self->ctl, INST_NAME, &s1));
+	EXPECT_EQ(1, s1.writebacks - s0.writebacks)
+		TH_LOG("the write to a page mapped around was not tracked as dirty");
+	read_block(_metadata, self, 2, 51, 2 * 16 + 5, 52, &faults, &around, &fetches);
+	EXPECT_EQ(16, faults + around);
+
+	/* Off: one fault per page, nothing mapped around. */
+	ASSERT_EQ(0, et_write_file(FAULT_AROUND_PARAM, "N"));
+	push_out(self, 32, 8);
+	read_block(_metadata, self, 2, 51, 2 * 16 + 5, 52, &faults, &around, &fetches);
+	EXPECT_EQ(0, et_write_file(FAULT_AROUND_PARAM, was[0] ? was : "Y"));
+	TH_LOG("fault-around off: %llu faults, %llu pages mapped around",
+	       (unsigned long long)faults, (unsigned long long)around);
+	EXPECT_EQ(16, faults);
+	EXPECT_EQ(0, around);
 }
 
 TEST_HARNESS_MAIN

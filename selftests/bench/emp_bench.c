@@ -19,6 +19,12 @@
  *       EMP instance with dram_budget = local, or on anonymous memory in a
  *       memory cgroup v2 with memory.max = local (plus what the process used
  *       before mapping).
+ *   emp_bench around --block B --sub S [--size MiB --budget MiB --n ROUNDS]
+ *       fault-around (emp.ko's fault_around parameter) on against off, the
+ *       two alternating ROUNDS times in the one instance: a sequential read
+ *       of every page, cold (all on the tier), and a warm one (everything
+ *       resident in EMP's DRAM, freshly mapped, as after a restart or in a
+ *       second process). Every page's words are checked.
  *   emp_bench pingserve PORT | emp_bench ping IP PORT N
  *       plain TCP round trip: 16-byte request, 4096-byte answer.
  */
@@ -341,6 +347,93 @@ static int do_tput(const struct opts *o)
 	return 0;
 }
 
+/* ---- fault-around on and off ----------------------------------------------- */
+
+#define FAULT_AROUND_PARAM	"/sys/module/emp/parameters/fault_around"
+
+/* One timed sequential read of every page of a fresh mapping; checks data. */
+static void around_pass(int ctl, const char *name, const struct opts *o, uint64_t size,
+			uint64_t budget, int cold, int on, const char *who, unsigned int round)
+{
+	uint64_t npg = size / ET_PAGE, bad = 0, t0, t1;
+	struct emp_stat s0, s1;
+	uint8_t *m;
+	double secs;
+	int fd, err;
+
+	if ((err = et_write_file(FAULT_AROUND_PARAM, on ? "Y" : "N")))
+		die("write " FAULT_AROUND_PARAM, err);
+	if (cold)
+		inst_cold(ctl, name, o->block, budget);
+	m = inst_map(name, size, &fd);
+	if ((err = emp_stat(ctl, name, &s0)))
+		die("stat", err);
+	t0 = now_ns();
+	for (uint64_t pg = 0; pg < npg; pg++)
+		bad += *(volatile uint64_t *)(m + pg * ET_PAGE) != et_word(pg, 1, 0);
+	t1 = now_ns();
+	if ((err = emp_stat(ctl, name, &s1)))
+		die("stat", err);
+	munmap(m, size);
+	close(fd);
+	secs = (t1 - t0) / 1e9;
+	printf("# BENCH {\"bench\":\"around\",\"contender\":\"%s\",\"tier\":\"%s\","
+	       "\"block\":%u,\"subblock\":%u,\"size\":%llu,\"budget\":%llu,\"start\":\"%s\","
+	       "\"round\":%u,\"pages\":%llu,\"secs\":%.4f,\"pages_per_s\":%.0f,"
+	       "\"mapped_around\":%llu,\"wrong_data\":%llu,",
+	       who, o->tier, o->block, o->sub, (unsigned long long)size,
+	       (unsigned long long)budget, cold ? "cold" : "warm", round,
+	       (unsigned long long)npg, secs, npg / secs,
+	       (unsigned long long)(s1.mapped_around - s0.mapped_around),
+	       (unsigned long long)bad);
+	print_stat_delta(&s0, &s1);
+	printf("}\n");
+	fflush(stdout);
+	if (bad)
+		die("wrong data in the fault-around pass", EIO);
+}
+
+static int do_around(const struct opts *o)
+{
+	const char *name = "bench-around";
+	uint64_t size = o->size, budget = o->budget;
+	char was[8] = "Y";
+	uint8_t *m;
+	int ctl, fd, err;
+
+	if (et_read_file(FAULT_AROUND_PARAM, was, sizeof(was)))
+		die("read " FAULT_AROUND_PARAM " (emp.ko without fault-around?)", ENOENT);
+	ctl = emp_ctl_open();
+	if (ctl < 0)
+		die("open /dev/emp", ctl);
+	err = inst_create(ctl, name, o, o->block, o->sub, size, budget);
+	if (err)
+		die("create", err);
+	m = inst_map(name, size, &fd);
+	populate(m, size);
+	munmap(m, size);
+	close(fd);
+	for (unsigned int r = 0; r < o->n; r++) {
+		/* Cold: the whole instance comes from the tier. */
+		around_pass(ctl, name, o, size, budget, 1, 1, "on", r);
+		around_pass(ctl, name, o, size, budget, 1, 0, "off", r);
+	}
+	/* Warm: the first budget's worth, resident, mapped afresh. */
+	if ((err = emp_resize(ctl, name, size)))
+		die("resize to the whole instance", err);
+	around_pass(ctl, name, o, size, size, 0, 0, "prime", 0);	/* all resident */
+	for (unsigned int r = 0; r < o->n; r++) {
+		around_pass(ctl, name, o, size, size, 0, 1, "on", r);
+		around_pass(ctl, name, o, size, size, 0, 0, "off", r);
+	}
+	if ((err = et_write_file(FAULT_AROUND_PARAM, was)))
+		die("restore " FAULT_AROUND_PARAM, err);
+	if (emp_destroy(ctl, name))
+		fprintf(stderr, "emp_bench: destroy %s failed\n", name);
+	close(ctl);
+	return 0;
+}
+
 /* ---- EMP against Linux swap ---------------------------------------------- */
 
 /* Zipf(theta) over ranks 0..n-1 by inverse CDF; ranks scattered over pages. */
@@ -613,6 +706,8 @@ int main(int argc, char **argv)
 		return do_tput(&o);
 	if (!strcmp(cmd, "swap"))
 		return do_swap(&o);
+	if (!strcmp(cmd, "around"))
+		return do_around(&o);
 	fprintf(stderr, "emp_bench: unknown mode %s\n", cmd);
 	return 2;
 }

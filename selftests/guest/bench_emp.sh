@@ -15,7 +15,9 @@ FAULT_N_NET=1000 FAULT_NET_SIZE=8 FAULT_NET_BUDGET=6	# the same over TCP and RDM
 TPUT_SIZE=128 TPUT_BUDGET=32 TPUT_SECS=4	# 4x the DRAM budget
 SWAP_WS=128 SWAP_OPS=20000 SWAP_SECS=8		# working set MiB, accesses, time cap
 SWAP_GEOMS="4096/4096 65536/4096"
-PARTS="fault tput swap"
+AROUND_SIZE=32 AROUND_BUDGET=8 AROUND_ROUNDS=2	# fault-around on/off, alternating
+AROUND_GEOMS="65536/4096 65536/65536 2097152/65536"
+PARTS="fault tput around swap"
 for a in $(cat /proc/cmdline); do
 	case "$a" in emp.bench=*) eval "$(echo "${a#emp.bench=}" | tr , ' ')" ;; esac
 done
@@ -141,6 +143,15 @@ case " $PARTS " in *" tput "*)
 	for g in 4096/4096 65536/4096 2097152/65536; do
 		ran "throughput, EMP on NVMe, block/subblock $g" $B tput --tier bdev \
 			--block ${g%/*} --sub ${g#*/} --size $TPUT_SIZE --budget $TPUT_BUDGET --secs $TPUT_SECS
+	done
+	;;
+esac
+
+case " $PARTS " in *" around "*)
+	for g in $AROUND_GEOMS; do
+		ran "fault-around on and off, EMP on NVMe, block/subblock $g" $B around --tier bdev \
+			--block ${g%/*} --sub ${g#*/} --size $AROUND_SIZE --budget $AROUND_BUDGET \
+			--n $AROUND_ROUNDS
 	done
 	;;
 esac

@@ -45,6 +45,7 @@
 #define EMP_FEAT_TIER_BDEV	(1ULL << 2)	/* EMP_TIER_BDEV */
 #define EMP_FEAT_TIER_TCP	(1ULL << 3)	/* EMP_TIER_TCP */
 #define EMP_FEAT_TIER_RDMA	(1ULL << 4)	/* EMP_TIER_RDMA */
+#define EMP_FEAT_FAULT_AROUND	(1ULL << 5)	/* emp_stat.mapped_around is counted */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -277,6 +278,10 @@ struct emp_tier_stat {
  * @sigbus:        out: faults answered with SIGBUS
  * @lat_hist:      out: fault latency histogram (see EMP_LAT_BUCKETS)
  * @tier:          out: per-tier counters
+ * @mapped_around: out: pages mapped by fault-around, without a fault of
+ *                 their own (resident pages of the faulting block; see the
+ *                 emp.ko parameter fault_around). Zero from modules
+ *                 without EMP_FEAT_FAULT_AROUND (a reserved field there).
  * @reserved:      zero
  */
 struct emp_stat {
@@ -302,7 +307,8 @@ struct emp_stat {
 	__u64 sigbus;
 	__u64 lat_hist[EMP_LAT_BUCKETS];
 	struct emp_tier_stat tier[EMP_MAX_TIERS];
-	__u64 reserved[4];
+	__u64 mapped_around;
+	__u64 reserved[3];
 };
 #define EMP_STAT_SIZE_VER0	888
 
