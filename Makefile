@@ -98,7 +98,7 @@ deps:
 # ping-pong) in one guest; not part of make test. See docs/bench.md.
 .PHONY: bench
 BENCH_BIN := build/selftests/emp_bench
-$(BENCH_BIN): selftests/bench/emp_bench.c selftests/lib/emp_test.h $(LIBEMP) $(LIB_HDR)
+$(BENCH_BIN): selftests/bench/emp_bench.c selftests/lib/emp_test.h selftests/lib/emp_kvm_vm.h $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) -I$(EMP_TOP)/selftests -o $@ $< $(LIBEMP) -lpthread -lm
 

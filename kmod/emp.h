@@ -79,6 +79,7 @@ struct emp_stats {
 	u64 io_errors;
 	u64 sigbus;
 	u64 mapped_around;
+	u64 nowait_retries;
 	u64 lat_hist[EMP_LAT_BUCKETS];
 };
 

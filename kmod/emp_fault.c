@@ -301,11 +301,26 @@ static void emp_account_fault(struct emp_instance *inst, u64 t0, bool hit)
 	this_cpu_inc(inst->stats->lat_hist[bucket]);
 }
 
+/*
+ * A fault that must not wait (FAULT_FLAG_RETRY_NOWAIT: KVM's first try at a
+ * guest page, which it follows with an asynchronous page fault when the
+ * guest takes them, or with a waiting try) and would wait for I/O or for a
+ * lock held across I/O: answer VM_FAULT_RETRY with the mmap lock still
+ * held, as the flag asks. The waiting try does the work.
+ */
+static vm_fault_t emp_fault_later(struct emp_instance *inst)
+{
+	emp_count(inst, nowait_retries);
+	return VM_FAULT_RETRY;
+}
+
 static vm_fault_t emp_vm_fault(struct vm_fault *vmf)
 {
 	struct emp_instance *inst = vmf->vma->vm_file->private_data;
 	unsigned long pgoff = vmf->pgoff, index, pib;
 	unsigned int sub, pg_shift = inst->block_shift - PAGE_SHIFT;
+	bool nowait = vmf->flags & FAULT_FLAG_RETRY_NOWAIT;
+	unsigned long *present, *busy;
 	struct emp_block *blk;
 	struct page *page;
 	bool hit = true, fresh = false;
@@ -322,22 +337,32 @@ static vm_fault_t emp_vm_fault(struct vm_fault *vmf)
 	blk = emp_block_lookup(inst, index);
 	if (!blk)
 		return VM_FAULT_OOM;
+	present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
+	busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
 again:
-	mutex_lock(&blk->lock);
+	if (!nowait)
+		mutex_lock(&blk->lock);
+	else if (!mutex_trylock(&blk->lock))
+		return emp_fault_later(inst);
 	if (!test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
+		/* Making it resident may evict, fetch or both. */
+		if (nowait)
+			goto later;
 		err = emp_block_populate(inst, blk);
 		if (err)
 			goto out_err;
 		hit = false;
 		fresh = true;
 	}
-	if (!test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_PRESENT))) {
+	if (!test_bit(sub, present)) {
 		hit = false;
-		if (test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_BUSY))) {
+		if (nowait && (test_bit(sub, busy) ||
+			       test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_STORED))))
+			goto later;
+		if (test_bit(sub, busy)) {
 			/* Its background read is on the way: wait for it. */
 			mutex_unlock(&blk->lock);
-			wait_var_event(&blk->inflight,
-				       !test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_BUSY)));
+			wait_var_event(&blk->inflight, !test_bit(sub, busy));
 			goto again;
 		}
 		err = emp_fetch_sub(inst, blk, sub);
@@ -349,17 +374,23 @@ again:
 	if (READ_ONCE(fault_around) && inst->block_pages > 1)
 		emp_map_around(vmf, inst, blk, pib);
 	page = emp_block_pages(inst, blk)[pib];
-	get_page(page);
 	/*
 	 * Returned locked: eviction locks every page of a block before it
 	 * unmaps it, so it waits until the core has installed this mapping.
+	 * Nobody else holds the lock of a resident page for long while we
+	 * hold blk->lock (eviction takes blk->lock first).
 	 */
+	get_page(page);
 	lock_page(page);
 	set_bit(EMP_BLK_REFERENCED, &blk->flags);
 	mutex_unlock(&blk->lock);
 	vmf->page = page;
 	emp_account_fault(inst, t0, hit);
 	return VM_FAULT_LOCKED;
+
+later:
+	mutex_unlock(&blk->lock);
+	return emp_fault_later(inst);
 
 out_err:
 	mutex_unlock(&blk->lock);

@@ -217,6 +217,7 @@ static void emp_stats_sum(struct emp_instance *inst, struct emp_stats *sum)
 		sum->io_errors += s->io_errors;
 		sum->sigbus += s->sigbus;
 		sum->mapped_around += s->mapped_around;
+		sum->nowait_retries += s->nowait_retries;
 		for (i = 0; i < EMP_LAT_BUCKETS; i++)
 			sum->lat_hist[i] += s->lat_hist[i];
 	}
@@ -281,6 +282,7 @@ EMP_STAT_ATTR(writebacks);
 EMP_STAT_ATTR(io_errors);
 EMP_STAT_ATTR(sigbus);
 EMP_STAT_ATTR(mapped_around);
+EMP_STAT_ATTR(nowait_retries);
 
 /* Fault latency histogram: one line, bucket i counts [2^i, 2^(i+1)) ns. */
 static ssize_t latency_hist_show(struct device *dev, struct device_attribute *a, char *buf)
@@ -326,6 +328,7 @@ static struct attribute *emp_stat_attrs[] = {
 	&dev_attr_stat_io_errors.attr,
 	&dev_attr_stat_sigbus.attr,
 	&dev_attr_stat_mapped_around.attr,
+	&dev_attr_stat_nowait_retries.attr,
 	&dev_attr_latency_hist.attr,
 	&dev_attr_tiers.attr,
 	NULL,
@@ -638,6 +641,7 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 	st->io_errors = s.io_errors;
 	st->sigbus = s.sigbus;
 	st->mapped_around = s.mapped_around;
+	st->nowait_retries = s.nowait_retries;
 	memcpy(st->lat_hist, s.lat_hist, sizeof(st->lat_hist));
 	for (i = 0; i < inst->nr_tiers; i++) {
 		struct emp_backend *be = inst->tiers[i];

@@ -104,6 +104,17 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 		awrong[k] += g("wrong_data")
 		next
 	}
+	if (b == "vm") {
+		c = g("contender"); vgeo = g("block") "/" g("subblock") ", " g("size") / 1048576 " MiB over " g("budget") / 1048576 " MiB"
+		if (g("test") == "around") {
+			vpg[c] += g("pages"); vsec[c] += g("secs"); vflt[c] += g("faults")
+			vkvm[c] += g("kvm_faults"); vnw[c] += g("nowait_retries")
+		} else {
+			vpass[c] += g("passes"); vpsec[c] += g("secs"); vload[c] += g("load_passes")
+			vfetch[c] += g("fetches")
+		}
+		next
+	}
 	if (b == "swap") {
 		k = g("dist") SUBSEP g("local_pct")
 		if (!(k in seen)) { seen[k] = 1; nk++; keys[nk] = k }
@@ -153,6 +164,32 @@ END {
 		if (awrong[k] + 0) printf "      WRONG DATA on %s pages\n", awrong[k]
 	}
 	print ""
+	if (vgeo != "") {
+		print "== VM mode: a KVM guest whose memory slot is the instance (EMP on NVMe, " vgeo ")"
+		print "   guest check of every word, cold from the tier; fault-around on against off, alternating"
+		printf "%-14s %12s %12s %7s %12s %12s %12s\n", "fault-around", "pages/s", "", "ratio",
+			"KVM flt/pg", "EMP flt/pg", "no-wait/pg"
+		for (i = 1; i <= 2; i++) {
+			c = i == 1 ? "on" : "off"
+			r = vsec[c] > 0 ? vpg[c] / vsec[c] : 0
+			if (i == 1) ron = r
+			printf "%-14s %12.0f %12s %7s %12.3f %12.3f %12.3f\n", c, r, "",
+				i == 1 ? "" : ratio(ron, r),
+				vpg[c] ? vkvm[c] / vpg[c] : 0, vpg[c] ? vflt[c] / vpg[c] : 0,
+				vpg[c] ? vnw[c] / vpg[c] : 0
+		}
+		print "   does one vCPU fetching stall another? vCPU 1 checks 1 MiB of resident memory beside:"
+		printf "%-14s %12s %12s %7s %12s\n", "vCPU 0 does", "passes/s", "vs alone", "", "vCPU0 fetches"
+		for (i = 1; i <= 3; i++) {
+			c = i == 1 ? "alone" : i == 2 ? "cpu" : "fetch"
+			r = vpsec[c] > 0 ? vpass[c] / vpsec[c] : 0
+			if (i == 1) ralone = r
+			if (i == 2) rcpu = r
+			printf "%-14s %12.1f %12s %7s %12d\n", i == 1 ? "nothing" : i == 2 ? "CPU only" : "fetches",
+				r, ratio(r, ralone), i == 3 ? "(" ratio(r, rcpu) " of CPU only)" : "", vfetch[c]
+		}
+		print ""
+	}
 	print "== Against Linux swap on the same device and DRAM (read+write of one word per access)"
 	printf "%-8s %6s %-12s %10s %10s %7s %10s %10s\n", "dist", "local", "EMP blk/sub", "EMP ops/s",
 		"swap ops/s", "ratio", "EMP p99us", "swap p99us"

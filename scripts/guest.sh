@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
 	--smp)     smp=$2; shift ;;
 	--tests)   tests=$2; shift ;;
 	--out)     out=$2; shift ;;
-	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*) emp_die "guest.sh: unknown option $1 (see --help)" ;;
 	esac
 	shift

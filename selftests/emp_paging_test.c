@@ -274,6 +274,7 @@ TEST_F(inst, node_list_stat_and_info_describe_it)
 	/* The minor of the node is the id. */
 	EXPECT_EQ(st.id, minor(sb.st_rdev));
 	EXPECT_EQ(0, st.mapped_around);
+	EXPECT_EQ(0, st.nowait_retries);
 	for (unsigned int i = 0; i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++) {
 		EXPECT_EQ(0, st.reserved[i]);
 	}
@@ -520,6 +521,8 @@ TEST_F(inst, counters_add_up)
 		sum += st.lat_hist[i];
 	EXPECT_EQ(st.faults, sum);
 	EXPECT_LE(st.hits, st.faults);
+	/* A process's own faults may always wait. */
+	EXPECT_EQ(0, st.nowait_retries);
 	EXPECT_EQ(st.fetches * (4 << 10), st.tier[0].read_bytes);
 	EXPECT_EQ(st.writebacks * (4 << 10), st.tier[0].write_bytes);
 	EXPECT_EQ(0, st.resident % ET_PAGE);

@@ -25,6 +25,15 @@
  *       of every page, cold (all on the tier), and a warm one (everything
  *       resident in EMP's DRAM, freshly mapped, as after a restart or in a
  *       second process). Every page's words are checked.
+ *   emp_bench vm     --block B --sub S [--size MiB --budget MiB --n ROUNDS --secs X]
+ *       VM mode: a KVM VM (selftests/lib/emp_kvm_vm.h) whose memory slot is
+ *       the instance. (1) fault-around on against off, alternating ROUNDS
+ *       times: the guest checks every word of the instance, cold from the
+ *       tier; pages/s, KVM page faults and instance faults per page.
+ *       (2) does one vCPU's fetch stall another? vCPU 1 checks a resident
+ *       1 MiB of anonymous memory for X seconds, alone, beside vCPU 0
+ *       checking the same memory (CPU load only), and beside vCPU 0
+ *       checking the cold instance (fetches); its passes/s in each case.
  *   emp_bench pingserve PORT | emp_bench ping IP PORT N
  *       plain TCP round trip: 16-byte request, 4096-byte answer.
  */
@@ -38,6 +47,7 @@
 
 #include "libemp.h"
 #include "lib/emp_test.h"
+#include "lib/emp_kvm_vm.h"
 
 #define MIB (1ULL << 20)
 
@@ -140,6 +150,24 @@ static int inst_create(int ctl, const char *name, const struct opts *o,
 	return emp_create(ctl, &c, &t, 1);
 }
 
+static uint8_t *inst_map(const char *name, uint64_t size, int *fdp);
+
+/* Open /dev/emp, create @name (dies on failure) and map it. Return: the
+ * control fd; *mp and *fdp get the mapping and its file. */
+static int inst_up(const char *name, const struct opts *o, uint32_t block, uint32_t sub,
+		   uint64_t size, uint64_t budget, uint8_t **mp, int *fdp)
+{
+	int ctl = emp_ctl_open(), err;
+
+	if (ctl < 0)
+		die("open /dev/emp", ctl);
+	err = inst_create(ctl, name, o, block, sub, size, budget);
+	if (err)
+		die("create", err);
+	*mp = inst_map(name, size, fdp);
+	return ctl;
+}
+
 static uint8_t *inst_map(const char *name, uint64_t size, int *fdp)
 {
 	int fd = et_open_node(name, O_RDWR);
@@ -210,13 +238,7 @@ static int do_fault(const struct opts *o)
 		n = (unsigned int)(budget / ET_PAGE - 4);
 	if (n > npg)
 		n = (unsigned int)npg;
-	ctl = emp_ctl_open();
-	if (ctl < 0)
-		die("open /dev/emp", ctl);
-	err = inst_create(ctl, name, o, 4096, 4096, size, budget);
-	if (err)
-		die("create", err);
-	m = inst_map(name, size, &fd);
+	ctl = inst_up(name, o, 4096, 4096, size, budget, &m, &fd);
 	populate(m, size);
 	inst_cold(ctl, name, 4096, budget);
 	perm = calloc(npg, sizeof(*perm));
@@ -291,13 +313,7 @@ static int do_tput(const struct opts *o)
 	uint8_t *m;
 	int ctl, fd, err;
 
-	ctl = emp_ctl_open();
-	if (ctl < 0)
-		die("open /dev/emp", ctl);
-	err = inst_create(ctl, name, o, o->block, o->sub, size, budget);
-	if (err)
-		die("create", err);
-	m = inst_map(name, size, &fd);
+	ctl = inst_up(name, o, o->block, o->sub, size, budget, &m, &fd);
 	populate(m, size);
 	for (int rnd = 0; rnd < 2; rnd++) {
 		for (unsigned int nt = 1; nt <= 2; nt++) {
@@ -403,13 +419,7 @@ static int do_around(const struct opts *o)
 
 	if (et_read_file(FAULT_AROUND_PARAM, was, sizeof(was)))
 		die("read " FAULT_AROUND_PARAM " (emp.ko without fault-around?)", ENOENT);
-	ctl = emp_ctl_open();
-	if (ctl < 0)
-		die("open /dev/emp", ctl);
-	err = inst_create(ctl, name, o, o->block, o->sub, size, budget);
-	if (err)
-		die("create", err);
-	m = inst_map(name, size, &fd);
+	ctl = inst_up(name, o, o->block, o->sub, size, budget, &m, &fd);
 	populate(m, size);
 	munmap(m, size);
 	close(fd);
@@ -431,6 +441,207 @@ static int do_around(const struct opts *o)
 	if (emp_destroy(ctl, name))
 		fprintf(stderr, "emp_bench: destroy %s failed\n", name);
 	close(ctl);
+	return 0;
+}
+
+/* ---- VM mode: a KVM guest on the instance ------------------------------- */
+
+/* Guest-physical layout: the guest code in anonymous memory at 0, the
+ * instance at VM_INST_GPA, 1 MiB of anonymous memory after it. */
+#define VM_CODE_SIZE	(64 << 10)
+#define VM_INST_GPA	(2 * MIB)
+#define VM_HOT_SIZE	(1 * MIB)
+
+struct vm_bench {
+	int ctl, kvm, vmfd, fd;
+	const char *name;
+	const struct opts *o;
+	uint8_t *inst, *code, *hot;
+	uint64_t hot_gpa;
+	uint32_t seed;
+	struct ekv_vcpu v[2];
+};
+
+/* The guest's pattern (word at guest-physical a holds a ^ seed) over @len
+ * bytes at @m, which the guest sees at @gpa. */
+static void vm_fill(uint8_t *m, uint64_t gpa, uint64_t len, uint32_t seed)
+{
+	for (uint64_t off = 0; off < len; off += 4)
+		*(volatile uint32_t *)(m + off) = (uint32_t)(gpa + off) ^ seed;
+}
+
+static void vm_check(int64_t r, const char *what)
+{
+	if (r > 0)
+		die(what, EIO);		/* the guest read a wrong word */
+	if (r <= EKV_EXIT_BASE)
+		die(what, EPROTO);	/* an unexpected exit */
+	if (r < 0)
+		die(what, (int)-r);
+}
+
+/* One timed guest pass over the cold instance, fault-around @on or off. */
+static void vm_around_pass(struct vm_bench *b, int on, unsigned int round)
+{
+	const struct opts *o = b->o;
+	uint64_t npg = o->size / ET_PAGE, t0, t1;
+	int64_t pf0, pf1, r;
+	struct emp_stat s0, s1;
+	int err;
+
+	if ((err = et_write_file(FAULT_AROUND_PARAM, on ? "Y" : "N")))
+		die("write " FAULT_AROUND_PARAM, err);
+	inst_cold(b->ctl, b->name, o->block, o->budget);
+	if ((err = emp_stat(b->ctl, b->name, &s0)))
+		die("stat", err);
+	pf0 = ekv_vcpu_stat(b->v[0].fd, "pf_taken");
+	t0 = now_ns();
+	r = ekv_run(&b->v[0], EKV_CHECK, b->seed, VM_INST_GPA, VM_INST_GPA + o->size);
+	t1 = now_ns();
+	pf1 = ekv_vcpu_stat(b->v[0].fd, "pf_taken");
+	if ((err = emp_stat(b->ctl, b->name, &s1)))
+		die("stat", err);
+	vm_check(r, "guest pass over the instance");
+	printf("# BENCH {\"bench\":\"vm\",\"test\":\"around\",\"contender\":\"%s\","
+	       "\"tier\":\"%s\",\"block\":%u,\"subblock\":%u,\"size\":%llu,\"budget\":%llu,"
+	       "\"round\":%u,\"pages\":%llu,\"secs\":%.4f,\"pages_per_s\":%.0f,"
+	       "\"kvm_faults\":%lld,\"mapped_around\":%llu,\"nowait_retries\":%llu,",
+	       on ? "on" : "off", o->tier, o->block, o->sub, (unsigned long long)o->size,
+	       (unsigned long long)o->budget, round, (unsigned long long)npg,
+	       (t1 - t0) / 1e9, npg / ((t1 - t0) / 1e9),
+	       (long long)(pf0 >= 0 && pf1 >= 0 ? pf1 - pf0 : -1),
+	       (unsigned long long)(s1.mapped_around - s0.mapped_around),
+	       (unsigned long long)(s1.nowait_retries - s0.nowait_retries));
+	print_stat_delta(&s0, &s1);
+	printf("}\n");
+}
+
+/* vCPU 0's load while vCPU 1 is measured: passes until told to stop. */
+struct vm_load {
+	struct vm_bench *b;
+	uint64_t lo, hi;
+	volatile int stop;
+	unsigned int passes;
+	int64_t result;
+};
+
+static void *vm_load_thread(void *p)
+{
+	struct vm_load *l = p;
+
+	while (!l->stop) {
+		l->result = ekv_run(&l->b->v[0], EKV_CHECK, l->b->seed, l->lo, l->hi);
+		if (l->result)
+			break;
+		l->passes++;
+	}
+	return NULL;
+}
+
+/* vCPU 1's passes over the anonymous memory per second, beside @load
+ * ("alone": none; "cpu": vCPU 0 on the same memory; "fetch": vCPU 0 on the
+ * cold instance). */
+static void vm_side_by_side(struct vm_bench *b, const char *load, unsigned int round)
+{
+	const struct opts *o = b->o;
+	struct vm_load l = { .b = b };
+	struct emp_stat s0, s1;
+	unsigned int passes = 0;
+	uint64_t t0, t1, end;
+	pthread_t t;
+	int err;
+
+	inst_cold(b->ctl, b->name, o->block, o->budget);
+	if ((err = emp_stat(b->ctl, b->name, &s0)))
+		die("stat", err);
+	if (strcmp(load, "alone")) {
+		int fetch = !strcmp(load, "fetch");
+
+		l.lo = fetch ? VM_INST_GPA : b->hot_gpa;
+		l.hi = l.lo + (fetch ? o->size : VM_HOT_SIZE);
+		if ((err = pthread_create(&t, NULL, vm_load_thread, &l)))
+			die("pthread_create", err);
+		et_msleep(100);		/* let it get going */
+	}
+	t0 = now_ns();
+	end = t0 + (uint64_t)(o->secs * 1e9);
+	do {
+		vm_check(ekv_run(&b->v[1], EKV_CHECK, b->seed, b->hot_gpa,
+				 b->hot_gpa + VM_HOT_SIZE), "vCPU 1's pass");
+		passes++;
+	} while ((t1 = now_ns()) < end);
+	if (strcmp(load, "alone")) {
+		l.stop = 1;
+		pthread_join(t, NULL);
+		vm_check(l.result, "vCPU 0's load");
+	}
+	if ((err = emp_stat(b->ctl, b->name, &s1)))
+		die("stat", err);
+	printf("# BENCH {\"bench\":\"vm\",\"test\":\"vcpus\",\"contender\":\"%s\","
+	       "\"tier\":\"%s\",\"block\":%u,\"subblock\":%u,\"size\":%llu,\"budget\":%llu,"
+	       "\"round\":%u,\"secs\":%.4f,\"passes\":%u,\"passes_per_s\":%.2f,"
+	       "\"load_passes\":%u,",
+	       load, o->tier, o->block, o->sub, (unsigned long long)o->size,
+	       (unsigned long long)o->budget, round, (t1 - t0) / 1e9, passes,
+	       passes / ((t1 - t0) / 1e9), l.passes);
+	print_stat_delta(&s0, &s1);
+	printf("}\n");
+}
+
+static int do_vm(const struct opts *o)
+{
+	struct vm_bench b = { .name = "bench-vm", .o = o, .seed = 0x5eedbe7c };
+	const char *why;
+	char was[8] = "Y";
+	int err;
+
+	if (o->size > 1024 * MIB)
+		die("--size: at most 1024 MiB (32-bit guest)", EINVAL);
+	if (et_read_file(FAULT_AROUND_PARAM, was, sizeof(was)))
+		die("read " FAULT_AROUND_PARAM " (emp.ko without fault-around?)", ENOENT);
+	b.ctl = inst_up(b.name, o, o->block, o->sub, o->size, o->budget, &b.inst, &b.fd);
+	b.hot_gpa = VM_INST_GPA + o->size;
+	b.code = mmap(NULL, VM_CODE_SIZE + VM_HOT_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (b.code == MAP_FAILED)
+		die("mmap", errno);
+	b.hot = b.code + VM_CODE_SIZE;
+	memcpy(b.code, ekv_guest, ekv_guest_end - ekv_guest);
+	vm_fill(b.inst, VM_INST_GPA, o->size, b.seed);
+	vm_fill(b.hot, b.hot_gpa, VM_HOT_SIZE, b.seed);
+
+	if ((err = ekv_vm_open(&b.kvm, &b.vmfd, &why)))
+		die(why, err);
+	if ((err = ekv_slot(b.vmfd, 0, 0, VM_CODE_SIZE, b.code)) ||
+	    (err = ekv_slot(b.vmfd, 1, VM_INST_GPA, o->size, b.inst)) ||
+	    (err = ekv_slot(b.vmfd, 2, b.hot_gpa, VM_HOT_SIZE, b.hot)))
+		die("KVM_SET_USER_MEMORY_REGION", err);
+	for (int i = 0; i < 2; i++)
+		if ((err = ekv_vcpu_new(b.kvm, b.vmfd, i, &b.v[i])))
+			die("KVM_CREATE_VCPU", err);
+
+	for (unsigned int r = 0; r < o->n; r++) {
+		vm_around_pass(&b, 1, r);
+		vm_around_pass(&b, 0, r);
+	}
+	if ((err = et_write_file(FAULT_AROUND_PARAM, was)))
+		die("restore " FAULT_AROUND_PARAM, err);
+	/* Warm up vCPU 1's memory in KVM's tables first. */
+	vm_check(ekv_run(&b.v[1], EKV_CHECK, b.seed, b.hot_gpa, b.hot_gpa + VM_HOT_SIZE),
+		 "vCPU 1's first pass");
+	for (unsigned int r = 0; r < o->n; r++) {
+		vm_side_by_side(&b, "alone", r);
+		vm_side_by_side(&b, "cpu", r);
+		vm_side_by_side(&b, "fetch", r);
+	}
+
+	for (int i = 0; i < 2; i++)
+		ekv_vcpu_free(&b.v[i]);
+	close(b.vmfd);
+	close(b.kvm);
+	munmap(b.code, VM_CODE_SIZE + VM_HOT_SIZE);
+	inst_unmap(b.ctl, b.name, b.inst, o->size, b.fd);
+	close(b.ctl);
 	return 0;
 }
 
@@ -500,13 +711,7 @@ static int do_swap(const struct opts *o)
 		zipf_init(&z, npg, 0.99);
 	memset(lat, 0, o->n * sizeof(*lat));
 	if (emp) {
-		ctl = emp_ctl_open();
-		if (ctl < 0)
-			die("open /dev/emp", ctl);
-		err = inst_create(ctl, name, o, o->block, o->sub, ws, o->local);
-		if (err)
-			die("create", err);
-		m = inst_map(name, ws, &fd);
+		ctl = inst_up(name, o, o->block, o->sub, ws, o->local, &m, &fd);
 	} else {
 		char p[256], v[64];
 
@@ -708,6 +913,8 @@ int main(int argc, char **argv)
 		return do_swap(&o);
 	if (!strcmp(cmd, "around"))
 		return do_around(&o);
+	if (!strcmp(cmd, "vm"))
+		return do_vm(&o);
 	fprintf(stderr, "emp_bench: unknown mode %s\n", cmd);
 	return 2;
 }

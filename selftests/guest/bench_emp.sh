@@ -17,7 +17,8 @@ SWAP_WS=128 SWAP_OPS=20000 SWAP_SECS=8		# working set MiB, accesses, time cap
 SWAP_GEOMS="4096/4096 65536/4096"
 AROUND_SIZE=32 AROUND_BUDGET=8 AROUND_ROUNDS=2	# fault-around on/off, alternating
 AROUND_GEOMS="65536/4096 65536/65536 2097152/65536"
-PARTS="fault tput around swap"
+VM_SIZE=32 VM_BUDGET=4 VM_ROUNDS=2 VM_SECS=3 VM_GEOM=65536/4096	# KVM guest on an instance
+PARTS="fault tput around vm swap"
 for a in $(cat /proc/cmdline); do
 	case "$a" in emp.bench=*) eval "$(echo "${a#emp.bench=}" | tr , ' ')" ;; esac
 done
@@ -153,6 +154,17 @@ case " $PARTS " in *" around "*)
 			--block ${g%/*} --sub ${g#*/} --size $AROUND_SIZE --budget $AROUND_BUDGET \
 			--n $AROUND_ROUNDS
 	done
+	;;
+esac
+
+case " $PARTS " in *" vm "*)
+	if { modprobe kvm_amd 2>/dev/null || modprobe kvm_intel; } && [ -c /dev/kvm ]; then
+		ran "VM mode: KVM guest on an instance, EMP on NVMe, block/subblock $VM_GEOM" $B vm \
+			--tier bdev --block ${VM_GEOM%/*} --sub ${VM_GEOM#*/} --size $VM_SIZE \
+			--budget $VM_BUDGET --n $VM_ROUNDS --secs $VM_SECS
+	else
+		skip_all "VM mode: no /dev/kvm"
+	fi
 	;;
 esac
 

@@ -22,16 +22,7 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 fi
 tap_ok "qemu-system-x86_64 is in the guest"
 
-[ -c /dev/kvm ] || { modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null; sleep 0.5; }
-ACCEL="-accel tcg"
-if [ -c /dev/kvm ]; then
-	timeout 60 qemu-system-x86_64 -M pc -accel kvm -cpu host -nodefaults -display none \
-		-bios $PAYLOAD -m 20 -serial none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		>/tmp/probe.out 2>&1
-	[ $? = 33 ] && ACCEL="-accel kvm -cpu host"
-fi
-echo "# QEMU accelerator in the guest: $ACCEL"
-cat /tmp/probe.out 2>/dev/null | sed 's/^/#   probe: /'
+qemu_accel qemu-system-x86_64 $PAYLOAD
 
 gone() {	# gone NAME: no instance NAME and no device node
 	[ ! -e "/dev/emp-$1" ] && ! empctl list | grep -q "^$1 "

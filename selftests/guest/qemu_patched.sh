@@ -20,14 +20,7 @@ if [ -z "$Q" ] || [ ! -x "$Q" ]; then
 fi
 tap_ok "the patched QEMU is in the guest"
 
-[ -c /dev/kvm ] || { modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null; sleep 0.5; }
-ACCEL="-accel tcg"
-if [ -c /dev/kvm ]; then
-	timeout 60 "$Q" -M pc -accel kvm -cpu host -nodefaults -display none -bios $PAYLOAD -m 20 \
-		-serial none $EXIT >/dev/null 2>&1
-	[ $? = 33 ] && ACCEL="-accel kvm -cpu host"
-fi
-echo "# accelerator: $ACCEL"
+qemu_accel "$Q" $PAYLOAD
 
 run() {	# run MEMPATH: boot the payload with -m 64 -mem-path MEMPATH
 	rm -f /tmp/pser.txt

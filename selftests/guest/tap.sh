@@ -12,3 +12,20 @@ tap_check() {
 	fi
 }
 tap_exit() { exit $_tap_fail; }
+
+# qemu_accel QEMU PAYLOAD: ACCEL gets "-accel kvm -cpu host" when nested KVM
+# in this guest boots PAYLOAD (a -bios image ending in isa-debug-exit 33),
+# else "-accel tcg".
+qemu_accel() {
+	[ -c /dev/kvm ] || { modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null; sleep 0.5; }
+	ACCEL="-accel tcg"
+	rm -f /tmp/probe.out
+	if [ -c /dev/kvm ]; then
+		timeout 60 "$1" -M pc -accel kvm -cpu host -nodefaults -display none -bios "$2" \
+			-m 20 -serial none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+			>/tmp/probe.out 2>&1
+		[ $? = 33 ] && ACCEL="-accel kvm -cpu host"
+	fi
+	echo "# QEMU accelerator in the guest: $ACCEL"
+	[ ! -s /tmp/probe.out ] || sed 's/^/#   probe: /' /tmp/probe.out
+}

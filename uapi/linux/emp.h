@@ -46,6 +46,7 @@
 #define EMP_FEAT_TIER_TCP	(1ULL << 3)	/* EMP_TIER_TCP */
 #define EMP_FEAT_TIER_RDMA	(1ULL << 4)	/* EMP_TIER_RDMA */
 #define EMP_FEAT_FAULT_AROUND	(1ULL << 5)	/* emp_stat.mapped_around is counted */
+#define EMP_FEAT_NOWAIT		(1ULL << 6)	/* emp_stat.nowait_retries is counted */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -282,6 +283,12 @@ struct emp_tier_stat {
  *                 their own (resident pages of the faulting block; see the
  *                 emp.ko parameter fault_around). Zero from modules
  *                 without EMP_FEAT_FAULT_AROUND (a reserved field there).
+ * @nowait_retries: out: faults asked not to wait (FAULT_FLAG_RETRY_NOWAIT:
+ *                 KVM's first try at a guest page, after which it can
+ *                 complete the fault asynchronously) that would have
+ *                 waited for I/O, answered "retry"; the waiting retry is
+ *                 counted in @faults. Zero from modules without
+ *                 EMP_FEAT_NOWAIT (a reserved field there).
  * @reserved:      zero
  */
 struct emp_stat {
@@ -308,7 +315,8 @@ struct emp_stat {
 	__u64 lat_hist[EMP_LAT_BUCKETS];
 	struct emp_tier_stat tier[EMP_MAX_TIERS];
 	__u64 mapped_around;
-	__u64 reserved[3];
+	__u64 nowait_retries;
+	__u64 reserved[2];
 };
 #define EMP_STAT_SIZE_VER0	888
 
