@@ -6,6 +6,8 @@
  * Lock order (outermost first):
  *   emp_registry_lock -> (nothing; never held on the fault path)
  *   mmap_lock -> emp_block.lock -> page lock -> i_mmap_rwsem -> emp_instance.lru_lock
+ * (the background cleaner takes emp_block.lock with mutex_trylock() and no
+ * mmap_lock, and follows the same order from there)
  * A fault holding one block's lock may evict another block only after a
  * successful mutex_trylock() on it, so two faults never wait on each other.
  */
@@ -20,6 +22,7 @@
 #include <linux/percpu.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/emp.h>
 
@@ -80,6 +83,7 @@ struct emp_stats {
 	u64 sigbus;
 	u64 mapped_around;
 	u64 nowait_retries;
+	u64 cleaned;
 	u64 lat_hist[EMP_LAT_BUCKETS];
 };
 
@@ -97,6 +101,7 @@ struct emp_stats {
  * @lru_lock:       protects @lru
  * @lru:            resident blocks, oldest first (a clock with the
  *                  REFERENCED bit; faults never take this lock)
+ * @clean_work:     the background cleaner (emp_cache.c), kicked by evictions
  * @blocks:         block index -> struct emp_block, made on first touch and
  *                  kept until the instance goes (the xarray's own lock)
  * @tiers:          backends in instance offset order
@@ -126,6 +131,7 @@ struct emp_instance {
 	atomic_long_t resident_pages;
 	spinlock_t lru_lock;
 	struct list_head lru;
+	struct work_struct clean_work;
 
 	struct xarray blocks;
 	struct emp_backend *tiers[EMP_MAX_TIERS];
@@ -188,6 +194,8 @@ void emp_blocks_free(struct emp_instance *inst);
 bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset);
 
 /* emp_cache.c */
+void emp_cache_init(struct emp_instance *inst);
+void emp_cache_stop(struct emp_instance *inst);
 int emp_cache_charge(struct emp_instance *inst, struct emp_block *self);
 void emp_cache_uncharge(struct emp_instance *inst);
 int emp_cache_shrink(struct emp_instance *inst);

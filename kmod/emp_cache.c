@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The local DRAM cache of an instance: the budget, the eviction clock,
- * writeback of dirty subblocks, and synchronous tier transfers.
+ * writeback of dirty subblocks, the background cleaner, and synchronous
+ * tier transfers.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 #include <linux/wait_bit.h>
@@ -18,6 +20,20 @@
 #define EMP_WB_BATCH		8
 /* Failed writebacks tolerated while looking for a block to evict. */
 #define EMP_EVICT_TRIES		8
+/* Blocks the cleaner takes off the clock's cold end per round. */
+#define EMP_CLEAN_BATCH		32
+
+/*
+ * Off by default: in the TCG test guests (where the emulated disk costs
+ * CPU like everything else) make bench measured no gain, rather a loss
+ * (docs/bench.md). On a real device, where a write overlaps the next
+ * fault's read, it may pay: measure with EMP_BENCH_ARGS=EMP_PARAMS=clean_ahead=1.
+ */
+static bool clean_ahead;
+module_param(clean_ahead, bool, 0644);
+MODULE_PARM_DESC(clean_ahead,
+		 "write dirty blocks next in line for eviction back in the background, "
+		 "so that evicting them costs no write (default N)");
 
 /**
  * emp_tier_account() - count a finished transfer in its tier's counters
@@ -200,23 +216,47 @@ static int emp_block_writeback(struct emp_instance *inst, struct emp_block *blk)
  * the block off the LRU. On a writeback error the block stays resident and
  * goes back on the LRU.
  */
+/*
+ * Quiesce a resident block for writeback: wait for its background reads,
+ * lock its pages (so no fault is half-way through mapping one; page_mkwrite
+ * waits too) and unmap it from every mapping (which also reaches KVM
+ * through MMU notifiers). With blk->lock held on top, nothing can write to
+ * it until the caller unlocks: a new mapping needs a fault, and a fault
+ * needs blk->lock.
+ */
+static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
+{
+	struct page **pages = emp_block_pages(inst, blk);
+	unsigned int i;
+
+	wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
+	for (i = 0; i < inst->block_pages; i++)
+		lock_page(pages[i]);
+	if (inst->mapping)
+		unmap_mapping_range(inst->mapping, (loff_t)blk->index << inst->block_shift,
+				    1ULL << inst->block_shift, 1);
+}
+
+static void emp_block_unlock_pages(struct emp_instance *inst, struct emp_block *blk)
+{
+	struct page **pages = emp_block_pages(inst, blk);
+	unsigned int i;
+
+	for (i = 0; i < inst->block_pages; i++)
+		unlock_page(pages[i]);
+}
+
 static int emp_block_evict(struct emp_instance *inst, struct emp_block *blk)
 {
 	struct page **pages = emp_block_pages(inst, blk);
 	unsigned int i;
 	int err;
 
-	wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
 	set_bit(EMP_BLK_EVICTING, &blk->flags);
-	for (i = 0; i < inst->block_pages; i++)
-		lock_page(pages[i]);
-	if (inst->mapping)
-		unmap_mapping_range(inst->mapping, (loff_t)blk->index << inst->block_shift,
-				    1ULL << inst->block_shift, 1);
+	emp_block_quiesce(inst, blk);
 	err = emp_block_writeback(inst, blk);
 	if (err) {
-		for (i = 0; i < inst->block_pages; i++)
-			unlock_page(pages[i]);
+		emp_block_unlock_pages(inst, blk);
 		clear_bit(EMP_BLK_EVICTING, &blk->flags);
 		emp_cache_add(inst, blk);
 		return err;
@@ -263,7 +303,96 @@ static int emp_evict_one(struct emp_instance *inst, struct emp_block *self)
 		return -EAGAIN;
 	err = emp_block_evict(inst, victim);
 	mutex_unlock(&victim->lock);
+	if (READ_ONCE(clean_ahead))
+		queue_work(system_unbound_wq, &inst->clean_work);
 	return err;
+}
+
+/* ---- the background cleaner ---------------------------------------------- */
+
+/*
+ * Write a dirty resident block back and leave it resident and clean: the
+ * eviction that comes for it later only unmaps and frees. Skips a block
+ * whose lock is taken (a fault or an eviction is at it).
+ * Return: false if a writeback failed (the cleaner stops for this round).
+ */
+static bool emp_block_clean(struct emp_instance *inst, struct emp_block *blk)
+{
+	unsigned long *dirty = emp_blk_map(inst, blk, EMP_MAP_DIRTY);
+	unsigned int before;
+	int err = 0;
+
+	if (!mutex_trylock(&blk->lock))
+		return true;
+	if (test_bit(EMP_BLK_RESIDENT, &blk->flags) &&
+	    !bitmap_empty(dirty, inst->sub_per_block)) {
+		emp_block_quiesce(inst, blk);
+		before = bitmap_weight(dirty, inst->sub_per_block);
+		err = emp_block_writeback(inst, blk);
+		this_cpu_add(inst->stats->cleaned,
+			     before - bitmap_weight(dirty, inst->sub_per_block));
+		emp_block_unlock_pages(inst, blk);
+	}
+	mutex_unlock(&blk->lock);
+	return !err;
+}
+
+/*
+ * The cleaner, kicked by every eviction: the first blocks of the eviction
+ * clock that are not referenced (at most EMP_CLEAN_BATCH, and an eighth of
+ * the resident blocks) are the next victims; write back the dirty ones
+ * among them. Cleaning further ahead costs more than it saves: a cleaned
+ * block is unmapped, and one touched again before its eviction faults and
+ * is written back twice. Blocks are never freed while their instance
+ * lives, and the instance cancels this work before it frees them, so the
+ * pointers taken under lru_lock stay valid after it is dropped.
+ */
+static void emp_clean_work(struct work_struct *work)
+{
+	struct emp_instance *inst = container_of(work, struct emp_instance, clean_work);
+	long ahead = atomic_long_read(&inst->resident_pages) / inst->block_pages / 8;
+	struct emp_block *batch[EMP_CLEAN_BATCH], *blk;
+	unsigned int n = 0, i;
+	long seen = 0, scanned = 0;
+
+	ahead = clamp(ahead, 2L, (long)EMP_CLEAN_BATCH);
+	spin_lock(&inst->lru_lock);
+	list_for_each_entry(blk, &inst->lru, lru) {
+		if (scanned++ >= 4 * EMP_CLEAN_BATCH)
+			break;
+		if (test_bit(EMP_BLK_REFERENCED, &blk->flags))
+			continue;	/* the clock passes it by once more */
+		if (seen++ >= ahead)
+			break;
+		if (!bitmap_empty(emp_blk_map(inst, blk, EMP_MAP_DIRTY), inst->sub_per_block))
+			batch[n++] = blk;
+	}
+	spin_unlock(&inst->lru_lock);
+	for (i = 0; i < n; i++)
+		if (!emp_block_clean(inst, batch[i]))
+			return;
+}
+
+/**
+ * emp_cache_init() - set up the cache part of a new instance
+ * @inst: the instance
+ */
+void emp_cache_init(struct emp_instance *inst)
+{
+	spin_lock_init(&inst->lru_lock);
+	INIT_LIST_HEAD(&inst->lru);
+	INIT_WORK(&inst->clean_work, emp_clean_work);
+}
+
+/**
+ * emp_cache_stop() - stop the cleaner of an instance that is going away
+ * @inst: the instance; nothing maps it and no fault or resize can start
+ *
+ * Context: Process context, sleeps until a running round is over.
+ */
+void emp_cache_stop(struct emp_instance *inst)
+{
+	cancel_work_sync(&inst->clean_work);
 }
 
 /*

@@ -218,6 +218,7 @@ static void emp_stats_sum(struct emp_instance *inst, struct emp_stats *sum)
 		sum->sigbus += s->sigbus;
 		sum->mapped_around += s->mapped_around;
 		sum->nowait_retries += s->nowait_retries;
+		sum->cleaned += s->cleaned;
 		for (i = 0; i < EMP_LAT_BUCKETS; i++)
 			sum->lat_hist[i] += s->lat_hist[i];
 	}
@@ -283,6 +284,7 @@ EMP_STAT_ATTR(io_errors);
 EMP_STAT_ATTR(sigbus);
 EMP_STAT_ATTR(mapped_around);
 EMP_STAT_ATTR(nowait_retries);
+EMP_STAT_ATTR(cleaned);
 
 /* Fault latency histogram: one line, bucket i counts [2^i, 2^(i+1)) ns. */
 static ssize_t latency_hist_show(struct device *dev, struct device_attribute *a, char *buf)
@@ -329,6 +331,7 @@ static struct attribute *emp_stat_attrs[] = {
 	&dev_attr_stat_sigbus.attr,
 	&dev_attr_stat_mapped_around.attr,
 	&dev_attr_stat_nowait_retries.attr,
+	&dev_attr_stat_cleaned.attr,
 	&dev_attr_latency_hist.attr,
 	&dev_attr_tiers.attr,
 	NULL,
@@ -421,6 +424,7 @@ static void emp_instance_free(struct emp_instance *inst)
 {
 	unsigned int i;
 
+	emp_cache_stop(inst);
 	emp_blocks_free(inst);
 	for (i = 0; i < inst->nr_tiers; i++)
 		emp_tier_destroy(inst->tiers[i]);
@@ -483,8 +487,7 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	inst->bitmap_longs = BITS_TO_LONGS(inst->sub_per_block);
 	inst->budget_pages = c->dram_budget >> PAGE_SHIFT;
 	atomic_long_set(&inst->resident_pages, 0);
-	spin_lock_init(&inst->lru_lock);
-	INIT_LIST_HEAD(&inst->lru);
+	emp_cache_init(inst);
 	xa_init(&inst->blocks);
 	inst->stats = alloc_percpu(struct emp_stats);
 	if (!inst->stats) {
@@ -642,6 +645,7 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 	st->sigbus = s.sigbus;
 	st->mapped_around = s.mapped_around;
 	st->nowait_retries = s.nowait_retries;
+	st->cleaned = s.cleaned;
 	memcpy(st->lat_hist, s.lat_hist, sizeof(st->lat_hist));
 	for (i = 0; i < inst->nr_tiers; i++) {
 		struct emp_backend *be = inst->tiers[i];

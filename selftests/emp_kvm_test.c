@@ -56,10 +56,11 @@ FIXTURE_SETUP(vm)
 	self->v.run = MAP_FAILED;
 	self->ctl = emp_ctl_open();
 	ASSERT_LE(0, self->ctl) TH_LOG("open /dev/emp: %s (is emp.ko loaded?)", strerror(-self->ctl));
-	err = et_inst_up(&self->in, self->ctl, "kvmt", &g, &why);
-	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
-
+	/* KVM first: a failed set-up skips the teardown, and must leave no
+	 * instance behind. */
 	err = ekv_vm_open(&self->kvm, &self->vmfd, &why);
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	err = et_inst_up(&self->in, self->ctl, "kvmt", &g, &why);
 	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
 	err = ekv_slot(self->vmfd, 0, 0, SLOT_SIZE, self->in.map);
 	ASSERT_EQ(0, err) TH_LOG("KVM_SET_USER_MEMORY_REGION on the instance mapping: %s",

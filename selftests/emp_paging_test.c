@@ -275,6 +275,7 @@ TEST_F(inst, node_list_stat_and_info_describe_it)
 	EXPECT_EQ(st.id, minor(sb.st_rdev));
 	EXPECT_EQ(0, st.mapped_around);
 	EXPECT_EQ(0, st.nowait_retries);
+	EXPECT_EQ(0, st.cleaned);
 	for (unsigned int i = 0; i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++) {
 		EXPECT_EQ(0, st.reserved[i]);
 	}
@@ -611,6 +612,65 @@ TEST_F(inst, fault_around_maps_the_blocks_resident_pages_and_keeps_dirty_trackin
 	       (unsigned long long)faults, (unsigned long long)around);
 	EXPECT_EQ(16, faults);
 	EXPECT_EQ(0, around);
+}
+
+/* ---- the background cleaner ------------------------------------------------ */
+
+#define CLEAN_AHEAD_PARAM	"/sys/module/emp/parameters/clean_ahead"
+
+/* Write blocks 0..15 (four times the budget) at @ver, let the cleaner
+ * finish, push them all out, check every page; return the stat delta. */
+static void write_evict_check(struct __test_metadata *_metadata, FIXTURE_DATA(inst) *self,
+			      uint32_t ver, struct emp_stat *d)
+{
+	struct emp_stat s0, s1;
+
+	ASSERT_EQ(0, emp_stat(self->ctl, INST_NAME, &s0));
+	for (size_t pg = 0; pg < 16 * 16; pg++)
+		et_fill_page(self->in.map + pg * ET_PAGE, pg, ver);
+	et_msleep(300);
+	push_out(self, 16, 8);
+	for (size_t pg = 0; pg < 16 * 16; pg++)
+		check_page(_metadata, self->in.map, pg, ver, "read back after the cleaner");
+	ASSERT_EQ(0, emp_stat(self->ctl, INST_NAME, &s1));
+	d->writebacks = s1.writebacks - s0.writebacks;
+	d->cleaned = s1.cleaned - s0.cleaned;
+	d->evictions = s1.evictions - s0.evictions;
+}
+
+/*
+ * Evictions kick the cleaner, which writes the dirty blocks next in line
+ * for eviction back while they stay resident; their eviction then writes
+ * nothing. Every page is written once, so every one of the 256 subblocks
+ * is written back once (by the cleaner or by its eviction), and reads back
+ * intact. With clean_ahead off nothing is cleaned.
+ */
+TEST_F(inst, clean_ahead_writes_dirty_blocks_back_before_eviction)
+{
+	struct emp_info info = { .size = sizeof(info) };
+	struct emp_stat d;
+	char was[8] = "";
+
+	ASSERT_EQ(0, emp_get_info(self->ctl, &info));
+	ASSERT_TRUE(info.features & EMP_FEAT_CLEAN_AHEAD);
+	ASSERT_EQ(0, et_read_file(CLEAN_AHEAD_PARAM, was, sizeof(was)));
+	ASSERT_EQ(0, et_write_file(CLEAN_AHEAD_PARAM, "Y"));
+	write_evict_check(_metadata, self, 71, &d);
+	TH_LOG("clean_ahead on: %llu writebacks, %llu of them by the cleaner, %llu evictions",
+	       (unsigned long long)d.writebacks, (unsigned long long)d.cleaned,
+	       (unsigned long long)d.evictions);
+	EXPECT_LT(0, d.cleaned) TH_LOG("the cleaner wrote nothing back");
+	EXPECT_LE(d.cleaned, d.writebacks);
+	EXPECT_LE(256, d.writebacks) TH_LOG("a dirty subblock was never written back");
+
+	ASSERT_EQ(0, et_write_file(CLEAN_AHEAD_PARAM, "N"));
+	et_msleep(100);		/* a round queued before may still run */
+	write_evict_check(_metadata, self, 72, &d);
+	EXPECT_EQ(0, et_write_file(CLEAN_AHEAD_PARAM, was[0] ? was : "N"));
+	TH_LOG("clean_ahead off: %llu writebacks, %llu by the cleaner",
+	       (unsigned long long)d.writebacks, (unsigned long long)d.cleaned);
+	EXPECT_EQ(0, d.cleaned);
+	EXPECT_EQ(256, d.writebacks);
 }
 
 TEST_HARNESS_MAIN

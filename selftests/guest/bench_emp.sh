@@ -19,6 +19,7 @@ AROUND_SIZE=32 AROUND_BUDGET=8 AROUND_ROUNDS=2	# fault-around on/off, alternatin
 AROUND_GEOMS="65536/4096 65536/65536 2097152/65536"
 VM_SIZE=32 VM_BUDGET=4 VM_ROUNDS=2 VM_SECS=3 VM_GEOM=65536/4096	# KVM guest on an instance
 PARTS="fault tput around vm swap"
+EMP_PARAMS=		# emp.ko parameters, e.g. emp.bench=EMP_PARAMS=clean_ahead=0
 for a in $(cat /proc/cmdline); do
 	case "$a" in emp.bench=*) eval "$(echo "${a#emp.bench=}" | tr , ' ')" ;; esac
 done
@@ -45,9 +46,11 @@ meta() { echo "# BENCH {\"bench\":\"meta\",\"key\":\"$1\",\"value\":\"$2\"}"; }
 
 echo "TAP version 13"
 n=$((n + 1))
-if insmod /emp/modules/emp.ko; then echo "ok $n insmod emp.ko"; else echo "not ok $n insmod emp.ko"; fi
+# shellcheck disable=SC2086
+if insmod /emp/modules/emp.ko $EMP_PARAMS; then echo "ok $n insmod emp.ko"; else echo "not ok $n insmod emp.ko"; fi
 meta kernel "$(uname -r)"
 meta emp_version "$(cat /sys/module/emp/version 2>/dev/null)"
+meta emp_params "$EMP_PARAMS"
 meta fio "$(fio --version 2>/dev/null)"
 meta cpus "$(grep -c ^processor /proc/cpuinfo)"
 # Two partitions of the one disk: EMP and fio on p1, swap on p2, so that EMP

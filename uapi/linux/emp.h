@@ -47,6 +47,7 @@
 #define EMP_FEAT_TIER_RDMA	(1ULL << 4)	/* EMP_TIER_RDMA */
 #define EMP_FEAT_FAULT_AROUND	(1ULL << 5)	/* emp_stat.mapped_around is counted */
 #define EMP_FEAT_NOWAIT		(1ULL << 6)	/* emp_stat.nowait_retries is counted */
+#define EMP_FEAT_CLEAN_AHEAD	(1ULL << 7)	/* emp_stat.cleaned is counted */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -289,6 +290,10 @@ struct emp_tier_stat {
  *                 waited for I/O, answered "retry"; the waiting retry is
  *                 counted in @faults. Zero from modules without
  *                 EMP_FEAT_NOWAIT (a reserved field there).
+ * @cleaned:       out: dirty subblocks the background cleaner wrote back
+ *                 ahead of eviction (also counted in @writebacks; see the
+ *                 emp.ko parameter clean_ahead). Zero from modules without
+ *                 EMP_FEAT_CLEAN_AHEAD (a reserved field there).
  * @reserved:      zero
  */
 struct emp_stat {
@@ -316,7 +321,8 @@ struct emp_stat {
 	struct emp_tier_stat tier[EMP_MAX_TIERS];
 	__u64 mapped_around;
 	__u64 nowait_retries;
-	__u64 reserved[2];
+	__u64 cleaned;
+	__u64 reserved[1];
 };
 #define EMP_STAT_SIZE_VER0	888
 
