@@ -209,14 +209,6 @@ static int emp_block_writeback(struct emp_instance *inst, struct emp_block *blk)
 }
 
 /*
- * Evict a resident block: wait for its background reads, lock its pages
- * (so no fault is half-way through mapping one), unmap it from every
- * mapping (which also reaches KVM through MMU notifiers), write back dirty
- * subblocks and free the pages. The caller holds blk->lock and has taken
- * the block off the LRU. On a writeback error the block stays resident and
- * goes back on the LRU.
- */
-/*
  * Quiesce a resident block for writeback: wait for its background reads,
  * lock its pages (so no fault is half-way through mapping one; page_mkwrite
  * waits too) and unmap it from every mapping (which also reaches KVM
@@ -246,6 +238,12 @@ static void emp_block_unlock_pages(struct emp_instance *inst, struct emp_block *
 		unlock_page(pages[i]);
 }
 
+/*
+ * Evict a resident block: quiesce it, write back its dirty subblocks and
+ * free its pages. The caller holds blk->lock and has taken the block off
+ * the LRU. On a writeback error the block stays resident and goes back on
+ * the LRU.
+ */
 static int emp_block_evict(struct emp_instance *inst, struct emp_block *blk)
 {
 	struct page **pages = emp_block_pages(inst, blk);

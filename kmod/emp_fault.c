@@ -356,15 +356,16 @@ again:
 	}
 	if (!test_bit(sub, present)) {
 		hit = false;
-		if (nowait && (test_bit(sub, busy) ||
-			       test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_STORED))))
-			goto later;
 		if (test_bit(sub, busy)) {
 			/* Its background read is on the way: wait for it. */
+			if (nowait)
+				goto later;
 			mutex_unlock(&blk->lock);
 			wait_var_event(&blk->inflight, !test_bit(sub, busy));
 			goto again;
 		}
+		if (nowait && test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_STORED)))
+			goto later;	/* a tier read */
 		err = emp_fetch_sub(inst, blk, sub);
 		if (err)
 			goto out_err;
@@ -374,13 +375,11 @@ again:
 	if (READ_ONCE(fault_around) && inst->block_pages > 1)
 		emp_map_around(vmf, inst, blk, pib);
 	page = emp_block_pages(inst, blk)[pib];
+	get_page(page);
 	/*
 	 * Returned locked: eviction locks every page of a block before it
 	 * unmaps it, so it waits until the core has installed this mapping.
-	 * Nobody else holds the lock of a resident page for long while we
-	 * hold blk->lock (eviction takes blk->lock first).
 	 */
-	get_page(page);
 	lock_page(page);
 	set_bit(EMP_BLK_REFERENCED, &blk->flags);
 	mutex_unlock(&blk->lock);

@@ -30,8 +30,6 @@
 #include "lib/emp_test.h"
 #include "lib/emp_kvm_vm.h"
 
-#define MODE_WRITE	EKV_WRITE
-#define MODE_CHECK	EKV_CHECK
 /* Guest data starts after the code page. */
 #define DATA_START	0x1000u
 
@@ -40,7 +38,7 @@
 #define BUDGET		(1 * ET_MIB)
 
 FIXTURE(vm) {
-	int ctl, kvm, vmfd, vcpu;
+	int ctl, kvm, vmfd;
 	struct ekv_vcpu v;
 	struct et_inst in;
 };
@@ -67,7 +65,6 @@ FIXTURE_SETUP(vm)
 				 strerror(-err));
 	err = ekv_vcpu_new(self->kvm, self->vmfd, 0, &self->v);
 	ASSERT_EQ(0, err) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-err));
-	self->vcpu = self->v.fd;
 
 	/* The guest code goes into the instance like any other data. */
 	memcpy(self->in.map, ekv_guest, ekv_guest_end - ekv_guest);
@@ -121,7 +118,7 @@ static uint32_t run_guest(struct __test_metadata *_metadata, FIXTURE_DATA(vm) *s
 /* Host-side check of the guest's pattern through the instance mapping. */
 static uint32_t host_check(const uint8_t *map, uint32_t seed)
 {
-	return ekv_host_check(map, seed, DATA_START, SLOT_SIZE);
+	return (uint32_t)ekv_host_check(map + DATA_START, DATA_START, SLOT_SIZE - DATA_START, seed);
 }
 
 TEST_F_TIMEOUT(vm, guest_pattern_over_evictions, 120)
@@ -133,7 +130,7 @@ TEST_F_TIMEOUT(vm, guest_pattern_over_evictions, 120)
 
 	/* The guest writes the whole slot then reads it all back: each pass
 	 * goes over eight times the DRAM budget. */
-	bad = run_guest(_metadata, self, MODE_WRITE | MODE_CHECK, seed);
+	bad = run_guest(_metadata, self, EKV_WRITE | EKV_CHECK, seed);
 	ASSERT_EQ(0, bad) TH_LOG("guest read a wrong word at guest-physical %#x", bad);
 	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st1));
 	TH_LOG("guest write+check: %llu faults, %llu evictions, %llu writebacks, %llu fetches, "
@@ -165,8 +162,8 @@ TEST_F_TIMEOUT(vm, guest_pattern_over_evictions, 120)
 	/* The host rewrites it; the guest must see the new data (its stale
 	 * mappings were dropped when the blocks were evicted). */
 	seed = ~seed;
-	ekv_host_fill(self->in.map, seed, DATA_START, SLOT_SIZE);
-	bad = run_guest(_metadata, self, MODE_CHECK, seed);
+	ekv_host_fill(self->in.map + DATA_START, DATA_START, SLOT_SIZE - DATA_START, seed);
+	bad = run_guest(_metadata, self, EKV_CHECK, seed);
 	ASSERT_EQ(0, bad) TH_LOG("guest read a wrong word at guest-physical %#x after the "
 				 "host rewrote the slot", bad);
 
@@ -174,7 +171,7 @@ TEST_F_TIMEOUT(vm, guest_pattern_over_evictions, 120)
 	 * through KVM); the budget is cut to two blocks, which writes back and
 	 * evicts everything, and the host must read the guest's new data. */
 	seed ^= 0x01234567;
-	bad = run_guest(_metadata, self, MODE_WRITE, seed);
+	bad = run_guest(_metadata, self, EKV_WRITE, seed);
 	ASSERT_EQ(0, bad);
 	ASSERT_EQ(0, emp_resize(self->ctl, self->in.name, 2 * 64 << 10));
 	ASSERT_EQ(0, emp_resize(self->ctl, self->in.name, BUDGET));
@@ -184,7 +181,7 @@ TEST_F_TIMEOUT(vm, guest_pattern_over_evictions, 120)
 
 	/* A word the guest checks is then wrong on purpose: it must say so. */
 	*(volatile uint32_t *)(self->in.map + SLOT_SIZE - 4) ^= 1;
-	bad = run_guest(_metadata, self, MODE_CHECK, seed);
+	bad = run_guest(_metadata, self, EKV_CHECK, seed);
 	ASSERT_EQ(SLOT_SIZE - 4, bad) TH_LOG("guest missed a planted wrong word");
 
 	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st2));
@@ -209,7 +206,7 @@ TEST_F_TIMEOUT(vm, fault_around_serves_a_vm_with_fewer_instance_faults, 120)
 	char was[8] = "";
 
 	ASSERT_EQ(0, et_read_file(FAULT_AROUND_PARAM, was, sizeof(was)));
-	ekv_host_fill(self->in.map, seed, DATA_START, SLOT_SIZE);
+	ekv_host_fill(self->in.map + DATA_START, DATA_START, SLOT_SIZE - DATA_START, seed);
 	for (int on = 1; on >= 0; on--) {
 		struct emp_stat s0, s1;
 
@@ -218,7 +215,7 @@ TEST_F_TIMEOUT(vm, fault_around_serves_a_vm_with_fewer_instance_faults, 120)
 		ASSERT_EQ(0, emp_resize(self->ctl, self->in.name, 2 * 64 << 10));
 		ASSERT_EQ(0, emp_resize(self->ctl, self->in.name, BUDGET));
 		ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &s0));
-		bad = run_guest(_metadata, self, MODE_CHECK, seed);
+		bad = run_guest(_metadata, self, EKV_CHECK, seed);
 		ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &s1));
 		EXPECT_EQ(0, et_write_file(FAULT_AROUND_PARAM, was[0] ? was : "Y"));
 		ASSERT_EQ(0, bad) TH_LOG("fault-around %s: guest read a wrong word at %#x",
@@ -287,11 +284,11 @@ TEST_F_TIMEOUT(vm, two_vcpus_over_evictions, 120)
 	err = ekv_vcpu_new(self->kvm, self->vmfd, 1, &v2);
 	ASSERT_EQ(0, err) TH_LOG("KVM_CREATE_VCPU 1: %s", strerror(-err));
 
-	run_two(_metadata, self, &v2, MODE_WRITE | MODE_CHECK, seed);
+	run_two(_metadata, self, &v2, EKV_WRITE | EKV_CHECK, seed);
 	ASSERT_EQ(0, host_check(self->in.map, seed));
 	seed = ~seed;
-	run_two(_metadata, self, &v2, MODE_WRITE, seed);
-	run_two(_metadata, self, &v2, MODE_CHECK, seed);
+	run_two(_metadata, self, &v2, EKV_WRITE, seed);
+	run_two(_metadata, self, &v2, EKV_CHECK, seed);
 	ASSERT_EQ(0, host_check(self->in.map, seed));
 	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st1));
 	TH_LOG("two vCPUs: %llu faults, %llu evictions",
@@ -376,11 +373,11 @@ TEST_F_TIMEOUT(vm, companion_counts_faults_per_slot, 120)
 	EXPECT_EQ(0, sl[1].flags) TH_LOG("anonymous slot 1 claimed by %.32s", sl[1].instance);
 	EXPECT_EQ(SLOT_SIZE, sl[1].gpa);
 
-	pf0 = ekv_vcpu_stat(self->vcpu, "pf_taken");
+	pf0 = ekv_vcpu_stat(self->v.fd, "pf_taken");
 	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st0));
-	ASSERT_EQ(0, run_guest(_metadata, self, MODE_WRITE | MODE_CHECK, 0xc0ffee));
+	ASSERT_EQ(0, run_guest(_metadata, self, EKV_WRITE | EKV_CHECK, 0xc0ffee));
 	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st1));
-	pf1 = ekv_vcpu_stat(self->vcpu, "pf_taken");
+	pf1 = ekv_vcpu_stat(self->v.fd, "pf_taken");
 	ASSERT_EQ(0, companion_slots(fd, &s, sl));
 	TH_LOG("companion: %llu faults in slot 0, %llu in slot 1, %llu elsewhere, %llu in all; "
 	       "instance: %llu faults; KVM pf_taken: %lld",

@@ -150,7 +150,19 @@ static int inst_create(int ctl, const char *name, const struct opts *o,
 	return emp_create(ctl, &c, &t, 1);
 }
 
-static uint8_t *inst_map(const char *name, uint64_t size, int *fdp);
+static uint8_t *inst_map(const char *name, uint64_t size, int *fdp)
+{
+	int fd = et_open_node(name, O_RDWR);
+	void *m;
+
+	if (fd < 0)
+		die("open instance node", fd);
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		die("mmap instance", errno);
+	*fdp = fd;
+	return m;
+}
 
 /* Open /dev/emp, create @name (dies on failure) and map it. Return: the
  * control fd; *mp and *fdp get the mapping and its file. */
@@ -166,20 +178,6 @@ static int inst_up(const char *name, const struct opts *o, uint32_t block, uint3
 		die("create", err);
 	*mp = inst_map(name, size, fdp);
 	return ctl;
-}
-
-static uint8_t *inst_map(const char *name, uint64_t size, int *fdp)
-{
-	int fd = et_open_node(name, O_RDWR);
-	void *m;
-
-	if (fd < 0)
-		die("open instance node", fd);
-	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		die("mmap instance", errno);
-	*fdp = fd;
-	return m;
 }
 
 static void inst_unmap(int ctl, const char *name, uint8_t *m, uint64_t size, int fd)
@@ -462,14 +460,6 @@ struct vm_bench {
 	struct ekv_vcpu v[2];
 };
 
-/* The guest's pattern (word at guest-physical a holds a ^ seed) over @len
- * bytes at @m, which the guest sees at @gpa. */
-static void vm_fill(uint8_t *m, uint64_t gpa, uint64_t len, uint32_t seed)
-{
-	for (uint64_t off = 0; off < len; off += 4)
-		*(volatile uint32_t *)(m + off) = (uint32_t)(gpa + off) ^ seed;
-}
-
 static void vm_check(int64_t r, const char *what)
 {
 	if (r > 0)
@@ -607,8 +597,8 @@ static int do_vm(const struct opts *o)
 		die("mmap", errno);
 	b.hot = b.code + VM_CODE_SIZE;
 	memcpy(b.code, ekv_guest, ekv_guest_end - ekv_guest);
-	vm_fill(b.inst, VM_INST_GPA, o->size, b.seed);
-	vm_fill(b.hot, b.hot_gpa, VM_HOT_SIZE, b.seed);
+	ekv_host_fill(b.inst, VM_INST_GPA, o->size, b.seed);
+	ekv_host_fill(b.hot, b.hot_gpa, VM_HOT_SIZE, b.seed);
 
 	if ((err = ekv_vm_open(&b.kvm, &b.vmfd, &why)))
 		die(why, err);

@@ -227,21 +227,23 @@ static inline int64_t ekv_run(struct ekv_vcpu *v, uint32_t mode, uint32_t seed,
 	return -ETIME;
 }
 
-/* Words of the guest pattern in [start, end) of @map, checked from the
- * host. Return: 0, or the first wrong offset. */
-static inline uint32_t ekv_host_check(const uint8_t *map, uint32_t seed, uint32_t start,
-				      uint32_t end)
+/* The guest's pattern (the word at guest-physical a holds a ^ seed) over
+ * @len bytes at @m, which the guest sees at @gpa, written from the host. */
+static inline void ekv_host_fill(uint8_t *m, uint64_t gpa, uint64_t len, uint32_t seed)
 {
-	for (uint32_t a = start; a < end; a += 4)
-		if (*(const volatile uint32_t *)(map + a) != (a ^ seed))
-			return a;
-	return 0;
+	for (uint64_t off = 0; off < len; off += 4)
+		*(volatile uint32_t *)(m + off) = (uint32_t)(gpa + off) ^ seed;
 }
 
-static inline void ekv_host_fill(uint8_t *map, uint32_t seed, uint32_t start, uint32_t end)
+/* The same checked from the host. Return: 0, or the guest-physical
+ * address of the first wrong word. */
+static inline uint64_t ekv_host_check(const uint8_t *m, uint64_t gpa, uint64_t len,
+				      uint32_t seed)
 {
-	for (uint32_t a = start; a < end; a += 4)
-		*(volatile uint32_t *)(map + a) = a ^ seed;
+	for (uint64_t off = 0; off < len; off += 4)
+		if (*(const volatile uint32_t *)(m + off) != ((uint32_t)(gpa + off) ^ seed))
+			return gpa + off;
+	return 0;
 }
 
 /*
