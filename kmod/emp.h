@@ -43,6 +43,8 @@ enum {
 	EMP_BLK_RESIDENT,	/* pages[] holds the block's DRAM pages */
 	EMP_BLK_REFERENCED,	/* faulted since the eviction clock last passed */
 	EMP_BLK_EVICTING,	/* being unmapped and written back */
+	EMP_BLK_HUGE,		/* pages[] are the subpages of one compound
+				 * page: one lock, one reference */
 };
 
 /**
@@ -84,6 +86,7 @@ struct emp_stats {
 	u64 mapped_around;
 	u64 nowait_retries;
 	u64 cleaned;
+	u64 huge_faults;
 	u64 lat_hist[EMP_LAT_BUCKETS];
 };
 
@@ -96,6 +99,9 @@ struct emp_stats {
  * @sub_pages:      pages per subblock
  * @sub_per_block:  subblocks per block
  * @bitmap_longs:   longs per bitmap in emp_block.bits
+ * @huge:           2 MiB blocks, each kept in one compound page when one
+ *                  can be had and mapped whole (emp_fault.c); fixed at
+ *                  create from the huge_map parameter
  * @budget_pages:   DRAM budget, in pages (READ_ONCE/WRITE_ONCE)
  * @resident_pages: DRAM pages in use; charged before pages are allocated
  * @lru_lock:       protects @lru
@@ -126,6 +132,7 @@ struct emp_instance {
 	u32 sub_pages;
 	u32 sub_per_block;
 	u32 bitmap_longs;
+	bool huge;
 
 	unsigned long budget_pages;
 	atomic_long_t resident_pages;
@@ -161,6 +168,16 @@ static inline struct page **emp_block_pages(struct emp_instance *inst,
 	return (struct page **)(blk->bits + EMP_NR_MAPS * inst->bitmap_longs);
 }
 
+/*
+ * Page locks and references of a resident block go per page, or once for
+ * the whole block when its pages are one compound page (EMP_BLK_HUGE).
+ */
+static inline unsigned int emp_block_step(struct emp_instance *inst,
+					  struct emp_block *blk)
+{
+	return test_bit(EMP_BLK_HUGE, &blk->flags) ? inst->block_pages : 1;
+}
+
 #define emp_count(inst, field)	this_cpu_inc((inst)->stats->field)
 
 /**
@@ -189,6 +206,7 @@ int emp_check_budget(u64 budget, u32 block_size);
 
 /* emp_fault.c */
 extern const struct vm_operations_struct emp_vm_ops;
+bool emp_huge_possible(u32 block_size);
 struct emp_block *emp_block_lookup(struct emp_instance *inst, unsigned long index);
 void emp_blocks_free(struct emp_instance *inst);
 bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset);

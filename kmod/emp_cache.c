@@ -222,7 +222,7 @@ static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
 	unsigned int i;
 
 	wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
-	for (i = 0; i < inst->block_pages; i++)
+	for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk))
 		lock_page(pages[i]);
 	if (inst->mapping)
 		unmap_mapping_range(inst->mapping, (loff_t)blk->index << inst->block_shift,
@@ -234,7 +234,7 @@ static void emp_block_unlock_pages(struct emp_instance *inst, struct emp_block *
 	struct page **pages = emp_block_pages(inst, blk);
 	unsigned int i;
 
-	for (i = 0; i < inst->block_pages; i++)
+	for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk))
 		unlock_page(pages[i]);
 }
 
@@ -247,7 +247,7 @@ static void emp_block_unlock_pages(struct emp_instance *inst, struct emp_block *
 static int emp_block_evict(struct emp_instance *inst, struct emp_block *blk)
 {
 	struct page **pages = emp_block_pages(inst, blk);
-	unsigned int i;
+	unsigned int i, j, step;
 	int err;
 
 	set_bit(EMP_BLK_EVICTING, &blk->flags);
@@ -259,13 +259,17 @@ static int emp_block_evict(struct emp_instance *inst, struct emp_block *blk)
 		emp_cache_add(inst, blk);
 		return err;
 	}
-	for (i = 0; i < inst->block_pages; i++) {
+	step = emp_block_step(inst, blk);
+	for (i = 0; i < inst->block_pages; i += step) {
 		struct page *p = pages[i];
 
-		WRITE_ONCE(pages[i], NULL);
+		/* A huge block's pointers all go before its one lock and reference. */
+		for (j = i; j < i + step; j++)
+			WRITE_ONCE(pages[j], NULL);
 		unlock_page(p);
 		put_page(p);
 	}
+	clear_bit(EMP_BLK_HUGE, &blk->flags);
 	bitmap_zero(emp_blk_map(inst, blk, EMP_MAP_PRESENT), inst->sub_per_block);
 	clear_bit(EMP_BLK_RESIDENT, &blk->flags);
 	clear_bit(EMP_BLK_EVICTING, &blk->flags);

@@ -29,6 +29,58 @@ module_param(fault_around, bool, 0644);
 MODULE_PARM_DESC(fault_around,
 		 "on a fault, also map the block's other resident pages (default Y)");
 
+/*
+ * Whole-block mappings. An instance with 2 MiB blocks made while huge_map
+ * is on keeps each resident block in one compound page when the page
+ * allocator has one at hand, and a fault on such a block reads every
+ * subblock in before it returns a page of it: the core then maps the
+ * whole block with one PMD entry (finish_fault()'s do_set_pmd(), when the
+ * mapping is 2 MiB aligned and no page table is there yet), and a KVM
+ * guest, whose nested page size follows the host mapping, gets a 2 MiB
+ * mapping: one guest fault per block instead of one per 4 KiB page.
+ * The costs: the first touch of a block waits for all of it; the first
+ * write through a PMD marks the whole block dirty (the PMD is writable for
+ * all of it), so eviction writes 2 MiB; a subblock that cannot be read
+ * fails every access to its block. Such instances get no fault-around
+ * (vm_insert_pages() needs VM_MIXEDMAP, under which the core would not
+ * account a PMD-mapped compound page the way it unmaps it); the whole
+ * block arrives on one fault anyway.
+ */
+static bool huge_map = true;
+module_param(huge_map, bool, 0644);
+MODULE_PARM_DESC(huge_map,
+		 "instances made with 2 MiB blocks map each resident block whole, "
+		 "with one PMD entry (a KVM guest gets 2 MiB mappings) (default Y)");
+
+/**
+ * emp_huge_possible() - whether a new instance gets whole-block mappings
+ * @block_size: its block size
+ *
+ * Return: true when huge_map is on, the kernel has transparent huge pages
+ * and a block is exactly what one PMD entry maps.
+ */
+bool emp_huge_possible(u32 block_size)
+{
+	return IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) && READ_ONCE(huge_map) &&
+	       block_size == PMD_SIZE;
+}
+
+/* One compound page for a huge instance's block, if it comes easily. */
+static bool emp_block_alloc_huge(struct emp_instance *inst, struct page **pages)
+{
+	struct page *head;
+	unsigned int i;
+
+	head = alloc_pages(GFP_HIGHUSER | __GFP_COMP | __GFP_NORETRY | __GFP_NOWARN,
+			   inst->block_shift - PAGE_SHIFT);
+	if (!head)
+		return false;
+	/* A compound page's struct pages are contiguous (nth_page() is gone). */
+	for (i = 0; i < inst->block_pages; i++)
+		pages[i] = head + i;
+	return true;
+}
+
 /**
  * emp_block_lookup() - find or make the metadata of a block
  * @inst:  the instance
@@ -74,6 +126,11 @@ static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
 	err = emp_cache_charge(inst, blk);
 	if (err)
 		return err;
+	if (inst->huge && emp_block_alloc_huge(inst, pages)) {
+		/* Failing that, 512 single pages: mapped a page at a time. */
+		set_bit(EMP_BLK_HUGE, &blk->flags);
+		goto resident;
+	}
 	for (i = 0; i < inst->block_pages; i++) {
 		unsigned int try;
 
@@ -90,6 +147,7 @@ static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
 		if (!pages[i])
 			goto out_free;
 	}
+resident:
 	set_bit(EMP_BLK_RESIDENT, &blk->flags);
 	emp_cache_add(inst, blk);
 	return 0;
@@ -240,6 +298,33 @@ static void emp_fetch_rest(struct emp_instance *inst, struct emp_block *blk)
 }
 
 /*
+ * Before a huge block is handed to the core for a PMD mapping, every
+ * subblock must be present: wait for the background reads, then read
+ * synchronously what is still missing (a read that failed or that could
+ * not be started). The caller holds blk->lock.
+ * Return: 0, -EAGAIN for a fault that must not wait, or a read's error.
+ */
+static int emp_block_complete(struct emp_instance *inst, struct emp_block *blk,
+			      bool nowait)
+{
+	unsigned long *present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
+	unsigned int sub;
+	int err;
+
+	if (bitmap_full(present, inst->sub_per_block))
+		return 0;
+	if (nowait)
+		return -EAGAIN;
+	wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
+	for_each_clear_bit(sub, present, inst->sub_per_block) {
+		err = emp_fetch_sub(inst, blk, sub);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
  * Fault-around: map the block's other pages whose subblocks are present
  * into this VMA now, so that touching them costs no fault (a read costs
  * nothing; the first write goes to page_mkwrite, which keeps the dirty
@@ -372,13 +457,22 @@ again:
 	}
 	if (fresh)
 		emp_fetch_rest(inst, blk);
-	if (READ_ONCE(fault_around) && inst->block_pages > 1)
+	if (test_bit(EMP_BLK_HUGE, &blk->flags)) {
+		err = emp_block_complete(inst, blk, nowait);
+		if (err == -EAGAIN)
+			goto later;
+		if (err)
+			goto out_err;
+		emp_count(inst, huge_faults);
+	} else if (READ_ONCE(fault_around) && !inst->huge && inst->block_pages > 1) {
 		emp_map_around(vmf, inst, blk, pib);
+	}
 	page = emp_block_pages(inst, blk)[pib];
 	get_page(page);
 	/*
 	 * Returned locked: eviction locks every page of a block before it
-	 * unmaps it, so it waits until the core has installed this mapping.
+	 * unmaps it, so it waits until the core has installed this mapping
+	 * (a huge block's pages share one lock, the compound page's).
 	 */
 	lock_page(page);
 	set_bit(EMP_BLK_REFERENCED, &blk->flags);
@@ -401,10 +495,11 @@ out_err:
 }
 
 /*
- * First write to a mapped page: mark its subblock dirty. The page lock
- * orders this against eviction, which clears the block's page pointers
- * while holding every page lock; a page that is no longer the block's is
- * refaulted.
+ * First write to a mapped page: mark its subblock dirty, or every
+ * subblock of a huge block, which the core may map writable with one PMD
+ * entry. The page lock orders this against eviction, which clears the
+ * block's page pointers while holding every page lock; a page that is no
+ * longer the block's is refaulted.
  */
 static vm_fault_t emp_vm_page_mkwrite(struct vm_fault *vmf)
 {
@@ -420,7 +515,11 @@ static vm_fault_t emp_vm_page_mkwrite(struct vm_fault *vmf)
 		unlock_page(page);
 		return VM_FAULT_NOPAGE;
 	}
-	set_bit(pib >> (inst->sub_shift - PAGE_SHIFT), emp_blk_map(inst, blk, EMP_MAP_DIRTY));
+	if (test_bit(EMP_BLK_HUGE, &blk->flags))
+		bitmap_set(emp_blk_map(inst, blk, EMP_MAP_DIRTY), 0, inst->sub_per_block);
+	else
+		set_bit(pib >> (inst->sub_shift - PAGE_SHIFT),
+			emp_blk_map(inst, blk, EMP_MAP_DIRTY));
 	return VM_FAULT_LOCKED;
 }
 
@@ -448,7 +547,7 @@ void emp_blocks_free(struct emp_instance *inst)
 		struct page **pages = emp_block_pages(inst, blk);
 
 		if (test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
-			for (i = 0; i < inst->block_pages; i++)
+			for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk))
 				put_page(pages[i]);
 			atomic_long_sub(inst->block_pages, &inst->resident_pages);
 		}

@@ -219,6 +219,7 @@ static void emp_stats_sum(struct emp_instance *inst, struct emp_stats *sum)
 		sum->mapped_around += s->mapped_around;
 		sum->nowait_retries += s->nowait_retries;
 		sum->cleaned += s->cleaned;
+		sum->huge_faults += s->huge_faults;
 		for (i = 0; i < EMP_LAT_BUCKETS; i++)
 			sum->lat_hist[i] += s->lat_hist[i];
 	}
@@ -285,6 +286,7 @@ EMP_STAT_ATTR(sigbus);
 EMP_STAT_ATTR(mapped_around);
 EMP_STAT_ATTR(nowait_retries);
 EMP_STAT_ATTR(cleaned);
+EMP_STAT_ATTR(huge_faults);
 
 /* Fault latency histogram: one line, bucket i counts [2^i, 2^(i+1)) ns. */
 static ssize_t latency_hist_show(struct device *dev, struct device_attribute *a, char *buf)
@@ -332,6 +334,7 @@ static struct attribute *emp_stat_attrs[] = {
 	&dev_attr_stat_mapped_around.attr,
 	&dev_attr_stat_nowait_retries.attr,
 	&dev_attr_stat_cleaned.attr,
+	&dev_attr_stat_huge_faults.attr,
 	&dev_attr_latency_hist.attr,
 	&dev_attr_tiers.attr,
 	NULL,
@@ -369,6 +372,13 @@ static int emp_inst_open(struct inode *inode, struct file *file)
 		ihold(inode);
 		inst->inode = inode;
 		inst->mapping = inode->i_mapping;
+		/*
+		 * The core maps nothing beyond i_size with a PMD (nor more than
+		 * one page at a time with PTEs): the address space's host says
+		 * how large the instance is. The node's own inode, whose size
+		 * means nothing else for a character device.
+		 */
+		i_size_write(inode, inst->size);
 	}
 	inst->nr_open++;
 	file->private_data = inst;
@@ -390,15 +400,20 @@ static int emp_inst_release(struct inode *inode, struct file *file)
 
 static int emp_inst_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct emp_instance *inst = file->private_data;
+
 	/* Private mappings would copy pages away from the instance. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	/*
 	 * VM_MIXEDMAP lets the fault path insert the other resident pages
 	 * of a block (fault-around) while holding only the mmap or VMA read
-	 * lock; the pages stay ordinary refcounted, rmapped pages.
+	 * lock; the pages stay ordinary refcounted, rmapped pages. Not for
+	 * an instance with whole-block mappings: the core unmaps a PMD in a
+	 * VM_MIXEDMAP mapping without the rmap and counter updates it made
+	 * when it mapped it (see emp_fault.c).
 	 */
-	emp_vm_flags_set(vma, VM_DONTEXPAND | VM_MIXEDMAP);
+	emp_vm_flags_set(vma, VM_DONTEXPAND | (inst->huge ? 0 : VM_MIXEDMAP));
 	vma->vm_ops = &emp_vm_ops;
 	return 0;
 }
@@ -415,6 +430,8 @@ static const struct file_operations emp_inst_fops = {
 	.open		= emp_inst_open,
 	.release	= emp_inst_release,
 	.mmap		= emp_inst_mmap,
+	/* 2 MiB aligned where it can be, so whole blocks can be PMD-mapped. */
+	.get_unmapped_area = thp_get_unmapped_area,
 	.llseek		= emp_inst_llseek,
 };
 
@@ -485,6 +502,7 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	inst->sub_pages = c->subblock_size >> PAGE_SHIFT;
 	inst->sub_per_block = c->block_size / c->subblock_size;
 	inst->bitmap_longs = BITS_TO_LONGS(inst->sub_per_block);
+	inst->huge = emp_huge_possible(c->block_size);
 	inst->budget_pages = c->dram_budget >> PAGE_SHIFT;
 	atomic_long_set(&inst->resident_pages, 0);
 	emp_cache_init(inst);
@@ -646,6 +664,7 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 	st->mapped_around = s.mapped_around;
 	st->nowait_retries = s.nowait_retries;
 	st->cleaned = s.cleaned;
+	st->huge_faults = s.huge_faults;
 	memcpy(st->lat_hist, s.lat_hist, sizeof(st->lat_hist));
 	for (i = 0; i < inst->nr_tiers; i++) {
 		struct emp_backend *be = inst->tiers[i];

@@ -105,14 +105,24 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 		next
 	}
 	if (b == "vm") {
-		c = g("contender"); vgeo = g("block") "/" g("subblock") ", " g("size") / 1048576 " MiB over " g("budget") / 1048576 " MiB"
+		# Per tier (the instance on NVMe, then on TCP), per contender.
+		c = g("contender"); t = g("tier") == "bdev" ? "NVMe" : toupper(g("tier"))
+		if (!(t in vtseen)) { vtseen[t] = 1; nvt++; vtiers[nvt] = t }
+		vgeo[t] = g("block") "/" g("subblock") ", " g("size") / 1048576 " MiB over " g("budget") / 1048576 " MiB"
 		if (g("test") == "around") {
-			vpg[c] += g("pages"); vsec[c] += g("secs"); vflt[c] += g("faults")
-			vkvm[c] += g("kvm_faults"); vnw[c] += g("nowait_retries")
+			vpg[t, c] += g("pages"); vsec[t, c] += g("secs"); vflt[t, c] += g("faults")
+			vkvm[t, c] += g("kvm_faults"); vnw[t, c] += g("nowait_retries")
 		} else {
-			vpass[c] += g("passes"); vpsec[c] += g("secs"); vload[c] += g("load_passes")
-			vfetch[c] += g("fetches")
+			vpass[t, c] += g("passes"); vpsec[t, c] += g("secs"); vload[t, c] += g("load_passes")
+			vfetch[t, c] += g("fetches")
 		}
+		next
+	}
+	if (b == "vmhuge") {
+		c = g("contender"); t = g("test")
+		hgeo = g("block") "/" g("subblock") ", " g("size") / 1048576 " MiB over " g("budget") / 1048576 " MiB"
+		hpg[t, c] += g("pages"); hsec[t, c] += g("secs"); hkvm[t, c] += g("kvm_faults")
+		hflt[t, c] += g("faults")
 		next
 	}
 	if (b == "swap") {
@@ -164,29 +174,47 @@ END {
 		if (awrong[k] + 0) printf "      WRONG DATA on %s pages\n", awrong[k]
 	}
 	print ""
-	if (vgeo != "") {
-		print "== VM mode: a KVM guest whose memory slot is the instance (EMP on NVMe, " vgeo ")"
+	for (vt = 1; vt <= nvt; vt++) {
+		t = vtiers[vt]
+		print "== VM mode: a KVM guest whose memory slot is the instance (EMP on " t ", " vgeo[t] ")"
 		print "   guest check of every word, cold from the tier; fault-around on against off, alternating"
 		printf "%-14s %12s %12s %7s %12s %12s %12s\n", "fault-around", "pages/s", "", "ratio",
 			"KVM flt/pg", "EMP flt/pg", "no-wait/pg"
 		for (i = 1; i <= 2; i++) {
 			c = i == 1 ? "on" : "off"
-			r = vsec[c] > 0 ? vpg[c] / vsec[c] : 0
+			r = vsec[t, c] > 0 ? vpg[t, c] / vsec[t, c] : 0
 			if (i == 1) ron = r
 			printf "%-14s %12.0f %12s %7s %12.3f %12.3f %12.3f\n", c, r, "",
 				i == 1 ? "" : ratio(ron, r),
-				vpg[c] ? vkvm[c] / vpg[c] : 0, vpg[c] ? vflt[c] / vpg[c] : 0,
-				vpg[c] ? vnw[c] / vpg[c] : 0
+				vpg[t, c] ? vkvm[t, c] / vpg[t, c] : 0, vpg[t, c] ? vflt[t, c] / vpg[t, c] : 0,
+				vpg[t, c] ? vnw[t, c] / vpg[t, c] : 0
 		}
 		print "   does one vCPU fetching stall another? vCPU 1 checks 1 MiB of resident memory beside:"
 		printf "%-14s %12s %12s %7s %12s\n", "vCPU 0 does", "passes/s", "vs alone", "", "vCPU0 fetches"
 		for (i = 1; i <= 3; i++) {
 			c = i == 1 ? "alone" : i == 2 ? "cpu" : "fetch"
-			r = vpsec[c] > 0 ? vpass[c] / vpsec[c] : 0
+			r = vpsec[t, c] > 0 ? vpass[t, c] / vpsec[t, c] : 0
 			if (i == 1) ralone = r
 			if (i == 2) rcpu = r
 			printf "%-14s %12.1f %12s %7s %12d\n", i == 1 ? "nothing" : i == 2 ? "CPU only" : "fetches",
-				r, ratio(r, ralone), i == 3 ? "(" ratio(r, rcpu) " of CPU only)" : "", vfetch[c]
+				r, ratio(r, ralone), i == 3 ? "(" ratio(r, rcpu) " of CPU only)" : "", vfetch[t, c]
+		}
+		print ""
+	}
+	if (hgeo != "") {
+		print "== VM mode, 2 MiB blocks mapped whole (emp.huge_map) on against off (EMP on NVMe, " hgeo ")"
+		print "   guest check of every word; cold: from the tier; warm: resident blocks, KVM mapping them anew"
+		printf "%-6s %12s %12s %7s %13s %13s %12s %12s\n", "pass", "pages/s on", "pages/s off",
+			"ratio", "KVM flt/pg on", "KVM flt/pg off", "EMP flt/pg on", "EMP flt/pg off"
+		for (i = 1; i <= 2; i++) {
+			t = i == 1 ? "cold" : "warm"
+			on = hsec[t, "on"] > 0 ? hpg[t, "on"] / hsec[t, "on"] : 0
+			off = hsec[t, "off"] > 0 ? hpg[t, "off"] / hsec[t, "off"] : 0
+			printf "%-6s %12.0f %12.0f %7s %13.3f %13.3f %12.3f %12.3f\n", t, on, off, ratio(on, off),
+				hpg[t, "on"] ? hkvm[t, "on"] / hpg[t, "on"] : 0,
+				hpg[t, "off"] ? hkvm[t, "off"] / hpg[t, "off"] : 0,
+				hpg[t, "on"] ? hflt[t, "on"] / hpg[t, "on"] : 0,
+				hpg[t, "off"] ? hflt[t, "off"] / hpg[t, "off"] : 0
 		}
 		print ""
 	}

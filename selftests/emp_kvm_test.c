@@ -43,44 +43,65 @@ FIXTURE(vm) {
 	struct et_inst in;
 };
 
+/*
+ * A VM whose slot 0 (guest-physical 0, the whole instance) maps instance
+ * @name of geometry @g, with vCPU 0 and the guest code in its first page.
+ */
+static void vm_up(struct __test_metadata *_metadata, int *ctl, int *kvm, int *vmfd,
+		  struct ekv_vcpu *v, struct et_inst *in, const char *name,
+		  const struct et_geom *g)
+{
+	const char *why = "";
+	int err;
+
+	*kvm = *vmfd = v->fd = -1;
+	v->run = MAP_FAILED;
+	*ctl = emp_ctl_open();
+	ASSERT_LE(0, *ctl) TH_LOG("open /dev/emp: %s (is emp.ko loaded?)", strerror(-*ctl));
+	/* KVM first: a failed set-up skips the teardown, and must leave no
+	 * instance behind. */
+	err = ekv_vm_open(kvm, vmfd, &why);
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	err = et_inst_up(in, *ctl, name, g, &why);
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	err = ekv_slot(*vmfd, 0, 0, g->size, in->map);
+	ASSERT_EQ(0, err) TH_LOG("KVM_SET_USER_MEMORY_REGION on the instance mapping: %s",
+				 strerror(-err));
+	err = ekv_vcpu_new(*kvm, *vmfd, 0, v);
+	ASSERT_EQ(0, err) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-err));
+
+	/* The guest code goes into the instance like any other data. */
+	memcpy(in->map, ekv_guest, ekv_guest_end - ekv_guest);
+}
+
+/* Undo vm_up(). Return: et_inst_down()'s result. */
+static int vm_down(int ctl, int kvm, int vmfd, struct ekv_vcpu *v, struct et_inst *in)
+{
+	int err;
+
+	ekv_vcpu_free(v);
+	if (vmfd >= 0)
+		close(vmfd);
+	if (kvm >= 0)
+		close(kvm);
+	/* KVM drops its references when the VM goes; then the instance can. */
+	err = et_inst_down(in);
+	if (ctl >= 0)
+		close(ctl);
+	return err;
+}
+
 FIXTURE_SETUP(vm)
 {
 	struct et_geom g = { .size = SLOT_SIZE, .block = 64 << 10, .sub = 4 << 10,
 			     .budget = BUDGET };
-	const char *why = "";
-	int err;
 
-	self->kvm = self->vmfd = self->v.fd = -1;
-	self->v.run = MAP_FAILED;
-	self->ctl = emp_ctl_open();
-	ASSERT_LE(0, self->ctl) TH_LOG("open /dev/emp: %s (is emp.ko loaded?)", strerror(-self->ctl));
-	/* KVM first: a failed set-up skips the teardown, and must leave no
-	 * instance behind. */
-	err = ekv_vm_open(&self->kvm, &self->vmfd, &why);
-	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
-	err = et_inst_up(&self->in, self->ctl, "kvmt", &g, &why);
-	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
-	err = ekv_slot(self->vmfd, 0, 0, SLOT_SIZE, self->in.map);
-	ASSERT_EQ(0, err) TH_LOG("KVM_SET_USER_MEMORY_REGION on the instance mapping: %s",
-				 strerror(-err));
-	err = ekv_vcpu_new(self->kvm, self->vmfd, 0, &self->v);
-	ASSERT_EQ(0, err) TH_LOG("KVM_CREATE_VCPU: %s", strerror(-err));
-
-	/* The guest code goes into the instance like any other data. */
-	memcpy(self->in.map, ekv_guest, ekv_guest_end - ekv_guest);
+	vm_up(_metadata, &self->ctl, &self->kvm, &self->vmfd, &self->v, &self->in, "kvmt", &g);
 }
 
 FIXTURE_TEARDOWN(vm)
 {
-	ekv_vcpu_free(&self->v);
-	if (self->vmfd >= 0)
-		close(self->vmfd);
-	if (self->kvm >= 0)
-		close(self->kvm);
-	/* KVM drops its references when the VM goes; then the instance can. */
-	EXPECT_EQ(0, et_inst_down(&self->in));
-	if (self->ctl >= 0)
-		close(self->ctl);
+	EXPECT_EQ(0, vm_down(self->ctl, self->kvm, self->vmfd, &self->v, &self->in));
 }
 
 /* What an ekv_run() result other than 0 means, for a test log. */
@@ -188,6 +209,89 @@ TEST_F_TIMEOUT(vm, guest_pattern_over_evictions, 120)
 	EXPECT_LT(st1.evictions, st2.evictions);
 	EXPECT_EQ(0, st2.io_errors);
 	EXPECT_EQ(0, st2.sigbus);
+}
+
+/* ---- 2 MiB blocks mapped whole: 2 MiB guest mappings --------------------- */
+
+#define HUGE_MAP_PARAM	"/sys/module/emp/parameters/huge_map"
+#define HUGE_SLOT	(16 * ET_MIB)
+
+FIXTURE(vmhuge) {
+	int ctl, kvm, vmfd;
+	struct ekv_vcpu v;
+	struct et_inst in;
+};
+
+FIXTURE_VARIANT(vmhuge) {
+	const char *param;	/* huge_map when the instance is made */
+};
+
+FIXTURE_VARIANT_ADD(vmhuge, on) { "Y" };
+FIXTURE_VARIANT_ADD(vmhuge, off) { "N" };
+
+FIXTURE_SETUP(vmhuge)
+{
+	/* 2 MiB blocks of 64 KiB subblocks, a budget of two blocks. */
+	struct et_geom g = { .size = HUGE_SLOT, .block = 2 * ET_MIB, .sub = 64 << 10,
+			     .budget = 4 * ET_MIB };
+	char was[8] = "";
+
+	ASSERT_EQ(0, et_read_file(HUGE_MAP_PARAM, was, sizeof(was)));
+	ASSERT_EQ(0, et_write_file(HUGE_MAP_PARAM, variant->param));
+	vm_up(_metadata, &self->ctl, &self->kvm, &self->vmfd, &self->v, &self->in, "kvmh", &g);
+	EXPECT_EQ(0, et_write_file(HUGE_MAP_PARAM, was[0] ? was : "Y"));
+}
+
+FIXTURE_TEARDOWN(vmhuge)
+{
+	EXPECT_EQ(0, vm_down(self->ctl, self->kvm, self->vmfd, &self->v, &self->in));
+}
+
+/*
+ * KVM sizes a guest mapping after the host's: a block the instance maps
+ * with one PMD entry is one 2 MiB guest mapping, so the guest takes one
+ * fault per block where it took one per 4 KiB page. The guest writes and
+ * checks 16 MiB over a budget of 4 MiB (KVM's mappings go with every
+ * eviction), the host checks the data too; KVM's own fault count tells.
+ */
+TEST_F_TIMEOUT(vmhuge, guest_faults_once_per_block, 120)
+{
+	bool on = variant->param[0] == 'Y';
+	uint64_t pages = (HUGE_SLOT - DATA_START) / ET_PAGE;
+	uint32_t bad, seed = 0x2b10c5;
+	struct emp_stat st0, st1;
+	int64_t pf0, pf1, r;
+
+	ASSERT_EQ(0, (uintptr_t)self->in.map % (2 * ET_MIB))
+		TH_LOG("the instance mapping is not 2 MiB aligned: %p", self->in.map);
+	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st0));
+	pf0 = ekv_vcpu_stat(self->v.fd, "pf_taken");
+	r = ekv_run(&self->v, EKV_WRITE | EKV_CHECK, seed, DATA_START, HUGE_SLOT);
+	ASSERT_EQ(0, r) TH_LOG("KVM_RUN: %s %lld", run_what(r), run_detail(r));
+	pf1 = ekv_vcpu_stat(self->v.fd, "pf_taken");
+	ASSERT_EQ(0, emp_stat(self->ctl, self->in.name, &st1));
+	bad = (uint32_t)ekv_host_check(self->in.map + DATA_START, DATA_START,
+				       HUGE_SLOT - DATA_START, seed);
+	ASSERT_EQ(0, bad) TH_LOG("host read a wrong word at offset %#x", bad);
+	TH_LOG("huge_map %s: guest write+check of %llu pages: KVM page faults %lld "
+	       "(%.3f per page); instance: %llu faults, %llu whole-block, %llu evictions",
+	       variant->param, (unsigned long long)pages, (long long)(pf1 - pf0),
+	       (double)(pf1 - pf0) / (double)pages,
+	       (unsigned long long)(st1.faults - st0.faults),
+	       (unsigned long long)(st1.huge_faults - st0.huge_faults),
+	       (unsigned long long)(st1.evictions - st0.evictions));
+	EXPECT_LT(0, st1.evictions - st0.evictions);
+	EXPECT_EQ(0, st1.io_errors);
+	EXPECT_EQ(0, st1.sigbus);
+	ASSERT_LE(0, pf0) TH_LOG("KVM has no pf_taken statistic");
+	if (on) {
+		EXPECT_LT(0, st1.huge_faults - st0.huge_faults);
+		EXPECT_LT(16 * (pf1 - pf0), (int64_t)pages)
+			TH_LOG("KVM still faults page by page: no 2 MiB guest mappings");
+	} else {
+		EXPECT_EQ(0, st1.huge_faults - st0.huge_faults);
+		EXPECT_LE((int64_t)pages, pf1 - pf0);
+	}
 }
 
 /* ---- fault-around under KVM --------------------------------------------- */

@@ -52,7 +52,8 @@ static void usage(FILE *f)
 "EMP options (taken out before QEMU runs):\n"
 "  --emp-name NAME         instance name (default qemu-PID)\n"
 "  --emp-qemu PATH         QEMU binary (default $EMP_QEMU or qemu-system-x86_64)\n"
-"  --emp-block SIZE        block size in bytes, K/M suffix (default 64K)\n"
+"  --emp-block SIZE        block size in bytes, K/M suffix (default 64K); 2M gives\n"
+"                          the guest 2 MiB mappings (emp.ko huge_map)\n"
 "  --emp-subblock SIZE     subblock size in bytes, K/M suffix (default 4K)\n"
 "  --emp-secret-file FILE  shared secret of the remote tiers ($EMP_PMEM_SECRET_FILE)\n"
 "  --emp-stats             print the instance's counters when QEMU ends\n"
@@ -140,13 +141,14 @@ static void print_stats(int ctl, const char *name)
 		return;
 	}
 	fprintf(stderr, "%s: instance %s: size %s, dram budget %s, faults %llu, hits %llu, "
-		"zero fills %llu, fetches %llu, evictions %llu, writebacks %llu, io errors %llu\n",
+		"zero fills %llu, fetches %llu, evictions %llu, writebacks %llu, io errors %llu, "
+		"whole-block faults %llu\n",
 		prog, name, emp_format_human(st.inst_size, b[0], sizeof(b[0])),
 		emp_format_human(st.dram_budget, b[1], sizeof(b[1])),
 		(unsigned long long)st.faults, (unsigned long long)st.hits,
 		(unsigned long long)st.zero_fills, (unsigned long long)st.fetches,
 		(unsigned long long)st.evictions, (unsigned long long)st.writebacks,
-		(unsigned long long)st.io_errors);
+		(unsigned long long)st.io_errors, (unsigned long long)st.huge_faults);
 }
 
 /* Destroy @name; QEMU's mapping may take a moment to go. Return: 0 or -errno. */

@@ -34,6 +34,13 @@
  *       1 MiB of anonymous memory for X seconds, alone, beside vCPU 0
  *       checking the same memory (CPU load only), and beside vCPU 0
  *       checking the cold instance (fetches); its passes/s in each case.
+ *   emp_bench vmhuge --block 2097152 --sub S [--size MiB --budget MiB --n ROUNDS]
+ *       VM mode with 2 MiB blocks mapped whole (emp.ko's huge_map) on
+ *       against off, alternating ROUNDS times, a fresh instance each: the
+ *       guest checks every word of the instance, cold from the tier; then
+ *       "warm": a budget's worth of resident blocks, the memory slot made
+ *       anew before each pass so KVM maps every page again (only KVM's
+ *       faults are timed). Pages/s and KVM page faults per page.
  *   emp_bench pingserve PORT | emp_bench ping IP PORT N
  *       plain TCP round trip: 16-byte request, 4096-byte answer.
  */
@@ -635,6 +642,120 @@ static int do_vm(const struct opts *o)
 	return 0;
 }
 
+/* ---- VM mode: 2 MiB blocks mapped whole, on and off ------------------------ */
+
+#define HUGE_MAP_PARAM	"/sys/module/emp/parameters/huge_map"
+
+/* One timed guest check pass over the first @len bytes of the instance. */
+static void vmhuge_pass(struct vm_bench *b, const char *test, const char *c,
+			unsigned int round, uint64_t len)
+{
+	const struct opts *o = b->o;
+	uint64_t npg = len / ET_PAGE, t0, t1;
+	struct emp_stat s0, s1;
+	int64_t pf0, pf1, r;
+	int err;
+
+	if ((err = emp_stat(b->ctl, b->name, &s0)))
+		die("stat", err);
+	pf0 = ekv_vcpu_stat(b->v[0].fd, "pf_taken");
+	t0 = now_ns();
+	r = ekv_run(&b->v[0], EKV_CHECK, b->seed, VM_INST_GPA, VM_INST_GPA + len);
+	t1 = now_ns();
+	pf1 = ekv_vcpu_stat(b->v[0].fd, "pf_taken");
+	if ((err = emp_stat(b->ctl, b->name, &s1)))
+		die("stat", err);
+	vm_check(r, "guest pass over the instance");
+	if (!test)
+		return;
+	printf("# BENCH {\"bench\":\"vmhuge\",\"test\":\"%s\",\"contender\":\"%s\","
+	       "\"tier\":\"%s\",\"block\":%u,\"subblock\":%u,\"size\":%llu,\"budget\":%llu,"
+	       "\"round\":%u,\"pages\":%llu,\"secs\":%.4f,\"pages_per_s\":%.0f,"
+	       "\"kvm_faults\":%lld,\"huge_faults\":%llu,",
+	       test, c, o->tier, o->block, o->sub, (unsigned long long)o->size,
+	       (unsigned long long)o->budget, round, (unsigned long long)npg,
+	       (t1 - t0) / 1e9, npg / ((t1 - t0) / 1e9),
+	       (long long)(pf0 >= 0 && pf1 >= 0 ? pf1 - pf0 : -1),
+	       (unsigned long long)(s1.huge_faults - s0.huge_faults));
+	print_stat_delta(&s0, &s1);
+	printf("}\n");
+}
+
+/* Slot 1 (the instance) removed and added again: KVM forgets its mappings. */
+static void vmhuge_reslot(struct vm_bench *b, uint64_t len)
+{
+	int err;
+
+	if ((err = ekv_slot(b->vmfd, 1, VM_INST_GPA, 0, b->inst)) ||
+	    (err = ekv_slot(b->vmfd, 1, VM_INST_GPA, len, b->inst)))
+		die("KVM_SET_USER_MEMORY_REGION (slot 1 again)", err);
+}
+
+/* One contender: a fresh instance made with huge_map @on, its passes. */
+static void vmhuge_round(struct vm_bench *b, int on, unsigned int round, const char *was)
+{
+	const struct opts *o = b->o;
+	const char *c = on ? "on" : "off";
+	int err;
+
+	if ((err = et_write_file(HUGE_MAP_PARAM, on ? "Y" : "N")))
+		die("write " HUGE_MAP_PARAM, err);
+	b->ctl = inst_up(b->name, o, o->block, o->sub, o->size, o->budget, &b->inst, &b->fd);
+	if ((err = et_write_file(HUGE_MAP_PARAM, was)))
+		die("restore " HUGE_MAP_PARAM, err);
+	if ((uintptr_t)b->inst % (2 * MIB))
+		die("the instance mapping is not 2 MiB aligned", EINVAL);
+	ekv_host_fill(b->inst, VM_INST_GPA, o->size, b->seed);
+	if ((err = ekv_slot(b->vmfd, 1, VM_INST_GPA, o->size, b->inst)))
+		die("KVM_SET_USER_MEMORY_REGION", err);
+	inst_cold(b->ctl, b->name, o->block, o->budget);
+	vmhuge_pass(b, "cold", c, round, o->size);
+	vmhuge_pass(b, NULL, c, round, o->budget);	/* the first budget's worth in */
+	for (int i = 0; i < 2; i++) {
+		vmhuge_reslot(b, o->size);
+		vmhuge_pass(b, "warm", c, round, o->budget);
+	}
+	if ((err = ekv_slot(b->vmfd, 1, VM_INST_GPA, 0, b->inst)))
+		die("KVM_SET_USER_MEMORY_REGION (delete)", err);
+	inst_unmap(b->ctl, b->name, b->inst, o->size, b->fd);
+	close(b->ctl);
+}
+
+static int do_vmhuge(const struct opts *o)
+{
+	struct vm_bench b = { .name = "bench-vmh", .o = o, .seed = 0x2b10c5ed };
+	const char *why;
+	char was[8] = "Y";
+	int err;
+
+	if (o->block != 2 * MIB)
+		die("--block: 2097152 (huge_map applies to 2 MiB blocks)", EINVAL);
+	if (o->size > 1024 * MIB || o->budget > o->size)
+		die("--size: at most 1024 MiB, and at least the budget", EINVAL);
+	if (et_read_file(HUGE_MAP_PARAM, was, sizeof(was)))
+		die("read " HUGE_MAP_PARAM " (emp.ko without huge_map?)", ENOENT);
+	b.code = mmap(NULL, VM_CODE_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (b.code == MAP_FAILED)
+		die("mmap", errno);
+	memcpy(b.code, ekv_guest, ekv_guest_end - ekv_guest);
+	if ((err = ekv_vm_open(&b.kvm, &b.vmfd, &why)))
+		die(why, err);
+	if ((err = ekv_slot(b.vmfd, 0, 0, VM_CODE_SIZE, b.code)))
+		die("KVM_SET_USER_MEMORY_REGION", err);
+	if ((err = ekv_vcpu_new(b.kvm, b.vmfd, 0, &b.v[0])))
+		die("KVM_CREATE_VCPU", err);
+	for (unsigned int r = 0; r < o->n; r++) {
+		vmhuge_round(&b, 1, r, was);
+		vmhuge_round(&b, 0, r, was);
+	}
+	ekv_vcpu_free(&b.v[0]);
+	close(b.vmfd);
+	close(b.kvm);
+	munmap(b.code, VM_CODE_SIZE);
+	return 0;
+}
+
 /* ---- EMP against Linux swap ---------------------------------------------- */
 
 /* Zipf(theta) over ranks 0..n-1 by inverse CDF; ranks scattered over pages. */
@@ -905,6 +1026,8 @@ int main(int argc, char **argv)
 		return do_around(&o);
 	if (!strcmp(cmd, "vm"))
 		return do_vm(&o);
+	if (!strcmp(cmd, "vmhuge"))
+		return do_vmhuge(&o);
 	fprintf(stderr, "emp_bench: unknown mode %s\n", cmd);
 	return 2;
 }

@@ -15,7 +15,7 @@ SPEC="$DEV:64:0|dram:8"
 # make vmtest copies QEMU to its host path.
 PATH=$PATH:/usr/bin; export PATH
 
-tap_plan 10
+tap_plan 11
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	tap_not_ok "qemu-system-x86_64 is in the guest (run this test through make vmtest)"
 	tap_exit
@@ -53,6 +53,24 @@ start=$(date +%s)
 tap_check "payload checks its 64 MiB of RAM on an instance with 8 MiB of DRAM (evictions > 0)" boot vmq "$SPEC"
 echo "# boot took $(( $(date +%s) - start ))s; $(grep '^emp-qemu: instance' /tmp/boot.err)"
 tap_check "the instance is destroyed when QEMU exits" gone vmq
+
+# 2 MiB blocks: QEMU's RAM mapping is 2 MiB aligned, so each resident
+# block is mapped whole (emp.ko huge_map) and KVM maps it with 2 MiB.
+boot_2m() {
+	rm -f /tmp/ser.txt
+	# shellcheck disable=SC2086
+	timeout -s KILL 240 emp-qemu --emp-name vm2m --emp-stats --emp-block 2M --emp-subblock 64K \
+		-M pc $ACCEL -nodefaults -display none -bios $PAYLOAD -serial file:/tmp/ser.txt \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 --mem-path "$SPEC" 2>/tmp/boot.err
+	rc=$?
+	cat /tmp/ser.txt /tmp/boot.err
+	[ $rc = 33 ] && grep -q "^EMP-PAYLOAD OK" /tmp/ser.txt || { echo "exit status $rc, want 33"; return 1; }
+	hf=$(sed -n "s/^emp-qemu: instance vm2m: .* whole-block faults \([0-9]*\)$/\1/p" /tmp/boot.err)
+	[ "${hf:-0}" -gt 0 ] || { echo "no whole-block faults reported"; return 1; }
+	gone vm2m
+}
+tap_check "the same with 2 MiB blocks: blocks mapped whole (whole-block faults > 0)" boot_2m
+echo "# 2 MiB blocks: $(grep '^emp-qemu: instance vm2m' /tmp/boot.err)"
 
 # Remote DRAM: the same boot with its RAM on a donor (vmd, TCP, in this
 # guest) behind an 8 MiB DRAM budget.

@@ -459,6 +459,34 @@ static inline int et_read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * A "Name: N kB" field of the mapping that starts at @addr, from
+ * /proc/self/smaps (FilePmdMapped: memory mapped with PMD entries).
+ * Return: the value in KiB, or -1 if the mapping or field is not there.
+ */
+static inline long et_smaps_kib(const void *addr, const char *field)
+{
+	unsigned long start, end;
+	char line[512], want[64];
+	int in = 0;
+	long kib = -1;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%s: %%ld kB", field);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in = start == (unsigned long)addr;
+			continue;
+		}
+		if (in && sscanf(line, want, &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
 /* Size in bytes of block device @path. Return: bytes or 0. */
 static inline uint64_t et_bdev_bytes(const char *path)
 {

@@ -66,13 +66,14 @@ void print_stat_json(const struct emp_stat *st, int with_time)
 	       (unsigned long long)st->resident, st->nr_open);
 	printf("\"counters\":{\"faults\":%llu,\"hits\":%llu,\"zero_fills\":%llu,\"fetches\":%llu,"
 	       "\"evictions\":%llu,\"writebacks\":%llu,\"io_errors\":%llu,\"sigbus\":%llu,"
-	       "\"mapped_around\":%llu,\"nowait_retries\":%llu,\"cleaned\":%llu},",
+	       "\"mapped_around\":%llu,\"nowait_retries\":%llu,\"cleaned\":%llu,"
+	       "\"huge_faults\":%llu},",
 	       (unsigned long long)st->faults, (unsigned long long)st->hits,
 	       (unsigned long long)st->zero_fills, (unsigned long long)st->fetches,
 	       (unsigned long long)st->evictions, (unsigned long long)st->writebacks,
 	       (unsigned long long)st->io_errors, (unsigned long long)st->sigbus,
 	       (unsigned long long)st->mapped_around, (unsigned long long)st->nowait_retries,
-	       (unsigned long long)st->cleaned);
+	       (unsigned long long)st->cleaned, (unsigned long long)st->huge_faults);
 	printf("\"fault_latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"histogram\":[",
 	       (unsigned long long)lat_quantile(st, 500), (unsigned long long)lat_quantile(st, 990));
 	for (i = 0; i < EMP_LAT_BUCKETS; i++)
@@ -261,6 +262,7 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 	counter(&kv, "mapped around", st->mapped_around, prev->mapped_around, dt, rates);
 	counter(&kv, "nowait retries", st->nowait_retries, prev->nowait_retries, dt, rates);
 	counter(&kv, "cleaned", st->cleaned, prev->cleaned, dt, rates);
+	counter(&kv, "huge faults", st->huge_faults, prev->huge_faults, dt, rates);
 	p50 = lat_quantile(st, 500);
 	p99 = lat_quantile(st, 990);
 	if (!p50)

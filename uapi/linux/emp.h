@@ -48,6 +48,7 @@
 #define EMP_FEAT_FAULT_AROUND	(1ULL << 5)	/* emp_stat.mapped_around is counted */
 #define EMP_FEAT_NOWAIT		(1ULL << 6)	/* emp_stat.nowait_retries is counted */
 #define EMP_FEAT_CLEAN_AHEAD	(1ULL << 7)	/* emp_stat.cleaned is counted */
+#define EMP_FEAT_HUGE_MAP	(1ULL << 8)	/* emp_stat.huge_faults is counted */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -294,6 +295,12 @@ struct emp_tier_stat {
  *                 ahead of eviction (also counted in @writebacks; see the
  *                 emp.ko parameter clean_ahead). Zero from modules without
  *                 EMP_FEAT_CLEAN_AHEAD (a reserved field there).
+ * @huge_faults:   out: faults on a block of 2 MiB kept in one compound
+ *                 page, answered with the whole block resident, so that the
+ *                 kernel maps it with one PMD entry where the mapping is
+ *                 2 MiB aligned (see the emp.ko parameter huge_map). Absent
+ *                 (the struct ends before it) in modules without
+ *                 EMP_FEAT_HUGE_MAP.
  * @reserved:      zero
  */
 struct emp_stat {
@@ -322,6 +329,7 @@ struct emp_stat {
 	__u64 mapped_around;
 	__u64 nowait_retries;
 	__u64 cleaned;
+	__u64 huge_faults;
 	__u64 reserved[1];
 };
 #define EMP_STAT_SIZE_VER0	888
