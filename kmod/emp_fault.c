@@ -66,7 +66,8 @@ bool emp_huge_possible(u32 block_size)
 }
 
 /* One compound page for a huge instance's block, if it comes easily. */
-static bool emp_block_alloc_huge(struct emp_instance *inst, struct page **pages)
+static bool emp_block_alloc_huge(struct emp_instance *inst, struct emp_block *blk,
+				 struct page **pages)
 {
 	struct page *head;
 	unsigned int i;
@@ -75,6 +76,12 @@ static bool emp_block_alloc_huge(struct emp_instance *inst, struct page **pages)
 			   inst->block_shift - PAGE_SHIFT);
 	if (!head)
 		return false;
+	/*
+	 * Its page offset in the instance: finish_fault() maps no PMD past
+	 * i_size, reckoned from the folio's index, which the allocator leaves
+	 * as the page's last user set it (a CI run got 4 KiB PTEs only).
+	 */
+	page_folio(head)->index = blk->index << (inst->block_shift - PAGE_SHIFT);
 	/* A compound page's struct pages are contiguous (nth_page() is gone). */
 	for (i = 0; i < inst->block_pages; i++)
 		pages[i] = head + i;
@@ -126,7 +133,7 @@ static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
 	err = emp_cache_charge(inst, blk);
 	if (err)
 		return err;
-	if (inst->huge && emp_block_alloc_huge(inst, pages)) {
+	if (inst->huge && emp_block_alloc_huge(inst, blk, pages)) {
 		/* Failing that, 512 single pages: mapped a page at a time. */
 		set_bit(EMP_BLK_HUGE, &blk->flags);
 		goto resident;

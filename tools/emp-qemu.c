@@ -302,8 +302,10 @@ int main(int argc, char **argv)
 	}
 	ram = c.inst_size;
 	emp_inst_path(name, dev, sizeof(dev));
-	snprintf(obj, sizeof(obj), "memory-backend-file,id=" BACKEND_ID ",mem-path=%s,size=%llu,share=on",
-		 dev, (unsigned long long)ram);
+	/* QEMU aligns a file mapping to the page size only: 2 MiB blocks are
+	 * mapped whole (emp.ko huge_map) only in a 2 MiB aligned mapping. */
+	snprintf(obj, sizeof(obj), "memory-backend-file,id=" BACKEND_ID ",mem-path=%s,size=%llu,share=on%s",
+		 dev, (unsigned long long)ram, c.block_size >= (2U << 20) ? ",align=2M" : "");
 	av[nav++] = "-object";
 	av[nav++] = obj;
 	av[nav++] = "-machine";
