@@ -26,6 +26,7 @@
 #include <linux/xarray.h>
 #include <linux/emp.h>
 
+#include "emp_lat.h"
 #include "emp_tier.h"
 
 #define EMP_VERSION_CODE	((0 << 16) | (2 << 8) | 0)	/* 0.2.0 */
@@ -71,23 +72,27 @@ struct emp_block {
 	unsigned long bits[];
 };
 
+/*
+ * The instance counters, one list for the per-CPU struct, its sum, the
+ * EMP_IOC_STAT copy and the sysfs files (stats/NAME): X(name) per counter,
+ * each a __u64 of the same name in struct emp_stat.
+ */
+#define EMP_COUNTERS(X)							\
+	X(faults) X(hits) X(zero_fills) X(fetches) X(evictions)		\
+	X(writebacks) X(io_errors) X(sigbus) X(mapped_around)		\
+	X(nowait_retries) X(cleaned) X(huge_faults) X(direct_reclaims)	\
+	X(reclaimed) X(deactivated) X(reactivated) X(prefetched)	\
+	X(prefetch_hits)
+
 /**
  * struct emp_stats - per-CPU fault path counters (see struct emp_stat)
+ * Only u64 members: emp_stats_sum() adds them up as an array.
  */
 struct emp_stats {
-	u64 faults;
-	u64 hits;
-	u64 zero_fills;
-	u64 fetches;
-	u64 evictions;
-	u64 writebacks;
-	u64 io_errors;
-	u64 sigbus;
-	u64 mapped_around;
-	u64 nowait_retries;
-	u64 cleaned;
-	u64 huge_faults;
-	u64 lat_hist[EMP_LAT_BUCKETS];
+#define EMP_X_FIELD(name) u64 name;
+	EMP_COUNTERS(EMP_X_FIELD)
+#undef EMP_X_FIELD
+	u64 lat_fine[EMP_LAT_FINE_BUCKETS];
 };
 
 /**
@@ -104,6 +109,7 @@ struct emp_stats {
  *                  create from the huge_map parameter
  * @budget_pages:   DRAM budget, in pages (READ_ONCE/WRITE_ONCE)
  * @resident_pages: DRAM pages in use; charged before pages are allocated
+ * @meta_bytes:     kernel memory held by block metadata (emp_stat.meta_bytes)
  * @lru_lock:       protects @lru
  * @lru:            resident blocks, oldest first (a clock with the
  *                  REFERENCED bit; faults never take this lock)
@@ -136,6 +142,7 @@ struct emp_instance {
 
 	unsigned long budget_pages;
 	atomic_long_t resident_pages;
+	atomic_long_t meta_bytes;
 	spinlock_t lru_lock;
 	struct list_head lru;
 	struct work_struct clean_work;

@@ -118,6 +118,7 @@ struct emp_block *emp_block_lookup(struct emp_instance *inst, unsigned long inde
 		kfree(blk);
 		return xa_is_err(old) ? NULL : old;
 	}
+	atomic_long_add(ksize(blk), &inst->meta_bytes);
 	return blk;
 }
 
@@ -384,13 +385,10 @@ static void emp_map_around(struct vm_fault *vmf, struct emp_instance *inst,
 
 static void emp_account_fault(struct emp_instance *inst, u64 t0, bool hit)
 {
-	u64 ns = ktime_get_ns() - t0;
-	unsigned int bucket = ns ? min_t(unsigned int, ilog2(ns), EMP_LAT_BUCKETS - 1) : 0;
-
 	emp_count(inst, faults);
 	if (hit)
 		emp_count(inst, hits);
-	this_cpu_inc(inst->stats->lat_hist[bucket]);
+	this_cpu_inc(inst->stats->lat_fine[emp_lat_fine_bucket(ktime_get_ns() - t0)]);
 }
 
 /*
@@ -559,6 +557,7 @@ void emp_blocks_free(struct emp_instance *inst)
 			atomic_long_sub(inst->block_pages, &inst->resident_pages);
 		}
 		mutex_destroy(&blk->lock);
+		atomic_long_sub(ksize(blk), &inst->meta_bytes);
 		kfree(blk);
 	}
 	xa_destroy(&inst->blocks);

@@ -199,29 +199,38 @@ static int emp_check_overlap(struct emp_instance *inst)
 	return 0;
 }
 
-static void emp_stats_sum(struct emp_instance *inst, struct emp_stats *sum)
+/* One counter summed over the CPUs; @off is its offset in struct emp_stats. */
+static u64 emp_stat_sum(struct emp_instance *inst, size_t off)
 {
-	unsigned int i;
+	u64 sum = 0;
 	int cpu;
 
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(cpu) {
-		struct emp_stats *s = per_cpu_ptr(inst->stats, cpu);
+	for_each_possible_cpu(cpu)
+		sum += *(u64 *)((char *)per_cpu_ptr(inst->stats, cpu) + off);
+	return sum;
+}
 
-		sum->faults += s->faults;
-		sum->hits += s->hits;
-		sum->zero_fills += s->zero_fills;
-		sum->fetches += s->fetches;
-		sum->evictions += s->evictions;
-		sum->writebacks += s->writebacks;
-		sum->io_errors += s->io_errors;
-		sum->sigbus += s->sigbus;
-		sum->mapped_around += s->mapped_around;
-		sum->nowait_retries += s->nowait_retries;
-		sum->cleaned += s->cleaned;
-		sum->huge_faults += s->huge_faults;
-		for (i = 0; i < EMP_LAT_BUCKETS; i++)
-			sum->lat_hist[i] += s->lat_hist[i];
+/* Every counter and the histogram summed over the CPUs (all u64s). */
+static void emp_stats_sum(struct emp_instance *inst, struct emp_stats *sum)
+{
+	size_t off;
+
+	for (off = 0; off < sizeof(*sum); off += sizeof(u64))
+		*(u64 *)((char *)sum + off) = emp_stat_sum(inst, off);
+}
+
+/* The power-of-two histogram (emp_stat.lat_hist) from the fine one. */
+static void emp_lat_coarse(const u64 *fine, u64 *coarse)
+{
+	unsigned int b, e;
+
+	memset(coarse, 0, EMP_LAT_BUCKETS * sizeof(*coarse));
+	for (b = 0; b < EMP_LAT_FINE_BUCKETS; b++) {
+		if (b < (1U << EMP_LAT_FINE_SHIFT))
+			e = b ? ilog2(b) : 0;
+		else
+			e = (b >> EMP_LAT_FINE_SHIFT) + EMP_LAT_FINE_SHIFT - 1;
+		coarse[min(e, EMP_LAT_BUCKETS - 1U)] += fine[b];
 	}
 }
 
@@ -267,36 +276,29 @@ static const struct attribute_group emp_inst_group = {
 static ssize_t stat_##field##_show(struct device *dev,				\
 				   struct device_attribute *a, char *buf)	\
 {										\
-	struct emp_stats s;							\
-										\
-	emp_stats_sum(dev_to_inst(dev), &s);					\
-	return sysfs_emit(buf, "%llu\n", s.field);				\
+	return sysfs_emit(buf, "%llu\n", emp_stat_sum(dev_to_inst(dev),		\
+			  offsetof(struct emp_stats, field)));			\
 }										\
 static struct device_attribute dev_attr_stat_##field =				\
-	__ATTR(field, 0444, stat_##field##_show, NULL)
+	__ATTR(field, 0444, stat_##field##_show, NULL);
 
-EMP_STAT_ATTR(faults);
-EMP_STAT_ATTR(hits);
-EMP_STAT_ATTR(zero_fills);
-EMP_STAT_ATTR(fetches);
-EMP_STAT_ATTR(evictions);
-EMP_STAT_ATTR(writebacks);
-EMP_STAT_ATTR(io_errors);
-EMP_STAT_ATTR(sigbus);
-EMP_STAT_ATTR(mapped_around);
-EMP_STAT_ATTR(nowait_retries);
-EMP_STAT_ATTR(cleaned);
-EMP_STAT_ATTR(huge_faults);
+EMP_COUNTERS(EMP_STAT_ATTR)
 
-/* Fault latency histogram: one line, bucket i counts [2^i, 2^(i+1)) ns. */
+/* One line of bucket counts: the power-of-two histogram (lat_hist). */
 static ssize_t latency_hist_show(struct device *dev, struct device_attribute *a, char *buf)
 {
-	struct emp_stats s;
+	u64 coarse[EMP_LAT_BUCKETS];
+	struct emp_stats *s;
 	int n = 0, i;
 
-	emp_stats_sum(dev_to_inst(dev), &s);
+	s = kmalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	emp_stats_sum(dev_to_inst(dev), s);
+	emp_lat_coarse(s->lat_fine, coarse);
+	kfree(s);
 	for (i = 0; i < EMP_LAT_BUCKETS; i++)
-		n += sysfs_emit_at(buf, n, "%llu%c", s.lat_hist[i],
+		n += sysfs_emit_at(buf, n, "%llu%c", coarse[i],
 				   i == EMP_LAT_BUCKETS - 1 ? '\n' : ' ');
 	return n;
 }
@@ -322,19 +324,9 @@ static ssize_t tiers_show(struct device *dev, struct device_attribute *a, char *
 }
 static DEVICE_ATTR_RO(tiers);
 
+#define EMP_STAT_ATTR_PTR(field) &dev_attr_stat_##field.attr,
 static struct attribute *emp_stat_attrs[] = {
-	&dev_attr_stat_faults.attr,
-	&dev_attr_stat_hits.attr,
-	&dev_attr_stat_zero_fills.attr,
-	&dev_attr_stat_fetches.attr,
-	&dev_attr_stat_evictions.attr,
-	&dev_attr_stat_writebacks.attr,
-	&dev_attr_stat_io_errors.attr,
-	&dev_attr_stat_sigbus.attr,
-	&dev_attr_stat_mapped_around.attr,
-	&dev_attr_stat_nowait_retries.attr,
-	&dev_attr_stat_cleaned.attr,
-	&dev_attr_stat_huge_faults.attr,
+	EMP_COUNTERS(EMP_STAT_ATTR_PTR)
 	&dev_attr_latency_hist.attr,
 	&dev_attr_tiers.attr,
 	NULL,
@@ -634,7 +626,6 @@ int emp_instance_list(char (*names)[EMP_NAME_MAX], u32 room, u32 *total)
 int emp_instance_stat(const char *name, struct emp_stat *st)
 {
 	struct emp_instance *inst;
-	struct emp_stats s;
 	unsigned int i;
 
 	mutex_lock(&emp_registry_lock);
@@ -643,7 +634,6 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 		mutex_unlock(&emp_registry_lock);
 		return -ENOENT;
 	}
-	emp_stats_sum(inst, &s);
 	st->id = inst->id;
 	st->state = READ_ONCE(inst->state);
 	st->inst_size = inst->size;
@@ -653,19 +643,13 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 	st->resident = (u64)atomic_long_read(&inst->resident_pages) << PAGE_SHIFT;
 	st->nr_open = inst->nr_open;
 	st->nr_tiers = inst->nr_tiers;
-	st->faults = s.faults;
-	st->hits = s.hits;
-	st->zero_fills = s.zero_fills;
-	st->fetches = s.fetches;
-	st->evictions = s.evictions;
-	st->writebacks = s.writebacks;
-	st->io_errors = s.io_errors;
-	st->sigbus = s.sigbus;
-	st->mapped_around = s.mapped_around;
-	st->nowait_retries = s.nowait_retries;
-	st->cleaned = s.cleaned;
-	st->huge_faults = s.huge_faults;
-	memcpy(st->lat_hist, s.lat_hist, sizeof(st->lat_hist));
+#define EMP_STAT_COPY(field) st->field = emp_stat_sum(inst, offsetof(struct emp_stats, field));
+	EMP_COUNTERS(EMP_STAT_COPY)
+#undef EMP_STAT_COPY
+	for (i = 0; i < EMP_LAT_FINE_BUCKETS; i++)
+		st->lat_fine[i] = emp_stat_sum(inst, offsetof(struct emp_stats, lat_fine[i]));
+	emp_lat_coarse(st->lat_fine, st->lat_hist);
+	st->meta_bytes = atomic_long_read(&inst->meta_bytes);
 	for (i = 0; i < inst->nr_tiers; i++) {
 		struct emp_backend *be = inst->tiers[i];
 		struct emp_tier_stat *ts = &st->tier[i];

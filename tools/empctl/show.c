@@ -15,33 +15,6 @@ static const char *state_name(const struct emp_stat *st)
 	return st->state & EMP_STATE_IO_ERROR ? "io-error" : "ok";
 }
 
-/*
- * The latency @permille of the faults stayed under: the upper bound of the
- * histogram bucket where the count reaches it; UINT64_MAX for the open last
- * bucket, 0 when there were no faults.
- */
-static uint64_t lat_quantile(const struct emp_stat *st, unsigned int permille)
-{
-	uint64_t total = 0, seen = 0, need;
-	unsigned int i;
-
-	for (i = 0; i < EMP_LAT_BUCKETS; i++)
-		total += st->lat_hist[i];
-	if (!total)
-		return 0;
-	need = total / 1000 * permille + ((total % 1000) * permille + 999) / 1000;
-	if (!need)
-		need = 1;
-	for (i = 0; i < EMP_LAT_BUCKETS; i++) {
-		seen += st->lat_hist[i];
-		if (seen >= need)
-			break;
-	}
-	if (i >= EMP_LAT_BUCKETS - 1)
-		return UINT64_MAX;	/* the open-ended last bucket */
-	return 1ULL << (i + 1);
-}
-
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -67,17 +40,26 @@ void print_stat_json(const struct emp_stat *st, int with_time)
 	printf("\"counters\":{\"faults\":%llu,\"hits\":%llu,\"zero_fills\":%llu,\"fetches\":%llu,"
 	       "\"evictions\":%llu,\"writebacks\":%llu,\"io_errors\":%llu,\"sigbus\":%llu,"
 	       "\"mapped_around\":%llu,\"nowait_retries\":%llu,\"cleaned\":%llu,"
-	       "\"huge_faults\":%llu},",
+	       "\"huge_faults\":%llu,\"direct_reclaims\":%llu,\"reclaimed\":%llu,"
+	       "\"deactivated\":%llu,\"reactivated\":%llu,\"prefetched\":%llu,"
+	       "\"prefetch_hits\":%llu,\"meta_bytes\":%llu},",
 	       (unsigned long long)st->faults, (unsigned long long)st->hits,
 	       (unsigned long long)st->zero_fills, (unsigned long long)st->fetches,
 	       (unsigned long long)st->evictions, (unsigned long long)st->writebacks,
 	       (unsigned long long)st->io_errors, (unsigned long long)st->sigbus,
 	       (unsigned long long)st->mapped_around, (unsigned long long)st->nowait_retries,
-	       (unsigned long long)st->cleaned, (unsigned long long)st->huge_faults);
+	       (unsigned long long)st->cleaned, (unsigned long long)st->huge_faults,
+	       (unsigned long long)st->direct_reclaims, (unsigned long long)st->reclaimed,
+	       (unsigned long long)st->deactivated, (unsigned long long)st->reactivated,
+	       (unsigned long long)st->prefetched, (unsigned long long)st->prefetch_hits,
+	       (unsigned long long)st->meta_bytes);
 	printf("\"fault_latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"histogram\":[",
-	       (unsigned long long)lat_quantile(st, 500), (unsigned long long)lat_quantile(st, 990));
+	       (unsigned long long)emp_lat_quantile(st, 500), (unsigned long long)emp_lat_quantile(st, 990));
 	for (i = 0; i < EMP_LAT_BUCKETS; i++)
 		printf("%s%llu", i ? "," : "", (unsigned long long)st->lat_hist[i]);
+	printf("],\"fine\":[");
+	for (i = 0; i < EMP_LAT_FINE_BUCKETS; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)st->lat_fine[i]);
 	printf("]},\"tiers\":[");
 	for (i = 0; i < st->nr_tiers && i < EMP_MAX_TIERS; i++) {
 		const struct emp_tier_stat *t = &st->tier[i];
@@ -263,15 +245,22 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 	counter(&kv, "nowait retries", st->nowait_retries, prev->nowait_retries, dt, rates);
 	counter(&kv, "cleaned", st->cleaned, prev->cleaned, dt, rates);
 	counter(&kv, "huge faults", st->huge_faults, prev->huge_faults, dt, rates);
-	p50 = lat_quantile(st, 500);
-	p99 = lat_quantile(st, 990);
+	counter(&kv, "direct reclaims", st->direct_reclaims, prev->direct_reclaims, dt, rates);
+	counter(&kv, "reclaimed", st->reclaimed, prev->reclaimed, dt, rates);
+	counter(&kv, "deactivated", st->deactivated, prev->deactivated, dt, rates);
+	counter(&kv, "reactivated", st->reactivated, prev->reactivated, dt, rates);
+	counter(&kv, "prefetched", st->prefetched, prev->prefetched, dt, rates);
+	counter(&kv, "prefetch hits", st->prefetch_hits, prev->prefetch_hits, dt, rates);
+	KV("metadata", "%s", emp_format_human(st->meta_bytes, b[0], sizeof(b[0])));
+	p50 = emp_lat_quantile(st, 500);
+	p99 = emp_lat_quantile(st, 990);
 	if (!p50)
 		KV("fault latency", "%s", "no faults yet");
 	else if (p99 == UINT64_MAX)
-		KV("fault latency", "p50 < %s, p99 above the histogram",
+		KV("fault latency", "p50 %s, p99 above the histogram",
 		   format_ns(p50, b[0], sizeof(b[0])));
 	else
-		KV("fault latency", "p50 < %s, p99 < %s", format_ns(p50, b[0], sizeof(b[0])),
+		KV("fault latency", "p50 %s, p99 %s", format_ns(p50, b[0], sizeof(b[0])),
 		   format_ns(p99, b[1], sizeof(b[1])));
 #undef KV
 	tbl_print(&kv, stdout, 0);

@@ -39,6 +39,15 @@ int emp_list(int ctl_fd, char (*names)[EMP_NAME_MAX], unsigned int room);
 /* EMP_IOC_STAT of instance @name into @st. */
 int emp_stat(int ctl_fd, const char *name, struct emp_stat *st);
 
+/* Lower bound in ns of bucket @b of emp_stat.lat_fine. */
+uint64_t emp_lat_fine_low(unsigned int b);
+/*
+ * The fault latency in ns that @permille of the faults of @st stayed under,
+ * from the fine histogram, interpolated inside its bucket (within about
+ * 6 %); 0 when there were no faults, UINT64_MAX in the open last bucket.
+ */
+uint64_t emp_lat_quantile(const struct emp_stat *st, unsigned int permille);
+
 /* EMP_IOC_RESIZE: set the DRAM budget of @name to @dram_budget bytes. */
 int emp_resize(int ctl_fd, const char *name, uint64_t dram_budget);
 

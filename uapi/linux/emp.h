@@ -49,6 +49,7 @@
 #define EMP_FEAT_NOWAIT		(1ULL << 6)	/* emp_stat.nowait_retries is counted */
 #define EMP_FEAT_CLEAN_AHEAD	(1ULL << 7)	/* emp_stat.cleaned is counted */
 #define EMP_FEAT_HUGE_MAP	(1ULL << 8)	/* emp_stat.huge_faults is counted */
+#define EMP_FEAT_RECLAIM	(1ULL << 9)	/* emp_stat from direct_reclaims on */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -232,6 +233,19 @@ struct emp_list {
  * [2^i, 2^(i+1)) ns; the last bucket takes everything slower. */
 #define EMP_LAT_BUCKETS		32
 
+/*
+ * Buckets of emp_stat.lat_fine, log-linear: each power of two of
+ * nanoseconds is cut into 2^EMP_LAT_FINE_SHIFT equal buckets, so a bucket
+ * is at most 1/8 of its lower bound wide (a quantile read from it is
+ * within about 6 % at its middle). Bucket b < 8 counts b ns exactly;
+ * above, with e = b / 8 + 2 and m = b % 8, bucket b counts
+ * [(8 + m) << (e - 3), (9 + m) << (e - 3)) ns. The last bucket also takes
+ * everything from 2^32 ns (4.3 s) on. lat_hist is the same data summed
+ * per power of two.
+ */
+#define EMP_LAT_FINE_SHIFT	3
+#define EMP_LAT_FINE_BUCKETS	240
+
 /**
  * struct emp_tier_stat - counters of one tier of an instance
  * @kind:        enum emp_tier_kind
@@ -301,7 +315,23 @@ struct emp_tier_stat {
  *                 2 MiB aligned (see the emp.ko parameter huge_map). Absent
  *                 (the struct ends before it) in modules without
  *                 EMP_FEAT_HUGE_MAP.
- * @reserved:      zero
+ * The struct ends before the following in modules without EMP_FEAT_RECLAIM:
+ * @direct_reclaims: out: faults that found no free DRAM within the budget
+ *                 and evicted a block themselves (the background
+ *                 reclaimer had not kept up)
+ * @reclaimed:     out: blocks the background reclaimer evicted (also
+ *                 counted in @evictions)
+ * @deactivated:   out: resident blocks the replacement policy unmapped to
+ *                 learn whether they are still in use (their next access
+ *                 faults and keeps them)
+ * @reactivated:   out: faults on such a block: it was used again and stays
+ * @prefetched:    out: subblocks read ahead of need, in the background
+ *                 (also counted in @fetches)
+ * @prefetch_hits: out: faults that found their subblock read ahead
+ * @meta_bytes:    out: kernel memory the instance's metadata holds now
+ *                 (block state, bitmaps, indexes), in bytes
+ * @lat_fine:      out: fault latency histogram, fine (EMP_LAT_FINE_BUCKETS)
+ * @reserved:      in: zero
  */
 struct emp_stat {
 	__u32 size;
@@ -330,6 +360,14 @@ struct emp_stat {
 	__u64 nowait_retries;
 	__u64 cleaned;
 	__u64 huge_faults;
+	__u64 direct_reclaims;
+	__u64 reclaimed;
+	__u64 deactivated;
+	__u64 reactivated;
+	__u64 prefetched;
+	__u64 prefetch_hits;
+	__u64 meta_bytes;
+	__u64 lat_fine[EMP_LAT_FINE_BUCKETS];
 	__u64 reserved[1];
 };
 #define EMP_STAT_SIZE_VER0	888
