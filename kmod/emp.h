@@ -6,8 +6,8 @@
  * Lock order (outermost first):
  *   emp_registry_lock -> (nothing; never held on the fault path)
  *   mmap_lock -> emp_block.lock -> page lock -> i_mmap_rwsem -> emp_instance.lru_lock
- * (the background cleaner takes emp_block.lock with mutex_trylock() and no
- * mmap_lock, and follows the same order from there)
+ * (the reclaimer and the background cleaner take emp_block.lock with
+ * mutex_trylock() and no mmap_lock, and follow the same order from there)
  * A fault holding one block's lock may evict another block only after a
  * successful mutex_trylock() on it, so two faults never wait on each other.
  */
@@ -22,6 +22,7 @@
 #include <linux/percpu.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/emp.h>
@@ -38,14 +39,21 @@
 #define EMP_MIN_SUBBLOCK	SZ_4K
 #define EMP_MAX_SUBBLOCK	SZ_128K
 #define EMP_MAX_SUB_PER_BLOCK	(EMP_MAX_BLOCK / EMP_MIN_SUBBLOCK)
+/* Most blocks one emp_evict_blocks() call takes. */
+#define EMP_MAX_EVICT_BATCH	32
 
 /* emp_block.flags bits */
 enum {
 	EMP_BLK_RESIDENT,	/* pages[] holds the block's DRAM pages */
-	EMP_BLK_REFERENCED,	/* faulted since the eviction clock last passed */
+	EMP_BLK_REFERENCED,	/* faulted since the replacement scan last passed */
 	EMP_BLK_EVICTING,	/* being unmapped and written back */
 	EMP_BLK_HUGE,		/* pages[] are the subpages of one compound
 				 * page: one lock, one reference */
+	EMP_BLK_ACTIVE,		/* on emp_instance.active, not .inactive */
+	EMP_BLK_SEEN,		/* passed the inactive list's end once: the
+				 * next pass keeps it only if REFERENCED */
+	EMP_BLK_DEACTIVATED,	/* unmapped by the replacement policy, not
+				 * faulted since: a fault reactivates it */
 };
 
 /**
@@ -54,12 +62,14 @@ enum {
  *            subblock synchronously, eviction. Sleeps.
  * @flags:    EMP_BLK_* bits (atomic bitops)
  * @inflight: background subblock reads in flight; eviction waits for zero
- * @lru:      on emp_instance.lru while resident, under emp_instance.lru_lock
+ * @lru:      on emp_instance.active or .inactive while resident, under
+ *            emp_instance.lru_lock
  * @index:    block number inside the instance
  * @bits:     four bitmaps of sub_per_block bits each, atomic bitops:
  *            present (DRAM copy valid), busy (background read in flight),
  *            dirty (written since fetched), stored (the tier holds data;
- *            a subblock never stored is zero-filled without I/O);
+ *            a subblock never stored is zero-filled without I/O), ahead
+ *            (read ahead of need and not faulted on since: emp_readahead.c);
  *            followed by block_pages page pointers, set and cleared under
  *            @lock with every page locked (see emp_block_pages()).
  */
@@ -110,10 +120,23 @@ struct emp_stats {
  * @budget_pages:   DRAM budget, in pages (READ_ONCE/WRITE_ONCE)
  * @resident_pages: DRAM pages in use; charged before pages are allocated
  * @meta_bytes:     kernel memory held by block metadata (emp_stat.meta_bytes)
- * @lru_lock:       protects @lru
- * @lru:            resident blocks, oldest first (a clock with the
- *                  REFERENCED bit; faults never take this lock)
+ * @lru_lock:       protects @active, @inactive and their counts
+ * @active:         resident blocks seen in use on two passes of the
+ *                  replacement scan, oldest first (emp_reclaim.c)
+ * @inactive:       the other resident blocks, oldest first: victims come
+ *                  from its old end; faults never take @lru_lock
+ * @nr_active, @nr_inactive: blocks on each list
+ * @reclaim_work:   the background reclaimer, kicked when the free part of
+ *                  the budget falls below the low watermark
+ * @reclaiming:     blocks the reclaimer is evicting now (charged until freed)
+ * @reclaim_resume: jiffies before which the reclaimer is not kicked again
+ *                  (set when its writebacks failed)
+ * @space_wait:     faults waiting for the reclaimer to free DRAM
  * @clean_work:     the background cleaner (emp_cache.c), kicked by evictions
+ * @ra_next:        read-ahead: the subblock (instance-wide number) a
+ *                  sequential stream faults on next (emp_readahead.c)
+ * @ra_win:         read-ahead window, in subblocks
+ * @ra_hits:        faults on read-ahead subblocks since the last miss
  * @blocks:         block index -> struct emp_block, made on first touch and
  *                  kept until the instance goes (the xarray's own lock)
  * @tiers:          backends in instance offset order
@@ -144,8 +167,18 @@ struct emp_instance {
 	atomic_long_t resident_pages;
 	atomic_long_t meta_bytes;
 	spinlock_t lru_lock;
-	struct list_head lru;
+	struct list_head active;
+	struct list_head inactive;
+	unsigned long nr_active;
+	unsigned long nr_inactive;
+	struct work_struct reclaim_work;
+	atomic_t reclaiming;
+	unsigned long reclaim_resume;
+	wait_queue_head_t space_wait;
 	struct work_struct clean_work;
+	unsigned long ra_next;
+	unsigned int ra_win;
+	atomic_t ra_hits;
 
 	struct xarray blocks;
 	struct emp_backend *tiers[EMP_MAX_TIERS];
@@ -161,7 +194,11 @@ struct emp_instance {
 };
 
 /* Bitmaps inside emp_block.bits */
-enum emp_blk_map { EMP_MAP_PRESENT, EMP_MAP_BUSY, EMP_MAP_DIRTY, EMP_MAP_STORED, EMP_NR_MAPS };
+enum emp_blk_map {
+	EMP_MAP_PRESENT, EMP_MAP_BUSY, EMP_MAP_DIRTY, EMP_MAP_STORED,
+	EMP_MAP_AHEAD,		/* read ahead, not faulted on since */
+	EMP_NR_MAPS
+};
 
 static inline unsigned long *emp_blk_map(struct emp_instance *inst,
 					 struct emp_block *blk, enum emp_blk_map m)
@@ -219,12 +256,30 @@ void emp_blocks_free(struct emp_instance *inst);
 bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset);
 
 /* emp_cache.c */
+int emp_cache_module_init(void);
+void emp_cache_module_exit(void);
 void emp_cache_init(struct emp_instance *inst);
 void emp_cache_stop(struct emp_instance *inst);
 int emp_cache_charge(struct emp_instance *inst, struct emp_block *self);
 void emp_cache_uncharge(struct emp_instance *inst);
 int emp_cache_shrink(struct emp_instance *inst);
-void emp_cache_add(struct emp_instance *inst, struct emp_block *blk);
+int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
+		     unsigned int n, bool background);
+
+/* emp_readahead.c */
+unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
+			   unsigned int sub);
+bool emp_ra_hit(struct emp_instance *inst, struct emp_block *blk, unsigned int sub);
+
+/* emp_reclaim.c */
+void emp_lru_add(struct emp_instance *inst, struct emp_block *blk);
+unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
+			      struct emp_block **victims, unsigned int max);
+void emp_reclaim_kick(struct emp_instance *inst);
+bool emp_reclaim_running(struct emp_instance *inst);
+void emp_reclaim_work(struct work_struct *work);
+void emp_block_touch(struct emp_instance *inst, struct emp_block *blk);
+extern struct workqueue_struct *emp_reclaim_wq;
 struct emp_backend *emp_tier_of(struct emp_instance *inst, unsigned long index, u64 *pos);
 int emp_tier_rw_sync(struct emp_backend *be, enum emp_io_dir dir, u64 pos,
 		     struct page **pages, unsigned int nr_pages);

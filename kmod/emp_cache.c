@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/blkdev.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
@@ -16,8 +17,6 @@
 
 /* Tiers per request: BIO_MAX_VECS pages is what one bio carries. */
 #define EMP_MAX_IO_PAGES	256
-/* Writeback requests in flight per round. */
-#define EMP_WB_BATCH		8
 /* Failed writebacks tolerated while looking for a block to evict. */
 #define EMP_EVICT_TRIES		8
 /* Blocks the cleaner takes off the clock's cold end per round. */
@@ -146,66 +145,154 @@ int emp_tier_rw_sync(struct emp_backend *be, enum emp_io_dir dir, u64 pos,
 }
 
 /*
- * Write every dirty subblock of @blk to its tier, adjacent ones merged into
- * one request. A subblock written successfully becomes clean and stored.
- * The caller holds blk->lock and every page lock, and has unmapped the
- * block, so no new write can dirty it meanwhile.
+ * Writeback of a batch of blocks: every dirty subblock of each, adjacent
+ * ones merged into one request, all submitted before any is waited for
+ * (under a block plug, so a block device sees them together). A subblock
+ * written successfully becomes clean and stored. The caller holds each
+ * block's lock and every page lock, and has unmapped it, so no new write
+ * can dirty it meanwhile.
  */
-static int emp_block_writeback(struct emp_instance *inst, struct emp_block *blk)
+struct emp_wb {
+	struct emp_wait wait;
+	struct emp_run_io *runs;
+	unsigned int nr_runs;
+};
+
+/* Dirty runs of a block, each at most EMP_MAX_IO_PAGES pages. */
+static unsigned int emp_dirty_runs(struct emp_instance *inst, struct emp_block *blk)
 {
 	unsigned long *dirty = emp_blk_map(inst, blk, EMP_MAP_DIRTY);
-	unsigned long *stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
+	unsigned int max_run = EMP_MAX_IO_PAGES / inst->sub_pages;
+	unsigned int sub = 0, end, n = 0;
+
+	while ((sub = find_next_bit(dirty, inst->sub_per_block, sub)) < inst->sub_per_block) {
+		end = find_next_zero_bit(dirty, inst->sub_per_block, sub);
+		n += DIV_ROUND_UP(end - sub, max_run);
+		sub = end;
+	}
+	return n;
+}
+
+/* Submit the dirty runs of @blk, appending to @wb->runs. */
+static void emp_wb_submit(struct emp_instance *inst, struct emp_block *blk, struct emp_wb *wb)
+{
+	unsigned long *dirty = emp_blk_map(inst, blk, EMP_MAP_DIRTY);
 	struct page **pages = emp_block_pages(inst, blk);
 	unsigned int max_run = EMP_MAX_IO_PAGES / inst->sub_pages;
-	struct emp_run_io runs[EMP_WB_BATCH];
-	unsigned int sub = 0, n, i, j;
+	unsigned int sub = 0, end;
 	struct emp_backend *be;
-	struct emp_wait w;
-	int err = 0;
 	u64 pos;
 
 	be = emp_tier_of(inst, blk->index, &pos);
-	for (;;) {
-		atomic_set(&w.pending, 1);
-		init_completion(&w.done);
-		for (n = 0; n < EMP_WB_BATCH; n++) {
-			unsigned int end;
+	while ((sub = find_next_bit(dirty, inst->sub_per_block, sub)) < inst->sub_per_block) {
+		struct emp_run_io *r = &wb->runs[wb->nr_runs++];
 
-			sub = find_next_bit(dirty, inst->sub_per_block, sub);
-			if (sub >= inst->sub_per_block)
-				break;
-			end = find_next_zero_bit(dirty, inst->sub_per_block, sub);
-			end = min(end, sub + max_run);
-			runs[n].first = sub;
-			runs[n].nr = end - sub;
-			emp_run_submit(&runs[n], &w, be, EMP_IO_WRITE,
-				       pos + ((u64)sub << inst->sub_shift),
-				       pages + sub * inst->sub_pages,
-				       runs[n].nr * inst->sub_pages);
-			sub = end;
+		end = find_next_zero_bit(dirty, inst->sub_per_block, sub);
+		end = min(end, sub + max_run);
+		r->first = sub;
+		r->nr = end - sub;
+		emp_run_submit(r, &wb->wait, be, EMP_IO_WRITE, pos + ((u64)sub << inst->sub_shift),
+			       pages + sub * inst->sub_pages, r->nr * inst->sub_pages);
+		sub = end;
+	}
+}
+
+/* Apply the results of @blk's runs (@runs, @nr of them). Return: 0 or -EIO. */
+static int emp_wb_finish(struct emp_instance *inst, struct emp_block *blk,
+			 struct emp_run_io *runs, unsigned int nr)
+{
+	unsigned long *dirty = emp_blk_map(inst, blk, EMP_MAP_DIRTY);
+	unsigned long *stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
+	unsigned int i, j;
+	int err = 0;
+
+	for (i = 0; i < nr; i++) {
+		if (runs[i].err) {
+			err = -EIO;
+			this_cpu_inc(inst->stats->io_errors);
+			set_bit(ilog2(EMP_STATE_IO_ERROR), &inst->state);
+			continue;
 		}
-		if (!atomic_dec_and_test(&w.pending))
-			wait_for_completion(&w.done);
-		for (i = 0; i < n; i++) {
-			if (runs[i].err) {
-				err = -EIO;
-				this_cpu_inc(inst->stats->io_errors);
-				set_bit(ilog2(EMP_STATE_IO_ERROR), &inst->state);
-				continue;
-			}
-			for (j = runs[i].first; j < runs[i].first + runs[i].nr; j++) {
-				set_bit(j, stored);
-				clear_bit(j, dirty);
-			}
-			this_cpu_add(inst->stats->writebacks, runs[i].nr);
+		for (j = runs[i].first; j < runs[i].first + runs[i].nr; j++) {
+			set_bit(j, stored);
+			clear_bit(j, dirty);
 		}
-		if (n < EMP_WB_BATCH)
-			break;
+		this_cpu_add(inst->stats->writebacks, runs[i].nr);
 	}
 	if (err)
 		pr_warn_ratelimited("%s: writeback of block %lu failed; it stays in DRAM\n",
 				    inst->name, blk->index);
 	return err;
+}
+
+/*
+ * Write back the dirty subblocks of @n quiesced blocks together; @err[i]
+ * gets block i's result. Without memory for the request array, one run
+ * at a time, waited for.
+ */
+static void emp_writeback_blocks(struct emp_instance *inst, struct emp_block **blks,
+				 unsigned int n, int *err)
+{
+	unsigned int i, total = 0, *first;
+	struct blk_plug plug;
+	struct emp_wb wb;
+
+	first = kmalloc_array(n + 1, sizeof(*first), GFP_NOIO);
+	if (!first)
+		goto one_by_one;
+	for (i = 0; i < n; i++) {
+		first[i] = total;
+		total += emp_dirty_runs(inst, blks[i]);
+	}
+	first[n] = total;
+	wb.runs = total ? kmalloc_array(total, sizeof(*wb.runs), GFP_NOIO) : NULL;
+	if (total && !wb.runs) {
+		kfree(first);
+		goto one_by_one;
+	}
+	wb.nr_runs = 0;
+	atomic_set(&wb.wait.pending, 1);
+	init_completion(&wb.wait.done);
+	blk_start_plug(&plug);
+	for (i = 0; i < n; i++)
+		emp_wb_submit(inst, blks[i], &wb);
+	blk_finish_plug(&plug);
+	if (!atomic_dec_and_test(&wb.wait.pending))
+		wait_for_completion(&wb.wait.done);
+	for (i = 0; i < n; i++)
+		err[i] = emp_wb_finish(inst, blks[i], wb.runs + first[i], first[i + 1] - first[i]);
+	kfree(wb.runs);
+	kfree(first);
+	return;
+
+one_by_one:
+	/* No memory for the batch: a block at a time, a run at a time. */
+	for (i = 0; i < n; i++) {
+		struct emp_run_io r;
+
+		err[i] = 0;
+		wb.runs = &r;
+		while (!bitmap_empty(emp_blk_map(inst, blks[i], EMP_MAP_DIRTY),
+				     inst->sub_per_block)) {
+			unsigned long *dirty = emp_blk_map(inst, blks[i], EMP_MAP_DIRTY);
+			unsigned int sub = find_first_bit(dirty, inst->sub_per_block);
+			unsigned int end = find_next_zero_bit(dirty, inst->sub_per_block, sub);
+			struct emp_backend *be;
+			u64 pos;
+
+			end = min(end, sub + EMP_MAX_IO_PAGES / inst->sub_pages);
+			be = emp_tier_of(inst, blks[i]->index, &pos);
+			r.first = sub;
+			r.nr = end - sub;
+			r.err = emp_tier_rw_sync(be, EMP_IO_WRITE, pos + ((u64)sub << inst->sub_shift),
+						 emp_block_pages(inst, blks[i]) + sub * inst->sub_pages,
+						 r.nr * inst->sub_pages);
+			if (emp_wb_finish(inst, blks[i], &r, 1)) {
+				err[i] = -EIO;
+				break;
+			}
+		}
+	}
 }
 
 /*
@@ -238,27 +325,12 @@ static void emp_block_unlock_pages(struct emp_instance *inst, struct emp_block *
 		unlock_page(pages[i]);
 }
 
-/*
- * Evict a resident block: quiesce it, write back its dirty subblocks and
- * free its pages. The caller holds blk->lock and has taken the block off
- * the LRU. On a writeback error the block stays resident and goes back on
- * the LRU.
- */
-static int emp_block_evict(struct emp_instance *inst, struct emp_block *blk)
+/* Free the pages of a quiesced, written-back block: it is no longer resident. */
+static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 {
 	struct page **pages = emp_block_pages(inst, blk);
 	unsigned int i, j, step;
-	int err;
 
-	set_bit(EMP_BLK_EVICTING, &blk->flags);
-	emp_block_quiesce(inst, blk);
-	err = emp_block_writeback(inst, blk);
-	if (err) {
-		emp_block_unlock_pages(inst, blk);
-		clear_bit(EMP_BLK_EVICTING, &blk->flags);
-		emp_cache_add(inst, blk);
-		return err;
-	}
 	step = emp_block_step(inst, blk);
 	for (i = 0; i < inst->block_pages; i += step) {
 		struct page *p = pages[i];
@@ -270,41 +342,73 @@ static int emp_block_evict(struct emp_instance *inst, struct emp_block *blk)
 		put_page(p);
 	}
 	clear_bit(EMP_BLK_HUGE, &blk->flags);
+	clear_bit(EMP_BLK_DEACTIVATED, &blk->flags);
+	clear_bit(EMP_BLK_REFERENCED, &blk->flags);
 	bitmap_zero(emp_blk_map(inst, blk, EMP_MAP_PRESENT), inst->sub_per_block);
 	clear_bit(EMP_BLK_RESIDENT, &blk->flags);
 	clear_bit(EMP_BLK_EVICTING, &blk->flags);
 	atomic_long_sub(inst->block_pages, &inst->resident_pages);
 	emp_count(inst, evictions);
-	return 0;
+}
+
+/**
+ * emp_evict_blocks() - evict a batch of resident blocks
+ * @inst:       the instance
+ * @victims:    blocks off the lists, each locked by the caller (blk->lock)
+ * @n:          how many (at most EMP_MAX_EVICT_BATCH)
+ * @background: the reclaimer's batch (counted in stat.reclaimed)
+ *
+ * Quiesces every block, writes their dirty subblocks back together, frees
+ * the pages of those written back and unlocks every block. A block whose
+ * writeback failed stays resident and goes back on the inactive list.
+ *
+ * Context: Process context, sleeps.
+ * Return: 0 if every block was evicted, else -EIO.
+ */
+int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
+		     unsigned int n, bool background)
+{
+	int err[EMP_MAX_EVICT_BATCH], ret = 0;
+	unsigned int i;
+
+	if (WARN_ON_ONCE(n > EMP_MAX_EVICT_BATCH))
+		n = EMP_MAX_EVICT_BATCH;
+	for (i = 0; i < n; i++) {
+		set_bit(EMP_BLK_EVICTING, &victims[i]->flags);
+		emp_block_quiesce(inst, victims[i]);
+	}
+	emp_writeback_blocks(inst, victims, n, err);
+	for (i = 0; i < n; i++) {
+		struct emp_block *blk = victims[i];
+
+		if (err[i]) {
+			emp_block_unlock_pages(inst, blk);
+			clear_bit(EMP_BLK_EVICTING, &blk->flags);
+			emp_lru_add(inst, blk);
+			ret = -EIO;
+		} else {
+			emp_block_release(inst, blk);
+			if (background)
+				emp_count(inst, reclaimed);
+		}
+		mutex_unlock(&blk->lock);
+	}
+	return ret;
 }
 
 /*
- * Pick the coldest resident block other than @self (clock: a referenced
- * block gets a second chance) whose lock is free, and evict it.
+ * Pick the coldest resident block other than @self whose lock is free,
+ * and evict it.
  * Return: 0, -EAGAIN if every candidate was busy, or the eviction's error.
  */
 static int emp_evict_one(struct emp_instance *inst, struct emp_block *self)
 {
-	long scan = 2 * (atomic_long_read(&inst->resident_pages) / inst->block_pages) + 2;
-	struct emp_block *blk, *victim = NULL;
+	struct emp_block *victim;
 	int err;
 
-	spin_lock(&inst->lru_lock);
-	while (scan-- > 0 && !list_empty(&inst->lru)) {
-		blk = list_first_entry(&inst->lru, struct emp_block, lru);
-		if (blk != self && !test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags) &&
-		    mutex_trylock(&blk->lock)) {
-			list_del_init(&blk->lru);
-			victim = blk;
-			break;
-		}
-		list_move_tail(&blk->lru, &inst->lru);
-	}
-	spin_unlock(&inst->lru_lock);
-	if (!victim)
+	if (!emp_pick_victims(inst, self, &victim, 1))
 		return -EAGAIN;
-	err = emp_block_evict(inst, victim);
-	mutex_unlock(&victim->lock);
+	err = emp_evict_blocks(inst, &victim, 1, false);
 	if (READ_ONCE(clean_ahead))
 		queue_work(system_unbound_wq, &inst->clean_work);
 	return err;
@@ -330,7 +434,7 @@ static bool emp_block_clean(struct emp_instance *inst, struct emp_block *blk)
 	    !bitmap_empty(dirty, inst->sub_per_block)) {
 		emp_block_quiesce(inst, blk);
 		before = bitmap_weight(dirty, inst->sub_per_block);
-		err = emp_block_writeback(inst, blk);
+		emp_writeback_blocks(inst, &blk, 1, &err);
 		this_cpu_add(inst->stats->cleaned,
 			     before - bitmap_weight(dirty, inst->sub_per_block));
 		emp_block_unlock_pages(inst, blk);
@@ -359,7 +463,7 @@ static void emp_clean_work(struct work_struct *work)
 
 	ahead = clamp(ahead, 2L, (long)EMP_CLEAN_BATCH);
 	spin_lock(&inst->lru_lock);
-	list_for_each_entry(blk, &inst->lru, lru) {
+	list_for_each_entry(blk, &inst->inactive, lru) {
 		if (scanned++ >= 4 * EMP_CLEAN_BATCH)
 			break;
 		if (test_bit(EMP_BLK_REFERENCED, &blk->flags))
@@ -376,13 +480,41 @@ static void emp_clean_work(struct work_struct *work)
 }
 
 /**
+ * emp_cache_module_init() - make the reclaimers' workqueue
+ *
+ * Context: Module init.
+ * Return: 0 or -ENOMEM.
+ */
+int emp_cache_module_init(void)
+{
+	/* WQ_MEM_RECLAIM: eviction frees memory, it must run under pressure too. */
+	emp_reclaim_wq = alloc_workqueue("emp_reclaim", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return emp_reclaim_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * emp_cache_module_exit() - destroy the reclaimers' workqueue
+ *
+ * Context: Module exit; no instance is left.
+ */
+void emp_cache_module_exit(void)
+{
+	destroy_workqueue(emp_reclaim_wq);
+}
+
+/**
  * emp_cache_init() - set up the cache part of a new instance
  * @inst: the instance
  */
 void emp_cache_init(struct emp_instance *inst)
 {
 	spin_lock_init(&inst->lru_lock);
-	INIT_LIST_HEAD(&inst->lru);
+	INIT_LIST_HEAD(&inst->active);
+	INIT_LIST_HEAD(&inst->inactive);
+	INIT_WORK(&inst->reclaim_work, emp_reclaim_work);
+	atomic_set(&inst->reclaiming, 0);
+	inst->reclaim_resume = jiffies;
+	init_waitqueue_head(&inst->space_wait);
 	INIT_WORK(&inst->clean_work, emp_clean_work);
 }
 
@@ -394,6 +526,7 @@ void emp_cache_init(struct emp_instance *inst)
  */
 void emp_cache_stop(struct emp_instance *inst)
 {
+	cancel_work_sync(&inst->reclaim_work);
 	cancel_work_sync(&inst->clean_work);
 }
 
@@ -430,20 +563,40 @@ static bool emp_one_more_block_fits(struct emp_instance *inst)
  * @inst: the instance
  * @self: the block being made resident (never chosen as victim)
  *
+ * Takes from the free part of the budget, which the reclaimer keeps above
+ * its low watermark. When nothing is free (a direct reclaim), waits for
+ * the reclaimer if it is evicting, else evicts a block itself.
+ *
  * Context: Process context, sleeps; caller holds self->lock.
  * Return: 0, -EINTR on a fatal signal, -EIO if writebacks keep failing.
  */
 int emp_cache_charge(struct emp_instance *inst, struct emp_block *self)
 {
 	long n = inst->block_pages, cur;
+	bool direct = false;
 	int err;
 
 	for (;;) {
 		/* Never let the count pass the budget, not even for a moment. */
 		cur = atomic_long_read(&inst->resident_pages);
-		while (cur + n <= (long)READ_ONCE(inst->budget_pages))
-			if (atomic_long_try_cmpxchg(&inst->resident_pages, &cur, cur + n))
+		while (cur + n <= (long)READ_ONCE(inst->budget_pages)) {
+			if (atomic_long_try_cmpxchg(&inst->resident_pages, &cur, cur + n)) {
+				emp_reclaim_kick(inst);
 				return 0;
+			}
+		}
+		if (!direct) {
+			direct = true;
+			emp_count(inst, direct_reclaims);
+			emp_reclaim_kick(inst);
+		}
+		if (emp_reclaim_running(inst)) {
+			/* Its batch is being written back: those pages come free soon. */
+			/* Bounded: the reclaimer gives up when its writebacks fail. */
+			wait_event_timeout(inst->space_wait, emp_one_more_block_fits(inst) ||
+					   !emp_reclaim_running(inst), HZ / 50);
+			continue;
+		}
 		err = emp_evict_until(inst, self, emp_one_more_block_fits);
 		if (err)
 			return err;
@@ -471,12 +624,4 @@ static bool emp_within_budget(struct emp_instance *inst)
 int emp_cache_shrink(struct emp_instance *inst)
 {
 	return emp_evict_until(inst, NULL, emp_within_budget);
-}
-
-/* Put a resident block at the young end of the eviction clock. */
-void emp_cache_add(struct emp_instance *inst, struct emp_block *blk)
-{
-	spin_lock(&inst->lru_lock);
-	list_add_tail(&blk->lru, &inst->lru);
-	spin_unlock(&inst->lru_lock);
 }

@@ -157,7 +157,7 @@ static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
 	}
 resident:
 	set_bit(EMP_BLK_RESIDENT, &blk->flags);
-	emp_cache_add(inst, blk);
+	emp_lru_add(inst, blk);
 	return 0;
 
 out_free:
@@ -232,10 +232,12 @@ static void emp_bg_end_io(struct emp_tier_io *io, int err)
 	unsigned int i;
 
 	emp_tier_account(b->be, io, err);
-	if (err)
+	if (err) {
 		emp_io_failed(inst);
-	else
+	} else {
 		this_cpu_add(inst->stats->fetches, b->nr);
+		this_cpu_add(inst->stats->prefetched, b->nr);
+	}
 	/* The data before the PRESENT bits: emp_map_around() maps on them. */
 	smp_wmb();
 	for (i = b->first; i < b->first + b->nr; i++) {
@@ -257,31 +259,41 @@ static void emp_bg_end_io(struct emp_tier_io *io, int err)
 }
 
 /*
- * After the critical subblock: zero-fill the never-written rest of a fresh
- * block and start reads of the stored rest, adjacent subblocks merged.
- * A run whose request cannot be allocated is left for its own fault.
+ * Read ahead subblocks [@first, @end) of @blk: zero-fill the never-written
+ * ones and start background reads of the stored ones that are neither
+ * present nor being read, adjacent subblocks merged. With @mark, they get
+ * the AHEAD bit (emp_readahead.c). A run whose request cannot be allocated
+ * is left for its own fault. The caller holds blk->lock.
  */
-static void emp_fetch_rest(struct emp_instance *inst, struct emp_block *blk)
+static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
+			   unsigned int first, unsigned int end, bool mark)
 {
 	unsigned long *present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
 	unsigned long *stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
 	unsigned long *busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
+	unsigned long *ahead = emp_blk_map(inst, blk, EMP_MAP_AHEAD);
 	unsigned int max_run = 256 / inst->sub_pages;
-	unsigned int sub = 0, end, i;
+	unsigned int sub = first, stop, i;
 	struct emp_backend *be;
 	struct emp_bg_io *b;
 	u64 pos;
 
 	be = emp_tier_of(inst, blk->index, &pos);
-	while ((sub = find_next_zero_bit(present, inst->sub_per_block, sub)) <
-	       inst->sub_per_block) {
+	while ((sub = find_next_zero_bit(present, end, sub)) < end) {
+		if (test_bit(sub, busy)) {
+			sub++;
+			continue;
+		}
 		if (!test_bit(sub, stored)) {
+			if (mark)
+				set_bit(sub, ahead);
 			emp_zero_sub(inst, blk, sub);
 			sub++;
 			continue;
 		}
-		for (end = sub + 1; end < inst->sub_per_block && end - sub < max_run; end++)
-			if (test_bit(end, present) || !test_bit(end, stored))
+		for (stop = sub + 1; stop < end && stop - sub < max_run; stop++)
+			if (test_bit(stop, present) || test_bit(stop, busy) ||
+			    !test_bit(stop, stored))
 				break;
 		/* GFP_NOIO: see emp_bdev_submit(); failure only costs a later fault. */
 		b = kmalloc(sizeof(*b), GFP_NOIO | __GFP_NOWARN);
@@ -291,17 +303,20 @@ static void emp_fetch_rest(struct emp_instance *inst, struct emp_block *blk)
 		b->be = be;
 		b->blk = blk;
 		b->first = sub;
-		b->nr = end - sub;
+		b->nr = stop - sub;
 		b->io.dir = EMP_IO_READ;
 		b->io.pos = pos + ((u64)sub << inst->sub_shift);
 		b->io.pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
 		b->io.nr_pages = b->nr * inst->sub_pages;
 		b->io.end_io = emp_bg_end_io;
-		for (i = sub; i < end; i++)
+		for (i = sub; i < stop; i++) {
+			if (mark)
+				set_bit(i, ahead);
 			set_bit(i, busy);
+		}
 		atomic_inc(&blk->inflight);
 		be->ops->submit(be, &b->io);
-		sub = end;
+		sub = stop;
 	}
 }
 
@@ -342,11 +357,12 @@ static int emp_block_complete(struct emp_instance *inst, struct emp_block *blk,
  * blk->lock, which keeps eviction (and its unmap) out until we are done.
  */
 static void emp_map_around(struct vm_fault *vmf, struct emp_instance *inst,
-			   struct emp_block *blk, unsigned long pib)
+			   struct emp_block *blk, unsigned long pib, bool ahead_too)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long *present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
 	unsigned long *busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
+	unsigned long *ahead = emp_blk_map(inst, blk, EMP_MAP_AHEAD);
 	unsigned long base = (vmf->address & PAGE_MASK) - (pib << PAGE_SHIFT);
 	unsigned int sub_pg = inst->sub_shift - PAGE_SHIFT;
 	struct page **pages = emp_block_pages(inst, blk);
@@ -361,10 +377,15 @@ static void emp_map_around(struct vm_fault *vmf, struct emp_instance *inst,
 		last = (vma->vm_end - base) >> PAGE_SHIFT;
 	smp_rmb();	/* pairs with emp_bg_end_io() */
 	for (i = first; i < last; ) {
-		/* A run: present, not being read, not the faulting page. */
+		/*
+		 * A run: present, not being read, not the faulting page, and
+		 * not read ahead unless this fault is the first on read-ahead
+		 * data (so that fault is seen: emp_readahead.c).
+		 */
 		for (n = 0; i + n < last && i + n != pib &&
 		     test_bit((i + n) >> sub_pg, present) &&
-		     !test_bit((i + n) >> sub_pg, busy); n++)
+		     !test_bit((i + n) >> sub_pg, busy) &&
+		     (ahead_too || !test_bit((i + n) >> sub_pg, ahead)); n++)
 			;
 		if (!n) {
 			i++;
@@ -372,6 +393,9 @@ static void emp_map_around(struct vm_fault *vmf, struct emp_instance *inst,
 		}
 		left = n;
 		err = vm_insert_pages(vma, base + (i << PAGE_SHIFT), pages + i, &left);
+		if (ahead_too && n > left)
+			bitmap_clear(ahead, i >> sub_pg,
+				     ((i + n - left + (1U << sub_pg) - 1) >> sub_pg) - (i >> sub_pg));
 		mapped += n - left;
 		i += n - left;
 		if (err == -EBUSY)
@@ -413,7 +437,8 @@ static vm_fault_t emp_vm_fault(struct vm_fault *vmf)
 	unsigned long *present, *busy;
 	struct emp_block *blk;
 	struct page *page;
-	bool hit = true, fresh = false;
+	bool hit = true, fresh = false, ra_hit = false;
+	unsigned int win = 0;
 	u64 t0 = ktime_get_ns();
 	int err;
 
@@ -456,12 +481,21 @@ again:
 		}
 		if (nowait && test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_STORED)))
 			goto later;	/* a tier read */
+		if (!test_bit(EMP_BLK_HUGE, &blk->flags))
+			win = emp_ra_window(inst, blk, sub);
 		err = emp_fetch_sub(inst, blk, sub);
 		if (err)
 			goto out_err;
+	} else {
+		ra_hit = emp_ra_hit(inst, blk, sub);
 	}
-	if (fresh)
-		emp_fetch_rest(inst, blk);
+	if (test_bit(EMP_BLK_HUGE, &blk->flags)) {
+		/* All of it, before the core maps it whole. */
+		if (fresh)
+			emp_read_ahead(inst, blk, 0, inst->sub_per_block, false);
+	} else if (win) {
+		emp_read_ahead(inst, blk, sub + 1, sub + 1 + win, true);
+	}
 	if (test_bit(EMP_BLK_HUGE, &blk->flags)) {
 		err = emp_block_complete(inst, blk, nowait);
 		if (err == -EAGAIN)
@@ -470,7 +504,7 @@ again:
 			goto out_err;
 		emp_count(inst, huge_faults);
 	} else if (READ_ONCE(fault_around) && !inst->huge && inst->block_pages > 1) {
-		emp_map_around(vmf, inst, blk, pib);
+		emp_map_around(vmf, inst, blk, pib, ra_hit);
 	}
 	page = emp_block_pages(inst, blk)[pib];
 	get_page(page);
@@ -480,7 +514,7 @@ again:
 	 * (a huge block's pages share one lock, the compound page's).
 	 */
 	lock_page(page);
-	set_bit(EMP_BLK_REFERENCED, &blk->flags);
+	emp_block_touch(inst, blk);
 	mutex_unlock(&blk->lock);
 	vmf->page = page;
 	emp_account_fault(inst, t0, hit);

@@ -41,20 +41,29 @@ static int __init emp_init(void)
 	int err;
 
 	atomic_set(&emp_state.nr_instances, 0);
+	err = emp_cache_module_init();
+	if (err)
+		return err;
 	emp_tiers_init();
 	err = emp_instances_init();
 	if (err) {
 		pr_err("cannot register the instance devices: %d\n", err);
-		return err;
+		goto out_tiers;
 	}
 	err = misc_register(&emp_ctl_dev);
 	if (err) {
 		pr_err("cannot register /dev/%s: %d\n", EMP_CTL_NAME, err);
-		emp_instances_exit();
-		return err;
+		goto out_instances;
 	}
 	pr_info("version %s loaded, ABI %d\n", EMP_VERSION_STR, EMP_ABI_VERSION);
 	return 0;
+
+out_instances:
+	emp_instances_exit();
+out_tiers:
+	emp_tiers_exit();
+	emp_cache_module_exit();
+	return err;
 }
 
 static void __exit emp_exit(void)
@@ -62,6 +71,7 @@ static void __exit emp_exit(void)
 	misc_deregister(&emp_ctl_dev);
 	emp_instances_exit();
 	emp_tiers_exit();
+	emp_cache_module_exit();
 	pr_info("unloaded\n");
 }
 

@@ -579,10 +579,13 @@ TEST_F(inst, fault_around_maps_the_blocks_resident_pages_and_keeps_dirty_trackin
 	push_out(self, 16, 8);
 
 	/*
-	 * Block 2 from the tier: the first fault fetches subblock 0 and starts
-	 * the rest in the background; the second waits for it and maps every
-	 * other page. Each page is either faulted or mapped around, once.
+	 * Blocks 1 and 2 from the tier, in order: a sequential stream, so by
+	 * block 2 the read-ahead window covers the block: its first fault
+	 * fetches subblock 0 and starts the rest in the background; the
+	 * second waits for it and maps every other page. Each page is either
+	 * faulted or mapped around, once.
 	 */
+	read_block(_metadata, self, 1, 51, SIZE_MAX, 0, &faults, &around, &fetches);
 	read_block(_metadata, self, 2, 51, SIZE_MAX, 0, &faults, &around, &fetches);
 	TH_LOG("fault-around on: %llu faults, %llu pages mapped around, %llu fetches",
 	       (unsigned long long)faults, (unsigned long long)around,
