@@ -25,6 +25,20 @@ static inline void emp_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags
 #endif
 }
 
+/*
+ * Drop the lock a fault holds (mmap_lock, or since 6.4 the per-VMA lock),
+ * for a fault that will answer VM_FAULT_RETRY: release_fault_lock() since
+ * 6.5; before it a fault always held mmap_lock.
+ */
+static inline void emp_release_fault_lock(struct vm_fault *vmf)
+{
+#if defined(HAVE_RELEASE_FAULT_LOCK)
+	release_fault_lock(vmf);
+#else
+	mmap_read_unlock(vmf->vma->vm_mm);
+#endif
+}
+
 /**
  * struct emp_bdev_handle - an exclusively opened block device
  * @bdev: the device, valid between emp_bdev_open() and emp_bdev_close()

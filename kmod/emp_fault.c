@@ -12,6 +12,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
@@ -23,6 +24,7 @@
 #include <linux/wait_bit.h>
 
 #include "emp.h"
+#include "emp_compat.h"
 
 static bool fault_around = true;
 module_param(fault_around, bool, 0644);
@@ -428,18 +430,40 @@ static vm_fault_t emp_fault_later(struct emp_instance *inst)
 	return VM_FAULT_RETRY;
 }
 
+/*
+ * Before a fault sleeps for I/O or for a lock held across I/O, it lets go
+ * of mmap_lock (or the per-VMA lock) when the kernel allows it on this
+ * try, as filemap_fault() does: it pins the file (which keeps the instance
+ * open, so it cannot be destroyed meanwhile), drops the lock, does the
+ * work, and answers VM_FAULT_RETRY; the retry finds the page resident and
+ * maps it. Other threads can then mmap, munmap and fault elsewhere in the
+ * same process while this one waits. Return: the pinned file, or NULL if
+ * the lock stays held.
+ */
+static struct file *emp_drop_fault_lock(struct vm_fault *vmf, bool may_drop,
+					struct file *fpin)
+{
+	if (fpin || !may_drop)
+		return fpin;
+	fpin = get_file(vmf->vma->vm_file);
+	emp_release_fault_lock(vmf);
+	return fpin;
+}
+
 static vm_fault_t emp_vm_fault(struct vm_fault *vmf)
 {
 	struct emp_instance *inst = vmf->vma->vm_file->private_data;
 	unsigned long pgoff = vmf->pgoff, index, pib;
 	unsigned int sub, pg_shift = inst->block_shift - PAGE_SHIFT;
 	bool nowait = vmf->flags & FAULT_FLAG_RETRY_NOWAIT;
-	unsigned long *present, *busy;
-	struct emp_block *blk;
-	struct page *page;
+	bool may_drop = !nowait && fault_flag_allow_retry_first(vmf->flags);
 	bool hit = true, fresh = false, ra_hit = false;
+	unsigned long *present, *busy, *stored;
+	struct file *fpin = NULL;
+	struct emp_block *blk;
 	unsigned int win = 0;
 	u64 t0 = ktime_get_ns();
+	struct page *page;
 	int err;
 
 	if (pgoff >= inst->size >> PAGE_SHIFT) {
@@ -454,15 +478,19 @@ static vm_fault_t emp_vm_fault(struct vm_fault *vmf)
 		return VM_FAULT_OOM;
 	present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
 	busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
+	stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
 again:
-	if (!nowait)
+	if (!mutex_trylock(&blk->lock)) {
+		if (nowait)
+			return emp_fault_later(inst);
+		fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
 		mutex_lock(&blk->lock);
-	else if (!mutex_trylock(&blk->lock))
-		return emp_fault_later(inst);
+	}
 	if (!test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
 		/* Making it resident may evict, fetch or both. */
 		if (nowait)
 			goto later;
+		fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
 		err = emp_block_populate(inst, blk);
 		if (err)
 			goto out_err;
@@ -475,12 +503,16 @@ again:
 			/* Its background read is on the way: wait for it. */
 			if (nowait)
 				goto later;
+			fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
 			mutex_unlock(&blk->lock);
 			wait_var_event(&blk->inflight, !test_bit(sub, busy));
 			goto again;
 		}
-		if (nowait && test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_STORED)))
-			goto later;	/* a tier read */
+		if (test_bit(sub, stored)) {
+			if (nowait)
+				goto later;	/* a tier read */
+			fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
+		}
 		if (!test_bit(EMP_BLK_HUGE, &blk->flags))
 			win = emp_ra_window(inst, blk, sub);
 		err = emp_fetch_sub(inst, blk, sub);
@@ -493,19 +525,32 @@ again:
 		/* All of it, before the core maps it whole. */
 		if (fresh)
 			emp_read_ahead(inst, blk, 0, inst->sub_per_block, false);
-	} else if (win) {
-		emp_read_ahead(inst, blk, sub + 1, sub + 1 + win, true);
-	}
-	if (test_bit(EMP_BLK_HUGE, &blk->flags)) {
+		if (!bitmap_full(present, inst->sub_per_block) && !nowait)
+			fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
 		err = emp_block_complete(inst, blk, nowait);
 		if (err == -EAGAIN)
 			goto later;
 		if (err)
 			goto out_err;
-		emp_count(inst, huge_faults);
-	} else if (READ_ONCE(fault_around) && !inst->huge && inst->block_pages > 1) {
-		emp_map_around(vmf, inst, blk, pib, ra_hit);
+	} else if (win) {
+		emp_read_ahead(inst, blk, sub + 1, sub + 1 + win, true);
 	}
+	emp_block_touch(inst, blk);
+	if (fpin) {
+		/* The lock is gone, and the VMA may be: the retry maps it. */
+		mutex_unlock(&blk->lock);
+		fput(fpin);
+		emp_account_fault(inst, t0, hit);
+		/*
+		 * MAJOR: after a retry answered under the per-VMA lock, only
+		 * that makes the kernel mark the retry FAULT_FLAG_TRIED.
+		 */
+		return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+	}
+	if (test_bit(EMP_BLK_HUGE, &blk->flags))
+		emp_count(inst, huge_faults);
+	else if (READ_ONCE(fault_around) && !inst->huge && inst->block_pages > 1)
+		emp_map_around(vmf, inst, blk, pib, ra_hit);
 	page = emp_block_pages(inst, blk)[pib];
 	get_page(page);
 	/*
@@ -514,10 +559,14 @@ again:
 	 * (a huge block's pages share one lock, the compound page's).
 	 */
 	lock_page(page);
-	emp_block_touch(inst, blk);
 	mutex_unlock(&blk->lock);
 	vmf->page = page;
-	emp_account_fault(inst, t0, hit);
+	/*
+	 * The retry of a try that let go of the lock (FAULT_FLAG_TRIED) and
+	 * finds the page resident is that fault's end, counted by the try.
+	 */
+	if (!(hit && (vmf->flags & FAULT_FLAG_TRIED)))
+		emp_account_fault(inst, t0, hit);
 	return VM_FAULT_LOCKED;
 
 later:
@@ -526,11 +575,32 @@ later:
 
 out_err:
 	mutex_unlock(&blk->lock);
+	if (fpin) {
+		/*
+		 * Without the lock only "retry" may be answered: the retry,
+		 * which keeps the lock, meets the error again and answers it.
+		 */
+		fput(fpin);
+		return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+	}
 	emp_account_fault(inst, t0, false);
 	if (err == -ENOMEM)
 		return VM_FAULT_OOM;
 	emp_count(inst, sigbus);
 	return VM_FAULT_SIGBUS;
+}
+
+/*
+ * Nothing to map here: a fault maps its block's resident pages itself
+ * (emp_map_around(), with vm_insert_pages(), which this context cannot
+ * use). Having ->map_pages tells kernels with per-VMA locks (6.4 and
+ * later) that ->fault may run under the VMA lock alone, so faults on an
+ * instance no longer fail under it first and start again under mmap_lock.
+ */
+static vm_fault_t emp_vm_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
+				   pgoff_t end_pgoff)
+{
+	return 0;
 }
 
 /*
@@ -564,6 +634,7 @@ static vm_fault_t emp_vm_page_mkwrite(struct vm_fault *vmf)
 
 const struct vm_operations_struct emp_vm_ops = {
 	.fault		= emp_vm_fault,
+	.map_pages	= emp_vm_map_pages,
 	.page_mkwrite	= emp_vm_page_mkwrite,
 };
 

@@ -568,6 +568,82 @@ TEST_F_TIMEOUT(tcp, stopped_donor_times_out_with_sigbus, 120)
 }
 #endif
 
+#ifndef EMP_REMOTE_RDMA
+struct slow_reader {
+	const uint8_t *page;
+	uint64_t pg;
+	int bad;
+	int done;	/* atomic: the read returned */
+};
+
+static void *slow_reader_fn(void *arg)
+{
+	struct slow_reader *r = arg;
+
+	et_try_check(r->page, r->pg, 1, &r->bad);
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *map_unmap_fn(void *arg)
+{
+	int *done = arg;
+	void *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p != MAP_FAILED)
+		munmap(p, 1 << 20);
+	__atomic_store_n(done, p != MAP_FAILED ? 1 : -1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A fault that waits for its tier lets go of mmap_lock (as filemap_fault
+ * does): while one thread's fault waits for a stopped donor, another
+ * thread of the process maps and unmaps memory, which takes mmap_lock for
+ * writing. Held across the wait, the lock would keep it until the donor
+ * is continued, which happens only after the check.
+ */
+TEST_F_TIMEOUT(tcp, fault_waiting_for_its_tier_lets_go_of_mmap_lock, 60)
+{
+	const uint64_t size = 1ULL << 20;
+	struct slow_reader r = { .pg = 77 };
+	pthread_t reader, mapper;
+	int mapped = 0, fd;
+	struct emp_tier t;
+	uint8_t *m;
+
+	tcp_tier(&t, self->port, size, NULL);
+	ASSERT_EQ(0, create(self->ctl, "lets_go", 4 << 10, 4 << 10, 512ULL << 10, &t, 1));
+	fd = et_open_node("lets_go", O_RDWR);
+	ASSERT_LE(0, fd);
+	m = et_map(fd, size, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	for (size_t pg = 0; pg < size / ET_PAGE; pg++)
+		et_fill_page(m + pg * ET_PAGE, pg, 1);
+	/* Everything to the donor: the budget down to two blocks and back. */
+	ASSERT_EQ(0, emp_resize(self->ctl, "lets_go", 8 << 10));
+	ASSERT_EQ(0, emp_resize(self->ctl, "lets_go", 512 << 10));
+	ASSERT_EQ(0, kill(self->vmd, SIGSTOP));
+	r.page = m + r.pg * ET_PAGE;
+	ASSERT_EQ(0, pthread_create(&reader, NULL, slow_reader_fn, &r));
+	et_msleep(300);
+	EXPECT_EQ(0, __atomic_load_n(&r.done, __ATOMIC_ACQUIRE))
+		TH_LOG("the read did not wait for the stopped donor");
+	ASSERT_EQ(0, pthread_create(&mapper, NULL, map_unmap_fn, &mapped));
+	for (int i = 0; i < 100 && !__atomic_load_n(&mapped, __ATOMIC_ACQUIRE); i++)
+		et_msleep(20);
+	EXPECT_EQ(1, __atomic_load_n(&mapped, __ATOMIC_ACQUIRE))
+		TH_LOG("mmap+munmap waited 2 s behind a fault waiting for its tier");
+	kill(self->vmd, SIGCONT);
+	pthread_join(mapper, NULL);
+	pthread_join(reader, NULL);
+	EXPECT_EQ(-1, r.bad) TH_LOG("the page read after the wait is wrong");
+	munmap(m, size);
+	close(fd);
+	EXPECT_EQ(0, emp_destroy(self->ctl, "lets_go"));
+}
+#endif
+
 TEST_F(tcp, refusals_have_clear_errnos)
 {
 	struct emp_tier t;

@@ -121,20 +121,8 @@ TEST(sysfs_counters_agree_with_stat)
 		et_fill_page(in.map + pg * ET_PAGE, pg, 1);
 	for (size_t pg = 0; pg < et_pages(&in); pg++)
 		ASSERT_EQ(-1, et_check_ver(in.map + pg * ET_PAGE, pg, 1));
-	/*
-	 * Quiet now: no fault runs between the two reads. The background
-	 * reclaimer may still be finishing the batch the last faults asked
-	 * for: wait until two reads 50 ms apart agree.
-	 */
-	for (int t = 0; t < 100; t++) {
-		struct emp_stat again;
-
-		ASSERT_EQ(0, emp_stat(ctl, "sysfs", &st));
-		et_msleep(50);
-		ASSERT_EQ(0, emp_stat(ctl, "sysfs", &again));
-		if (again.evictions == st.evictions && again.resident == st.resident)
-			break;
-	}
+	/* Quiet now (no fault runs, the reclaimer is done): two reads agree. */
+	ASSERT_EQ(0, et_stat_settled(ctl, "sysfs", &st));
 	EXPECT_LT(0, st.evictions);
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		uint64_t want = *(const uint64_t *)((const char *)&st + f[i].off);

@@ -300,6 +300,31 @@ static inline void et_msleep(unsigned int ms)
 		;
 }
 
+/*
+ * EMP_IOC_STAT of @name once the instance has settled: emp.ko's background
+ * reclaimer may still be evicting the batch the last faults asked for, so
+ * read until two reads 50 ms apart agree on evictions and resident bytes
+ * (at most 5 s). Return: 0 or -errno of the ioctl.
+ */
+static inline int et_stat_settled(int ctl, const char *name, struct emp_stat *st)
+{
+	struct emp_stat again;
+	int err;
+
+	for (int t = 0; t < 100; t++) {
+		err = emp_stat(ctl, name, st);
+		if (err)
+			return err;
+		et_msleep(50);
+		err = emp_stat(ctl, name, &again);
+		if (err)
+			return err;
+		if (again.evictions == st->evictions && again.resident == st->resident)
+			break;
+	}
+	return 0;
+}
+
 /* ---- accesses that survive SIGBUS / SIGSEGV ------------------------------- */
 
 static __thread sigjmp_buf et_jb;
