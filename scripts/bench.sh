@@ -209,8 +209,9 @@ END {
 	print "Absolute numbers are from a TCG guest: compare within this run only."
 	print ""
 	print "== 4 KiB fault latency (block/subblock 4K/4K), microseconds: user side exact, kernel side (k-) from the fine histogram of emp.ko"
-	print "   cold: pages evicted clean, nothing evicted while timed; full: the budget full of dirty pages, every fault"
-	print "   makes room first (wb/flt: pages written back per fault, drcl/flt: direct reclaims per fault), 1 and 2 threads"
+	print "   cold: pages evicted clean, nothing evicted while timed; full: the budget full of dirty pages, each fault needs"
+	print "   room (wb/flt: pages written back per fault, by the fault or the reclaimer; drcl/flt: faults that evicted"
+	print "   themselves, per fault); 1 and 2 threads splitting the same faults"
 	printf "%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %6s %7s   %-14s %5s %8s %8s %7s %7s\n", "tier", "EMP",
 		"thr", "n", "p50", "p99", "k-p50", "k-p99", "faults/s", "wb/flt", "drcl/flt", "against", "n",
 		"p50", "p99", "p50 rat", "p99 rat"
@@ -323,7 +324,7 @@ if command -v gnuplot >/dev/null; then
 		if (c == "swap") c = "swap pc" pc
 		print "\"" d " " l "% " t "t\\n" c "\"", o }' "$run/results.jsonl" | sort > "$run/swap.dat"
 	gnuplot <<-EOF 2>"$run/gnuplot.log" || emp_log "bench: gnuplot failed (see $run/gnuplot.log)"
-		set terminal pngcairo size 1400,900 noenhanced
+		set terminal pngcairo size 1400,1100 noenhanced
 		set output "$run/bench.png"
 		set multiplot layout 2,1 title "EMP bench, $line (TCG guest: compare within the run)"
 		set style fill solid 0.6
@@ -331,8 +332,11 @@ if command -v gnuplot >/dev/null; then
 		set logscale y
 		set ylabel "p50 latency per 4 KiB (us)"
 		set xtics font ",8"
+		set yrange [10:*]
 		$([ -s "$run/fault.dat" ] && echo "plot \"$run/fault.dat\" using 0:2:xtic(1) with boxes notitle")
 		set ylabel "accesses/s"
+		set yrange [100:*]
+		set xtics rotate by 90 right font ",7"
 		$([ -s "$run/swap.dat" ] && echo "plot \"$run/swap.dat\" using 0:2:xtic(1) with boxes notitle")
 		unset multiplot
 	EOF
