@@ -79,11 +79,26 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 	if (b == "meta") { meta[g("key")] = g("value"); next }
 	if (b == "fault") {
 		t = g("tier"); c = g("contender")
-		# Each contender row is paired with the EMP run just before it.
-		if (c == "emp") { ep50[t] = g("p50_us"); ep99[t] = g("p99_us"); kp50[t] = g("kern_p50_us")
-			en[t] = g("n"); wrong[t] = g("wrong_data") }
-		else { nf++; ft[nf] = t; fc[nf] = c; fn[nf] = g("n"); f50[nf] = g("p50_us"); f99[nf] = g("p99_us")
-			e50[nf] = ep50[t]; e99[nf] = ep99[t]; k50[nf] = kp50[t]; e_n[nf] = en[t]; ew[nf] = wrong[t] }
+		# EMP runs (cold, then full with 1 and 2 threads) wait for the
+		# contender run of their tier that follows them; each is shown
+		# against it.
+		if (c == "emp") {
+			np[t]++
+			pr[t, np[t]] = sprintf("%-5s %-6s %3s %5s %8s %8s %8s %8s %8.0f %6.2f %7.2f", t,
+				g("mode") == "" ? "cold" : g("mode"), (g("threads") == "" ? 1 : g("threads")) "t",
+				g("n"), g("p50_us"), g("p99_us"), g("kern_p50_us"), g("kern_p99_us"),
+				g("faults_per_s"), g("faults") ? g("writebacks") / g("faults") : 0,
+				g("faults") ? g("direct_reclaims") / g("faults") : 0)
+			p50[t, np[t]] = g("p50_us"); p99[t, np[t]] = g("p99_us")
+			if (g("wrong_data") + 0) pr[t, np[t]] = pr[t, np[t]] sprintf("\n      WRONG DATA on %s faults", g("wrong_data"))
+		} else {
+			for (i = 1; i <= np[t]; i++) {
+				nf++
+				fl[nf] = pr[t, i] sprintf("   %-14s %5s %8s %8s %7s %7s", c, g("n"), g("p50_us"),
+					g("p99_us"), ratio(p50[t, i], g("p50_us")), ratio(p99[t, i], g("p99_us")))
+			}
+			np[t] = 0
+		}
 		next
 	}
 	if (b == "tput") {
@@ -126,13 +141,64 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 		next
 	}
 	if (b == "swap") {
-		k = g("dist") SUBSEP g("local_pct")
-		if (!(k in seen)) { seen[k] = 1; nk++; keys[nk] = k }
-		if (g("contender") == "swap") { sops[k] = g("ops_per_s"); s99[k] = g("p99_us") }
+		c = g("contender"); d = g("dist"); th = g("threads") == "" ? 1 : g("threads")
+		if (!((d, th) in dtseen)) { dtseen[d, th] = 1; ndt++; dts[ndt] = d SUBSEP th }
+		if (c == "local") { pk = "all"; sl_ops[d, th] = g("ops_per_s") }
 		else {
-			geo = g("block") "/" g("subblock")
-			if (!(geo in gseen)) { gseen[geo] = 1; ng++; geos[ng] = geo }
-			eops[k, geo] = g("ops_per_s"); e99[k, geo] = g("p99_us")
+			pk = g("local_pct")
+			if (!((d, th, pk) in pseen)) { pseen[d, th, pk] = 1; npk[d, th]++; pks[d, th, npk[d, th]] = pk }
+		}
+		k = d SUBSEP th SUBSEP pk
+		r = ++nsr[k]
+		ops = g("ops") > 0 ? g("ops") : 1
+		if (c == "swap") {
+			sname[k, r] = "swap pc=" g("page_cluster")
+			if (g("page_cluster") == 0) spc0[k] = g("ops_per_s"); else sdef[k] = g("ops_per_s")
+		} else if (c == "emp")
+			sname[k, r] = "EMP " g("block") / 1024 "K/" g("subblock") / 1024 "K"
+		else
+			sname[k, r] = "all-local"
+		semp[k, r] = c == "emp"
+		sops[k, r] = g("ops_per_s"); sp50[k, r] = g("p50_us"); sp99[k, r] = g("p99_us")
+		# Device pages in and out per access: swap from /proc/vmstat, EMP from its tier.
+		if (c == "emp") {
+			spgin[k, r] = g("tier_read_bytes") / 4096 / ops; spgout[k, r] = g("tier_write_bytes") / 4096 / ops
+			nfl = g("faults") > 0 ? g("faults") : 1
+			sctr[k, r] = sprintf("%7.3f %7.3f %7.3f %7.3f %7.3f %7.3f %7.3f %7.3f %8s %8s",
+				g("faults") / ops, g("hits") / nfl, g("direct_reclaims") / nfl, g("reclaimed") / nfl,
+				g("deactivated") / nfl, g("reactivated") / nfl, g("prefetched") / nfl,
+				g("prefetch_hits") / nfl, g("kern_p50_us"), g("kern_p99_us"))
+			sswp[k, r] = sprintf("%7s %7s %7s", "-", "-", "-")
+		} else {
+			spgin[k, r] = g("vm_pswpin") / ops; spgout[k, r] = g("vm_pswpout") / ops
+			sswp[k, r] = sprintf("%7.3f %7s %7s", g("vm_swap_ra") / ops,
+				g("vm_swap_ra") > 0 ? sprintf("%.0f%%", 100 * g("vm_swap_ra_hit") / g("vm_swap_ra")) : "-",
+				g("vm_workingset_refault_anon") == "" ? "-" : sprintf("%.3f", g("vm_workingset_refault_anon") / ops))
+			sctr[k, r] = ""
+		}
+	}
+}
+function swap_row(k, r, mode,   d, o, base) {	# mode 1: speeds, 2: counters
+	split(k, kk, SUBSEP)
+	if (mode == 1) {
+		o = sops[k, r]
+		printf "%-8s %5s %3s %-12s %10s %9s %8s %8s %9s %9s\n", kk[1], kk[3] == "all" ? "all" : kk[3] "%",
+			kk[2], sname[k, r], o, ratio(sl_ops[kk[1], kk[2]], o),
+			kk[3] == "all" ? "" : ratio(o, sdef[k]), kk[3] == "all" ? "" : ratio(o, spc0[k]),
+			sp50[k, r], sp99[k, r]
+	} else
+		printf "%-8s %5s %3s %-12s %7.3f %7.3f %s %s\n", kk[1], kk[3] == "all" ? "all" : kk[3] "%",
+			kk[2], sname[k, r], spgin[k, r], spgout[k, r], sswp[k, r], sctr[k, r]
+}
+function swap_table(mode,   i, j, r, dt, k, e) {
+	for (i = 1; i <= ndt; i++) {
+		dt = dts[i]
+		k = dt SUBSEP "all"
+		for (r = 1; r <= nsr[k]; r++) swap_row(k, r, mode)
+		for (j = 1; j <= npk[dt]; j++) {
+			k = dt SUBSEP pks[dt, j]
+			for (e = 0; e <= 1; e++)	# swap first, then EMP
+				for (r = 1; r <= nsr[k]; r++) if (semp[k, r] == e) swap_row(k, r, mode)
 		}
 	}
 }
@@ -142,17 +208,16 @@ END {
 		meta["device"], meta["fio"]
 	print "Absolute numbers are from a TCG guest: compare within this run only."
 	print ""
-	print "== 4 KiB fault latency on never-resident pages (block/subblock 4K/4K), microseconds"
-	printf "%-5s %-22s %5s %9s %9s   %-22s %5s %9s %9s  %9s %9s\n", "tier", "EMP", "n", "p50", "p99",
-		"against", "n", "p50", "p99", "p50 ratio", "p99 ratio"
-	for (i = 1; i <= nf; i++) {
-		t = ft[i]
-		printf "%-5s %-22s %5s %9s %9s   %-22s %5s %9s %9s  %9s %9s\n", t,
-			"emp (kernel p50 " k50[i] ")", e_n[i], e50[i], e99[i], fc[i], fn[i], f50[i], f99[i],
-			ratio(e50[i], f50[i]), ratio(e99[i], f99[i])
-		if (ew[i] + 0) printf "      WRONG DATA on %s faults of the %s tier\n", ew[i], t
-	}
-	print "      goals: NVMe p50 ratio <= 1.25x (fio), RDMA p50 ratio <= 1.3x (ib_read_lat)"
+	print "== 4 KiB fault latency (block/subblock 4K/4K), microseconds: user side exact, kernel side (k-) from the fine histogram of emp.ko"
+	print "   cold: pages evicted clean, nothing evicted while timed; full: the budget full of dirty pages, each fault needs"
+	print "   room (wb/flt: pages written back per fault, by the fault or the reclaimer; drcl/flt: faults that evicted"
+	print "   themselves, per fault); 1 and 2 threads splitting the same faults"
+	printf "%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %6s %7s   %-14s %5s %8s %8s %7s %7s\n", "tier", "EMP",
+		"thr", "n", "p50", "p99", "k-p50", "k-p99", "faults/s", "wb/flt", "drcl/flt", "against", "n",
+		"p50", "p99", "p50 rat", "p99 rat"
+	for (i = 1; i <= nf; i++) print fl[i]
+	print "      ratio = EMP / contender (one request at a time, for every EMP row); goals (cold): NVMe p50 <= 1.25x fio,"
+	print "      RDMA p50 <= 1.3x ib_read_lat"
 	print ""
 	print "== Throughput over an instance 4x its DRAM budget, EMP on NVMe (page reads, cold start)"
 	printf "%-10s %-5s %7s %9s %10s %12s %9s\n", "blk/sub", "order", "threads", "GB/s", "faults/s",
@@ -218,21 +283,24 @@ END {
 		}
 		print ""
 	}
-	print "== Against Linux swap on the same device and DRAM (read+write of one word per access)"
-	printf "%-8s %6s %-12s %10s %10s %7s %10s %10s\n", "dist", "local", "EMP blk/sub", "EMP ops/s",
-		"swap ops/s", "ratio", "EMP p99us", "swap p99us"
-	for (i = 1; i <= nk; i++) {
-		split(keys[i], kk, SUBSEP)
-		for (j = 1; j <= ng; j++) {
-			geo = geos[j]
-			printf "%-8s %5s%% %-12s %10s %10s %7s %10s %10s\n", kk[1], kk[2], geo,
-				eops[keys[i], geo], sops[keys[i]], ratio(eops[keys[i], geo], sops[keys[i]]),
-				e99[keys[i], geo], s99[keys[i]]
-		}
-	}
-	print "      goals (uniform): ratio >= 1.5x at 50 % local, >= 1.2x at 25 % local"
-	printf "      EMP on %s; swap: %s, vm.page-cluster %s, zswap %s\n", meta["emp_device"], meta["swap"],
-		meta["page_cluster"], meta["zswap"]
+	print "== Against Linux swap on the same device and DRAM (read+write of one word per access), accesses/s"
+	print "   slowdown: all-local accesses/s (no memory limit) / those of the row; vs swap, vs pc=0: accesses/s of"
+	print "   the row / those of swap with vm.page-cluster default, 0 (higher is better); 2 threads split the accesses"
+	printf "%-8s %5s %3s %-12s %10s %9s %8s %8s %9s %9s\n", "dist", "local", "thr", "contender", "acc/s",
+		"slowdown", "vs swap", "vs pc=0", "p50 us", "p99 us"
+	swap_table(1)
+	print "      goals (uniform, EMP vs swap): >= 1.5x at 50 % local, >= 1.2x at 25 % local"
+	printf "      EMP on %s; swap: %s, vm.page-cluster %s by default, zswap %s\n", meta["emp_device"],
+		meta["swap"], meta["page_cluster"], meta["zswap"]
+	print ""
+	print "== Swap comparison, what each run did: device 4 KiB pages in and out per access (swap: pswpin, pswpout;"
+	print "   EMP: tier bytes / 4 KiB); swap: readahead pages per access, readahead hits %, anon refaults per access;"
+	print "   EMP per fault: hits, direct reclaims, reclaimed (background), deactivated, reactivated, prefetched,"
+	print "   prefetch hits; k-p50/k-p99: emp.ko fault latency in us (fine histogram)"
+	printf "%-8s %5s %3s %-12s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %8s %8s\n", "dist", "local",
+		"thr", "contender", "in/acc", "out/acc", "ra/acc", "ra hit", "rflt/ac", "flt/acc", "hit/flt",
+		"drcl/f", "rcl/f", "deact/f", "react/f", "pf/f", "pfhit/f", "k-p50", "k-p99"
+	swap_table(2)
 }' "$run/results.jsonl" | tee "$run/table.txt"
 
 # --- plot (gnuplot-nox, optional) ------------------------------------------------
@@ -241,6 +309,8 @@ if command -v gnuplot >/dev/null; then
 		match($0, /"tier":"[^"]*"/); t = substr($0, RSTART + 8, RLENGTH - 9)
 		match($0, /"contender":"[^"]*"/); c = substr($0, RSTART + 13, RLENGTH - 14)
 		match($0, /"p50_us":[0-9.]*/); p = substr($0, RSTART + 9, RLENGTH - 9)
+		if (match($0, /"mode":"[^"]*"/)) c = c " " substr($0, RSTART + 8, RLENGTH - 9)
+		if (match($0, /"threads":[0-9]*/)) c = c " " substr($0, RSTART + 10, RLENGTH - 10) "t"
 		gsub(/ /, "_", c); print "\"" t "\\n" c "\"", p }' "$run/results.jsonl" > "$run/fault.dat"
 	awk '/"bench":"swap"/ {
 		match($0, /"contender":"[^"]*"/); c = substr($0, RSTART + 13, RLENGTH - 14)
@@ -248,10 +318,13 @@ if command -v gnuplot >/dev/null; then
 		match($0, /"local_pct":[0-9]*/); l = substr($0, RSTART + 12, RLENGTH - 12)
 		match($0, /"block":[0-9]*/); b = substr($0, RSTART + 8, RLENGTH - 8)
 		match($0, /"ops_per_s":[0-9]*/); o = substr($0, RSTART + 12, RLENGTH - 12)
+		match($0, /"threads":[0-9]*/); t = substr($0, RSTART + 10, RLENGTH - 10)
+		match($0, /"page_cluster":-?[0-9]*/); pc = substr($0, RSTART + 15, RLENGTH - 15)
 		if (c == "emp") c = "emp" b / 1024 "K"
-		print "\"" d " " l "%\\n" c "\"", o }' "$run/results.jsonl" | sort > "$run/swap.dat"
+		if (c == "swap") c = "swap pc" pc
+		print "\"" d " " l "% " t "t\\n" c "\"", o }' "$run/results.jsonl" | sort > "$run/swap.dat"
 	gnuplot <<-EOF 2>"$run/gnuplot.log" || emp_log "bench: gnuplot failed (see $run/gnuplot.log)"
-		set terminal pngcairo size 1400,900 noenhanced
+		set terminal pngcairo size 1400,1100 noenhanced
 		set output "$run/bench.png"
 		set multiplot layout 2,1 title "EMP bench, $line (TCG guest: compare within the run)"
 		set style fill solid 0.6
@@ -259,9 +332,12 @@ if command -v gnuplot >/dev/null; then
 		set logscale y
 		set ylabel "p50 latency per 4 KiB (us)"
 		set xtics font ",8"
-		plot "$run/fault.dat" using 0:2:xtic(1) with boxes notitle
+		set yrange [10:*]
+		$([ -s "$run/fault.dat" ] && echo "plot \"$run/fault.dat\" using 0:2:xtic(1) with boxes notitle")
 		set ylabel "accesses/s"
-		plot "$run/swap.dat" using 0:2:xtic(1) with boxes notitle
+		set yrange [100:*]
+		set xtics rotate by 90 right font ",7"
+		$([ -s "$run/swap.dat" ] && echo "plot \"$run/swap.dat\" using 0:2:xtic(1) with boxes notitle")
 		unset multiplot
 	EOF
 	[ -s "$run/bench.png" ] && emp_log "bench: plot $run/bench.png"

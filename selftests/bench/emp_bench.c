@@ -6,19 +6,24 @@
  * forwards them to the host. Nothing here passes or fails on speed.
  *
  *   emp_bench fault  --tier bdev|tcp|rdma [--addr IP --port P --secret S]
- *                    [--size MiB --budget MiB --n N --label L]
+ *                    [--size MiB --budget MiB --n N --label L --full MiB --threads T]
  *       4 KiB faults on never-resident (written, then evicted) pages of a
- *       4K/4K instance, each timed with clock_gettime; plus the kernel's
- *       lat_hist for the same faults.
+ *       4K/4K instance, each timed with clock_gettime, with nothing to
+ *       evict; with --full, then the same at a budget of that size full of
+ *       dirty pages (each fault evicts one first), by 1 up to T threads.
+ *       The kernel's side of the same faults from its fine histogram.
  *   emp_bench tput   --block B --sub S [--size MiB --budget MiB --secs X]
  *       sequential and random page reads over a populated instance, 1 and 2
  *       threads, each run started cold (budget shrunk to 2 blocks and back).
- *   emp_bench swap   --mode emp|anon --ws MiB --local MiB --dist uniform|zipf
- *                    [--block B --sub S --ops N --secs X --cgroup DIR]
- *       the same random (or Zipf 0.99) read-modify-write page workload on an
- *       EMP instance with dram_budget = local, or on anonymous memory in a
- *       memory cgroup v2 with memory.max = local (plus what the process used
- *       before mapping).
+ *   emp_bench swap   --mode emp|anon|local --ws MiB --local MiB --dist uniform|zipf
+ *                    [--block B --sub S --ops N --secs X --threads 1|2 --cgroup DIR
+ *                     --page-cluster N]
+ *       the same random (or Zipf 0.99) read-modify-write page workload, N
+ *       accesses split between the threads, on an EMP instance with
+ *       dram_budget = local, on anonymous memory in a memory cgroup v2 with
+ *       memory.max = local (plus what the process used before mapping) and
+ *       vm.page-cluster N for the run, or on anonymous memory without a
+ *       limit (local). Swap counters of /proc/vmstat over the run.
  *   emp_bench around --block B --sub S [--size MiB --budget MiB --n ROUNDS]
  *       fault-around (emp.ko's fault_around parameter) on against off, the
  *       two alternating ROUNDS times in the one instance: a sequential read
@@ -95,23 +100,6 @@ static double mean_us(const uint64_t *v, size_t n)
 	return n ? s / n / 1000.0 : 0;
 }
 
-/* Percentile of the kernel's lat_hist delta: the bucket's geometric middle. */
-static double hist_pct_us(const uint64_t *h, double p)
-{
-	uint64_t tot = 0, acc = 0;
-
-	for (int i = 0; i < EMP_LAT_BUCKETS; i++)
-		tot += h[i];
-	if (!tot)
-		return 0;
-	for (int i = 0; i < EMP_LAT_BUCKETS; i++) {
-		acc += h[i];
-		if ((double)acc >= p / 100.0 * (double)tot)
-			return ldexp(1.0, i) * 1.4142 / 1000.0;
-	}
-	return 0;
-}
-
 static void die(const char *what, int err)
 {
 	fprintf(stderr, "emp_bench: %s: %s\n", what, strerror(err < 0 ? -err : err));
@@ -123,7 +111,8 @@ static void die(const char *what, int err)
 struct opts {
 	const char *tier, *addr, *secret, *label, *mode, *dist, *cgroup;
 	unsigned int port, block, sub, n, threads;
-	uint64_t size, budget, ws, local;
+	uint64_t size, budget, ws, local, full;
+	int page_cluster;
 	double secs;
 };
 
@@ -213,27 +202,179 @@ static void populate(uint8_t *m, uint64_t size)
 		*(volatile uint64_t *)(m + pg * ET_PAGE) = et_word(pg, 1, 0);
 }
 
+/* The instance counters every EMP result records, as deltas over the run. */
+#define BENCH_COUNTERS(X) X(faults) X(hits) X(zero_fills) X(fetches) X(evictions) \
+	X(writebacks) X(io_errors) X(sigbus) X(mapped_around) X(nowait_retries) \
+	X(cleaned) X(huge_faults) X(direct_reclaims) X(reclaimed) X(deactivated) \
+	X(reactivated) X(prefetched) X(prefetch_hits)
+
+/* The kernel's fault latency quantile @permille over the faults between @a
+ * and @b, from the fine histogram; JSON null when it is in the open last
+ * bucket (4.3 s and more), 0 when there were no faults. */
+static void print_kern_quantile(const char *key, const struct emp_stat *a,
+				const struct emp_stat *b, unsigned int permille)
+{
+	static struct emp_stat d;	/* large: not on the stack */
+	uint64_t q;
+
+	for (int i = 0; i < EMP_LAT_FINE_BUCKETS; i++)
+		d.lat_fine[i] = b->lat_fine[i] - a->lat_fine[i];
+	q = emp_lat_quantile(&d, permille);
+	if (q == UINT64_MAX)
+		printf(",\"%s\":null", key);
+	else
+		printf(",\"%s\":%.1f", key, q / 1000.0);
+}
+
+/* JSON members for the counters of @b less those of @a (all tiers summed),
+ * the metadata the instance holds after the run and the kernel's p50/p99. */
 static void print_stat_delta(const struct emp_stat *a, const struct emp_stat *b)
 {
-	printf("\"faults\":%llu,\"hits\":%llu,\"fetches\":%llu,\"evictions\":%llu,"
-	       "\"writebacks\":%llu,\"tier_reads\":%llu,\"tier_read_bytes\":%llu",
-	       (unsigned long long)(b->faults - a->faults),
-	       (unsigned long long)(b->hits - a->hits),
-	       (unsigned long long)(b->fetches - a->fetches),
-	       (unsigned long long)(b->evictions - a->evictions),
-	       (unsigned long long)(b->writebacks - a->writebacks),
-	       (unsigned long long)(b->tier[0].reads - a->tier[0].reads),
-	       (unsigned long long)(b->tier[0].read_bytes - a->tier[0].read_bytes));
+	uint64_t t[4] = { 0 };
+
+	for (uint32_t i = 0; i < b->nr_tiers && i < EMP_MAX_TIERS; i++) {
+		t[0] += b->tier[i].reads - a->tier[i].reads;
+		t[1] += b->tier[i].read_bytes - a->tier[i].read_bytes;
+		t[2] += b->tier[i].writes - a->tier[i].writes;
+		t[3] += b->tier[i].write_bytes - a->tier[i].write_bytes;
+	}
+#define X(f) printf("\"" #f "\":%llu,", (unsigned long long)(b->f - a->f));
+	BENCH_COUNTERS(X)
+#undef X
+	printf("\"tier_reads\":%llu,\"tier_read_bytes\":%llu,\"tier_writes\":%llu,"
+	       "\"tier_write_bytes\":%llu,\"meta_bytes\":%llu",
+	       (unsigned long long)t[0], (unsigned long long)t[1], (unsigned long long)t[2],
+	       (unsigned long long)t[3], (unsigned long long)b->meta_bytes);
+	print_kern_quantile("kern_p50_us", a, b, 500);
+	print_kern_quantile("kern_p99_us", a, b, 990);
+}
+
+/* The kernel's swap counters (/proc/vmstat) a swap run is judged by; a
+ * counter this kernel lacks stays -1 and is left out of the results. */
+static const char *const vm_keys[] = {
+	"pswpin", "pswpout", "swap_ra", "swap_ra_hit", "workingset_refault_anon",
+};
+#define NR_VM_KEYS	(sizeof(vm_keys) / sizeof(vm_keys[0]))
+
+static void vmstat_read(long long *v)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	unsigned long long x;
+	char k[64];
+
+	for (size_t i = 0; i < NR_VM_KEYS; i++)
+		v[i] = -1;
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %llu", k, &x) == 2)
+		for (size_t i = 0; i < NR_VM_KEYS; i++)
+			if (!strcmp(k, vm_keys[i]))
+				v[i] = (long long)x;
+	fclose(f);
+}
+
+static void print_vmstat_delta(const long long *a, const long long *b)
+{
+	for (size_t i = 0; i < NR_VM_KEYS; i++)
+		if (a[i] >= 0 && b[i] >= 0)
+			printf(",\"vm_%s\":%lld", vm_keys[i], b[i] - a[i]);
 }
 
 /* ---- fault latency ----------------------------------------------------- */
 
+/* One thread's share of the timed faults: a read of each of its pages. */
+struct fault_arg {
+	uint8_t *m;
+	const uint32_t *pages;
+	uint64_t *lat;
+	unsigned int n, bad;
+	pthread_barrier_t *go;
+};
+
+static void *fault_thread(void *p)
+{
+	struct fault_arg *a = p;
+
+	pthread_barrier_wait(a->go);
+	for (unsigned int i = 0; i < a->n; i++) {
+		volatile uint64_t *q = (volatile uint64_t *)(a->m + (uint64_t)a->pages[i] * ET_PAGE);
+		uint64_t t0 = now_ns(), v = *q, t1 = now_ns();
+
+		a->lat[i] = t1 - t0;
+		if (v != et_word(a->pages[i], 1, 0))
+			a->bad++;
+	}
+	return NULL;
+}
+
+/* Time reads of the distinct pages @pages[0..n), split between @nthreads
+ * threads, and print the result. Return: the number of wrong words read. */
+static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
+				uint8_t *m, const uint32_t *pages, unsigned int n,
+				unsigned int nthreads, const char *mode, uint64_t budget)
+{
+	struct fault_arg a[2];
+	pthread_barrier_t go;
+	pthread_t th[2];
+	struct emp_stat s0, s1;
+	uint64_t *lat = calloc(n ? n : 1, sizeof(*lat)), t0, t1;
+	unsigned int bad = 0, off = 0;
+	int err;
+
+	if (!lat || nthreads < 1 || nthreads > 2)
+		die("fault_timed", EINVAL);
+	pthread_barrier_init(&go, NULL, nthreads + 1);
+	for (unsigned int t = 0; t < nthreads; t++) {
+		unsigned int cnt = n / nthreads + (t < n % nthreads);
+
+		a[t] = (struct fault_arg){ .m = m, .pages = pages + off, .lat = lat + off,
+					   .n = cnt, .go = &go };
+		off += cnt;
+		if ((err = pthread_create(&th[t], NULL, fault_thread, &a[t])))
+			die("pthread_create", err);
+	}
+	if ((err = emp_stat(ctl, name, &s0)))
+		die("stat", err);
+	pthread_barrier_wait(&go);
+	t0 = now_ns();
+	for (unsigned int t = 0; t < nthreads; t++) {
+		pthread_join(th[t], NULL);
+		bad += a[t].bad;
+	}
+	t1 = now_ns();
+	if ((err = emp_stat(ctl, name, &s1)))
+		die("stat", err);
+	pthread_barrier_destroy(&go);
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("# BENCH {\"bench\":\"fault\",\"contender\":\"emp\",\"tier\":\"%s\","
+	       "\"mode\":\"%s\",\"threads\":%u,\"block\":4096,\"subblock\":4096,"
+	       "\"size\":%llu,\"budget\":%llu,\"resident_before\":%llu,\"n\":%u,"
+	       "\"secs\":%.4f,\"faults_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+	       "\"mean_us\":%.1f,\"wrong_data\":%u,",
+	       o->label ? o->label : o->tier, mode, nthreads, (unsigned long long)o->size,
+	       (unsigned long long)budget, (unsigned long long)s0.resident, n,
+	       (t1 - t0) / 1e9, n / ((t1 - t0) / 1e9), pct_us(lat, n, 50), pct_us(lat, n, 99),
+	       mean_us(lat, n), bad);
+	print_stat_delta(&s0, &s1);
+	printf("}\n");
+	fflush(stdout);
+	free(lat);
+	return bad;
+}
+
+/*
+ * "cold": every page written, then all evicted (nothing dirty, the budget
+ * empty), then @n random pages read, fewer than the budget holds, so no
+ * fault evicts. "full" (--full MiB): the budget set to that, every page
+ * written again before each run so the budget is full of dirty pages, then
+ * random pages among those written first (surely evicted) read by 1, then
+ * 2 threads: each fault makes room first, writing a dirty page back.
+ */
 static int do_fault(const struct opts *o)
 {
 	const char *name = "bench-fault";
 	uint64_t size = o->size, budget = o->budget, npg = size / ET_PAGE;
-	uint64_t seed = 0x5eed0001, *lat, hist[EMP_LAT_BUCKETS];
-	struct emp_stat s0, s1;
+	uint64_t seed = 0x5eed0001;
 	unsigned int n = o->n, bad = 0;
 	uint32_t *perm;
 	uint8_t *m;
@@ -247,36 +388,30 @@ static int do_fault(const struct opts *o)
 	populate(m, size);
 	inst_cold(ctl, name, 4096, budget);
 	perm = calloc(npg, sizeof(*perm));
-	lat = calloc(n, sizeof(*lat));
 	et_shuffle(perm, npg, &seed);
-	if ((err = emp_stat(ctl, name, &s0)))
-		die("stat", err);
-	for (unsigned int i = 0; i < n; i++) {
-		volatile uint64_t *p = (volatile uint64_t *)(m + (uint64_t)perm[i] * ET_PAGE);
-		uint64_t t0 = now_ns(), v = *p, t1 = now_ns();
+	bad += fault_timed(ctl, name, o, m, perm, n, 1, "cold", budget);
+	if (o->full) {
+		uint64_t fpg = o->full / ET_PAGE, first;
 
-		lat[i] = t1 - t0;
-		if (v != et_word(perm[i], 1, 0))
-			bad++;
+		/* The pages written first: at least a budget away from the end. */
+		if (o->full < 4 * ET_PAGE || 2 * o->full >= size)
+			die("--full: at least 16 KiB and under half the size", EINVAL);
+		first = npg - 2 * fpg;
+		n = o->n;
+		if (n > fpg - 4)
+			n = (unsigned int)(fpg - 4);
+		if (n > first)
+			n = (unsigned int)first;
+		if ((err = emp_resize(ctl, name, o->full)))
+			die("resize to --full", err);
+		for (unsigned int t = 1; t <= o->threads; t++) {
+			populate(m, size);
+			et_shuffle(perm, first, &seed);
+			bad += fault_timed(ctl, name, o, m, perm, n, t, "full", o->full);
+		}
 	}
-	if ((err = emp_stat(ctl, name, &s1)))
-		die("stat", err);
-	for (int i = 0; i < EMP_LAT_BUCKETS; i++)
-		hist[i] = s1.lat_hist[i] - s0.lat_hist[i];
-	qsort(lat, n, sizeof(*lat), cmp_u64);
-	printf("# BENCH {\"bench\":\"fault\",\"contender\":\"emp\",\"tier\":\"%s\",\"block\":4096,"
-	       "\"subblock\":4096,\"size\":%llu,\"budget\":%llu,\"n\":%u,\"p50_us\":%.1f,"
-	       "\"p99_us\":%.1f,\"mean_us\":%.1f,\"kern_p50_us\":%.1f,\"kern_p99_us\":%.1f,"
-	       "\"wrong_data\":%u,",
-	       o->label ? o->label : o->tier, (unsigned long long)size,
-	       (unsigned long long)budget, n, pct_us(lat, n, 50), pct_us(lat, n, 99),
-	       mean_us(lat, n), hist_pct_us(hist, 50), hist_pct_us(hist, 99), bad);
-	print_stat_delta(&s0, &s1);
-	printf("}\n");
-	fflush(stdout);
 	inst_unmap(ctl, name, m, size, fd);
 	free(perm);
-	free(lat);
 	close(ctl);
 	return bad ? 1 : 0;
 }
@@ -401,11 +536,10 @@ static void around_pass(int ctl, const char *name, const struct opts *o, uint64_
 	printf("# BENCH {\"bench\":\"around\",\"contender\":\"%s\",\"tier\":\"%s\","
 	       "\"block\":%u,\"subblock\":%u,\"size\":%llu,\"budget\":%llu,\"start\":\"%s\","
 	       "\"round\":%u,\"pages\":%llu,\"secs\":%.4f,\"pages_per_s\":%.0f,"
-	       "\"mapped_around\":%llu,\"wrong_data\":%llu,",
+	       "\"wrong_data\":%llu,",
 	       who, o->tier, o->block, o->sub, (unsigned long long)size,
 	       (unsigned long long)budget, cold ? "cold" : "warm", round,
 	       (unsigned long long)npg, secs, npg / secs,
-	       (unsigned long long)(s1.mapped_around - s0.mapped_around),
 	       (unsigned long long)bad);
 	print_stat_delta(&s0, &s1);
 	printf("}\n");
@@ -502,13 +636,11 @@ static void vm_around_pass(struct vm_bench *b, int on, unsigned int round)
 	printf("# BENCH {\"bench\":\"vm\",\"test\":\"around\",\"contender\":\"%s\","
 	       "\"tier\":\"%s\",\"block\":%u,\"subblock\":%u,\"size\":%llu,\"budget\":%llu,"
 	       "\"round\":%u,\"pages\":%llu,\"secs\":%.4f,\"pages_per_s\":%.0f,"
-	       "\"kvm_faults\":%lld,\"mapped_around\":%llu,\"nowait_retries\":%llu,",
+	       "\"kvm_faults\":%lld,",
 	       on ? "on" : "off", o->tier, o->block, o->sub, (unsigned long long)o->size,
 	       (unsigned long long)o->budget, round, (unsigned long long)npg,
 	       (t1 - t0) / 1e9, npg / ((t1 - t0) / 1e9),
-	       (long long)(pf0 >= 0 && pf1 >= 0 ? pf1 - pf0 : -1),
-	       (unsigned long long)(s1.mapped_around - s0.mapped_around),
-	       (unsigned long long)(s1.nowait_retries - s0.nowait_retries));
+	       (long long)(pf0 >= 0 && pf1 >= 0 ? pf1 - pf0 : -1));
 	print_stat_delta(&s0, &s1);
 	printf("}\n");
 }
@@ -671,12 +803,11 @@ static void vmhuge_pass(struct vm_bench *b, const char *test, const char *c,
 	printf("# BENCH {\"bench\":\"vmhuge\",\"test\":\"%s\",\"contender\":\"%s\","
 	       "\"tier\":\"%s\",\"block\":%u,\"subblock\":%u,\"size\":%llu,\"budget\":%llu,"
 	       "\"round\":%u,\"pages\":%llu,\"secs\":%.4f,\"pages_per_s\":%.0f,"
-	       "\"kvm_faults\":%lld,\"huge_faults\":%llu,",
+	       "\"kvm_faults\":%lld,",
 	       test, c, o->tier, o->block, o->sub, (unsigned long long)o->size,
 	       (unsigned long long)o->budget, round, (unsigned long long)npg,
 	       (t1 - t0) / 1e9, npg / ((t1 - t0) / 1e9),
-	       (long long)(pf0 >= 0 && pf1 >= 0 ? pf1 - pf0 : -1),
-	       (unsigned long long)(s1.huge_faults - s0.huge_faults));
+	       (long long)(pf0 >= 0 && pf1 >= 0 ? pf1 - pf0 : -1));
 	print_stat_delta(&s0, &s1);
 	printf("}\n");
 }
@@ -805,88 +936,177 @@ static uint64_t cg_read(const char *dir, const char *file)
 	return strtoull(b, NULL, 10);
 }
 
+#define PAGE_CLUSTER	"/proc/sys/vm/page-cluster"
+
+/* One thread of the workload: its share of the accesses, each timed. */
+struct swap_arg {
+	uint8_t *m;
+	const struct zipf *z;		/* NULL: uniform */
+	uint64_t npg, ops, seed, limit_ns, done, sum, *lat;
+	pthread_barrier_t *go;
+};
+
+static void *swap_thread(void *p)
+{
+	struct swap_arg *a = p;
+	uint64_t t0, i;
+
+	pthread_barrier_wait(a->go);
+	t0 = now_ns();
+	for (i = 0; i < a->ops; i++) {
+		uint64_t pg = a->z ? zipf_next(a->z, &a->seed) : et_rand(&a->seed) % a->npg;
+		volatile uint64_t *q = (volatile uint64_t *)(a->m + pg * ET_PAGE + (i & 511) * 8);
+		uint64_t b = now_ns(), e;
+
+		a->sum += *q;
+		*q = i;
+		e = now_ns();
+		a->lat[i] = e - b;
+		if (e - t0 > a->limit_ns) {	/* the clock is read at every access anyway */
+			i++;
+			break;
+		}
+	}
+	a->done = i;
+	return NULL;
+}
+
+/* Join the memory cgroup @dir with memory.max = @local plus what it holds
+ * already. Return: that extra. */
+static uint64_t cg_join(const char *dir, uint64_t local)
+{
+	char p[256], v[64];
+	uint64_t extra;
+	int err;
+
+	mkdir(dir, 0755);
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	snprintf(v, sizeof(v), "%d", getpid());
+	if ((err = et_write_file(p, v)))
+		die("join the cgroup", err);
+	/* What the process already holds (binary, libraries, arrays). */
+	extra = cg_read(dir, "memory.current");
+	snprintf(p, sizeof(p), "%s/memory.max", dir);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)(local + extra));
+	if ((err = et_write_file(p, v)))
+		die("memory.max", err);
+	return extra;
+}
+
+/*
+ * --mode emp: an instance with dram_budget = --local; anon: anonymous
+ * memory in a memory cgroup with memory.max = --local, i.e. Linux swap
+ * (--page-cluster N sets vm.page-cluster for the run); local: anonymous
+ * memory without a limit (everything in DRAM). --threads 1 or 2 split the
+ * same number of accesses over the same working set.
+ */
 static int do_swap(const struct opts *o)
 {
-	const char *name = "bench-swap";
-	uint64_t ws = o->ws, npg = ws / ET_PAGE, seed = 0xabcdef12ULL, *lat;
-	uint64_t t0, t1, done = 0, extra = 0, sum = 0, sw0 = 0, sw1 = 0;
-	int emp = !strcmp(o->mode, "emp"), zipf = !strcmp(o->dist, "zipf");
+	const char *name = "bench-swap", *c;
+	uint64_t ws = o->ws, npg = ws / ET_PAGE, *lat, t0, t1, done = 0, sum = 0;
+	uint64_t extra = 0, sw0 = 0, sw1 = 0;
+	unsigned int nt = o->threads;
+	int emp = !strcmp(o->mode, "emp"), swap = !strcmp(o->mode, "anon");
+	long long vm0[NR_VM_KEYS], vm1[NR_VM_KEYS];
+	char pc_was[16] = "", pc[16] = "";
+	struct swap_arg a[2];
+	pthread_barrier_t go;
+	pthread_t th[2];
 	struct emp_stat s0, s1;
 	struct zipf z = { 0 };
 	int ctl = -1, fd = -1, err;
 	uint8_t *m;
 	double secs;
 
-	lat = calloc(o->n, sizeof(*lat));
-	if (zipf)
+	c = emp ? "emp" : swap ? "swap" : "local";
+	if (!emp && !swap && strcmp(o->mode, "local"))
+		die("--mode: emp, anon or local", EINVAL);
+	if (nt < 1 || nt > 2)
+		die("--threads: 1 or 2", EINVAL);
+	lat = calloc(o->n ? o->n : 1, sizeof(*lat));
+	if (!lat)
+		die("calloc", ENOMEM);
+	if (!strcmp(o->dist, "zipf"))
 		zipf_init(&z, npg, 0.99);
-	memset(lat, 0, o->n * sizeof(*lat));
 	if (emp) {
 		ctl = inst_up(name, o, o->block, o->sub, ws, o->local, &m, &fd);
 	} else {
-		char p[256], v[64];
-
-		mkdir(o->cgroup, 0755);
-		snprintf(p, sizeof(p), "%s/cgroup.procs", o->cgroup);
-		snprintf(v, sizeof(v), "%d", getpid());
-		if ((err = et_write_file(p, v)))
-			die("join the cgroup", err);
-		/* What the process already holds (binary, libraries, arrays). */
-		extra = cg_read(o->cgroup, "memory.current");
-		snprintf(p, sizeof(p), "%s/memory.max", o->cgroup);
-		snprintf(v, sizeof(v), "%llu", (unsigned long long)(o->local + extra));
-		if ((err = et_write_file(p, v)))
-			die("memory.max", err);
+		if (swap)
+			extra = cg_join(o->cgroup, o->local);
+		if (swap && o->page_cluster >= 0) {
+			snprintf(pc, sizeof(pc), "%d", o->page_cluster);
+			if ((err = et_read_file(PAGE_CLUSTER, pc_was, sizeof(pc_was))) ||
+			    (err = et_write_file(PAGE_CLUSTER, pc)))
+				die("set " PAGE_CLUSTER, err);
+		}
 		m = mmap(NULL, ws, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED)
 			die("mmap anon", errno);
 	}
+	if (et_read_file(PAGE_CLUSTER, pc, sizeof(pc)))
+		snprintf(pc, sizeof(pc), "-1");
 	populate(m, ws);
+	pthread_barrier_init(&go, NULL, nt + 1);
+	for (unsigned int t = 0, first = 0; t < nt; t++) {
+		unsigned int share = o->n / nt + (t < o->n % nt);
+
+		a[t] = (struct swap_arg){ .m = m, .z = z.cdf ? &z : NULL, .npg = npg,
+					  .ops = share, .lat = lat + first,
+					  .seed = 0xabcdef12ULL ^ (t * 0x9e3779b97f4a7c15ULL),
+					  .limit_ns = (uint64_t)(o->secs * 1e9), .go = &go };
+		first += share;
+		if ((err = pthread_create(&th[t], NULL, swap_thread, &a[t])))
+			die("pthread_create", err);
+	}
 	if (emp && (err = emp_stat(ctl, name, &s0)))
 		die("stat", err);
-	if (!emp)
+	if (swap)
 		sw0 = cg_read(o->cgroup, "memory.swap.current");
+	vmstat_read(vm0);
+	pthread_barrier_wait(&go);
 	t0 = now_ns();
-	for (uint64_t i = 0; i < o->n; i++) {
-		uint64_t pg = zipf ? zipf_next(&z, &seed) : et_rand(&seed) % npg;
-		volatile uint64_t *p = (volatile uint64_t *)(m + pg * ET_PAGE + (i & 511) * 8);
-		uint64_t a = now_ns(), b;
-
-		sum += *p;
-		*p = i;
-		b = now_ns();
-		lat[done++] = b - a;
-		if ((i & 255) == 255 && b - t0 > (uint64_t)(o->secs * 1e9))
-			break;
+	for (unsigned int t = 0; t < nt; t++) {
+		pthread_join(th[t], NULL);
+		/* Samples side by side, for a thread that stopped at the time cap. */
+		memmove(lat + done, a[t].lat, a[t].done * sizeof(*lat));
+		done += a[t].done;
+		sum += a[t].sum;
 	}
 	t1 = now_ns();
+	vmstat_read(vm1);
+	pthread_barrier_destroy(&go);
 	secs = (t1 - t0) / 1e9;
 	if (emp && (err = emp_stat(ctl, name, &s1)))
 		die("stat", err);
-	if (!emp)
+	if (swap)
 		sw1 = cg_read(o->cgroup, "memory.swap.current");
 	qsort(lat, done, sizeof(*lat), cmp_u64);
-	printf("# BENCH {\"bench\":\"swap\",\"contender\":\"%s\",\"dist\":\"%s\",\"ws\":%llu,"
-	       "\"local\":%llu,\"local_pct\":%.0f,\"block\":%u,\"subblock\":%u,\"ops\":%llu,"
-	       "\"secs\":%.3f,\"ops_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.1f,"
-	       "\"mean_us\":%.2f",
-	       emp ? "emp" : "swap", o->dist, (unsigned long long)ws,
-	       (unsigned long long)o->local, 100.0 * o->local / ws, emp ? o->block : 4096,
-	       emp ? o->sub : 4096, (unsigned long long)done, secs, done / secs,
+	printf("# BENCH {\"bench\":\"swap\",\"contender\":\"%s\",\"dist\":\"%s\","
+	       "\"threads\":%u,\"ws\":%llu,\"local\":%llu,\"local_pct\":%.0f,\"block\":%u,"
+	       "\"subblock\":%u,\"page_cluster\":%d,\"ops\":%llu,\"secs\":%.3f,"
+	       "\"ops_per_s\":%.0f,\"p50_us\":%.2f,\"p99_us\":%.1f,\"mean_us\":%.2f",
+	       c, o->dist, nt, (unsigned long long)ws,
+	       (unsigned long long)(emp || swap ? o->local : ws),
+	       emp || swap ? 100.0 * o->local / ws : 100.0, emp ? o->block : 4096,
+	       emp ? o->sub : 4096, atoi(pc), (unsigned long long)done, secs, done / secs,
 	       pct_us(lat, done, 50), pct_us(lat, done, 99), mean_us(lat, done));
+	print_vmstat_delta(vm0, vm1);
 	if (emp) {
 		printf(",");
 		print_stat_delta(&s0, &s1);
 		inst_unmap(ctl, name, m, ws, fd);
 		close(ctl);
 	} else {
-		printf(",\"cgroup_extra\":%llu,\"swap_before\":%llu,\"swap_after\":%llu",
-		       (unsigned long long)extra, (unsigned long long)sw0,
-		       (unsigned long long)sw1);
+		if (swap)
+			printf(",\"cgroup_extra\":%llu,\"swap_before\":%llu,\"swap_after\":%llu",
+			       (unsigned long long)extra, (unsigned long long)sw0,
+			       (unsigned long long)sw1);
 		munmap(m, ws);
 	}
 	printf(",\"sum\":%llu}\n", (unsigned long long)(sum & 1));
 	fflush(stdout);
+	if (pc_was[0] && (err = et_write_file(PAGE_CLUSTER, pc_was)))
+		die("restore " PAGE_CLUSTER, err);
 	free(lat);
 	free(z.cdf);
 	return 0;
@@ -978,7 +1198,7 @@ int main(int argc, char **argv)
 		.tier = "bdev", .addr = "127.0.0.1", .mode = "emp", .dist = "uniform",
 		.cgroup = "/sys/fs/cgroup/bench", .port = 0, .block = 4096, .sub = 4096,
 		.n = 2000, .size = 64 * MIB, .budget = 16 * MIB, .ws = 128 * MIB,
-		.local = 64 * MIB, .secs = 10,
+		.local = 64 * MIB, .secs = 10, .threads = 1, .page_cluster = -1,
 	};
 	const char *cmd;
 
@@ -1011,6 +1231,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(k, "--ws")) o.ws = strtoull(v, NULL, 0) * MIB;
 		else if (!strcmp(k, "--local")) o.local = strtoull(v, NULL, 0) * MIB;
 		else if (!strcmp(k, "--cgroup")) o.cgroup = v;
+		else if (!strcmp(k, "--full")) o.full = strtoull(v, NULL, 0) * MIB;
+		else if (!strcmp(k, "--threads")) o.threads = (unsigned int)atoi(v);
+		else if (!strcmp(k, "--page-cluster")) o.page_cluster = atoi(v);
 		else {
 			fprintf(stderr, "emp_bench: unknown option %s\n", k);
 			return 2;

@@ -12,11 +12,14 @@ B=/emp/tests/emp_bench
 DEV=/dev/nvme0n1
 FAULT_N=2000 FAULT_SIZE=64 FAULT_BUDGET=16	# faults timed, instance MiB, budget MiB
 FAULT_N_NET=1000 FAULT_NET_SIZE=8 FAULT_NET_BUDGET=6	# the same over TCP and RDMA (slow under TCG)
+FAULT_FULL_BUDGET=16 FAULT_NET_FULL_BUDGET=2	# faults at a full budget of dirty pages (0: none)
 TPUT_SIZE=128 TPUT_BUDGET=32 TPUT_SECS=4	# 4x the DRAM budget
-SWAP_WS=128 SWAP_OPS=20000 SWAP_SECS=8		# working set MiB, accesses, time cap
-SWAP_GEOMS="4096/4096 65536/4096"
+SWAP_WS=64 SWAP_OPS=10000 SWAP_SECS=4		# working set MiB, accesses, time cap
+SWAP_GEOMS=4096/4096+65536/4096	# EMP block/subblock
+SWAP_DISTS=uniform+zipf SWAP_PCTS=25+50+75 SWAP_THREADS=1+2	# the configurations
+SWAP_PC0=1 SWAP_LOCAL=1		# the vm.page-cluster 0 control, the all-local row
 AROUND_SIZE=32 AROUND_BUDGET=8 AROUND_ROUNDS=2	# fault-around on/off, alternating
-AROUND_GEOMS="65536/4096 65536/65536 2097152/65536"
+AROUND_GEOMS=65536/4096+65536/65536+2097152/65536
 VM_SIZE=32 VM_BUDGET=4 VM_ROUNDS=2 VM_SECS=3 VM_GEOM=65536/4096	# KVM guest on an instance
 VMH_SIZE=32 VMH_BUDGET=8 VMH_ROUNDS=2 VMH_SUB=65536	# the same, 2 MiB blocks mapped whole or not
 PARTS="fault tput around vm vmhuge swap"
@@ -24,7 +27,11 @@ EMP_PARAMS=		# emp.ko parameters, e.g. emp.bench=EMP_PARAMS=clean_ahead=0
 for a in $(cat /proc/cmdline); do
 	case "$a" in emp.bench=*) eval "$(echo "${a#emp.bench=}" | tr , ' ')" ;; esac
 done
-PARTS=$(echo "$PARTS" | tr + ' ')	# emp.bench=PARTS=fault+swap
+# Lists are joined by + on the command line (emp.bench=PARTS=fault+swap).
+PARTS=$(echo "$PARTS" | tr + ' ')
+for v in SWAP_GEOMS SWAP_DISTS SWAP_PCTS SWAP_THREADS AROUND_GEOMS; do
+	eval "$v=\$(echo \"\$$v\" | tr + ' ')"
+done
 FAULT_ROUNDS=2			# EMP and its contender alternate, this many times
 
 n=0
@@ -109,7 +116,8 @@ case " $PARTS " in *" fault "*)
 	# (written by EMP just before, so neither reads holes); alternating.
 	for r in $(seq $FAULT_ROUNDS); do
 		ran "fault latency, EMP on NVMe, round $r" $B fault --tier bdev --label nvme \
-			--size $FAULT_SIZE --budget $FAULT_BUDGET --n $FAULT_N
+			--size $FAULT_SIZE --budget $FAULT_BUDGET --n $FAULT_N \
+			--full $FAULT_FULL_BUDGET --threads 2
 		ran "fault latency, fio 4 KiB randread QD1 O_DIRECT on $EMP_DEV, round $r" \
 			fio_lat raw 0 ${FAULT_SIZE}m $FAULT_N
 	done
@@ -119,7 +127,8 @@ case " $PARTS " in *" fault "*)
 	vmd=$!
 	sleep 1
 	ran "fault latency, EMP on TCP (vmd on 127.0.0.1)" $B fault --tier tcp \
-		--addr 127.0.0.1 --port 19680 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET
+		--addr 127.0.0.1 --port 19680 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET \
+		--full $FAULT_NET_FULL_BUDGET --threads 2
 	kill $vmd; wait $vmd 2>/dev/null
 	$B pingserve 19681 > /dev/null 2>&1 &
 	ps=$!
@@ -134,7 +143,8 @@ case " $PARTS " in *" fault "*)
 		vmd=$!
 		for i in $(seq 100); do grep -q serving /tmp/vmd-rdma.log && break; sleep 0.1; done
 		ran "fault latency, EMP on RDMA (vmd on rxe0)" $B fault --tier rdma \
-			--addr 10.0.2.15 --port 19682 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET
+			--addr 10.0.2.15 --port 19682 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET \
+			--full $FAULT_NET_FULL_BUDGET --threads 2
 		kill $vmd; wait $vmd 2>/dev/null
 		# (perftest's -e, sleeping on completion events, reports "inf" latencies.)
 		ran "ib_read_lat -s 4096 over rxe0" iblat $FAULT_N_NET
@@ -211,31 +221,49 @@ case " $PARTS " in *" swap "*)
 		mkswap $SWAP_DEV > /dev/null && swapon $SWAP_DEV &&
 		meta swap "$(tail -n 1 /proc/swaps | tr -s ' \t' ' ')"
 	}
-	emp_runs() {	# emp_runs DIST PCT
+	emp_runs() {	# emp_runs DIST PCT THREADS
 		for g in $SWAP_GEOMS; do
-			ran "swap comparison, EMP $g, $1, $2 % local" $B swap --mode emp \
+			ran "swap comparison, EMP $g, $1, $2 % local, $3 thread(s)" $B swap --mode emp \
 				--block ${g%/*} --sub ${g#*/} --ws $SWAP_WS --local $((SWAP_WS * $2 / 100)) \
-				--dist $1 --ops $SWAP_OPS --secs $SWAP_SECS
+				--dist $1 --ops $SWAP_OPS --secs $SWAP_SECS --threads $3
 		done
 	}
-	swap_run() {	# swap_run DIST PCT
-		if [ "$swap_ok" != 1 ]; then skip_all "swap comparison, Linux swap, $1, $2 % local"; return; fi
-		cg=/sys/fs/cgroup/bench-$1-$2
-		ran "swap comparison, Linux swap, $1, $2 % local" $B swap --mode anon \
-			--cgroup $cg --ws $SWAP_WS --local $((SWAP_WS * $2 / 100)) --dist $1 \
-			--ops $SWAP_OPS --secs $SWAP_SECS
-		rmdir $cg 2>/dev/null
+	swap_runs() {	# swap_runs DIST PCT THREADS: the default vm.page-cluster, then 0
+		for pc in default $([ "$SWAP_PC0" = 1 ] && echo 0); do
+			d="swap comparison, Linux swap (vm.page-cluster $pc), $1, $2 % local, $3 thread(s)"
+			if [ "$swap_ok" != 1 ]; then skip_all "$d"; continue; fi
+			cg=/sys/fs/cgroup/bench-$1-$2-$3-$pc
+			ran "$d" $B swap --mode anon --cgroup $cg --ws $SWAP_WS \
+				--local $((SWAP_WS * $2 / 100)) --dist $1 --ops $SWAP_OPS --secs $SWAP_SECS \
+				--threads $3 $([ $pc = 0 ] && echo --page-cluster 0)
+			rmdir $cg 2>/dev/null
+		done
+	}
+	local_runs() {	# local_runs DIST: all in DRAM, no limit, per thread count
+		[ "$SWAP_LOCAL" = 1 ] || return 0
+		for t in $SWAP_THREADS; do
+			ran "swap comparison, all-local anonymous memory, $1, $t thread(s)" $B swap \
+				--mode local --ws $SWAP_WS --dist $1 --ops $SWAP_OPS --secs $SWAP_SECS --threads $t
+		done
 	}
 	if [ "$SWAP_DEV" != "$EMP_DEV" ]; then
 		swap_ok=0; swap_up && swap_ok=1
-		for dist in uniform zipf; do for pct in 25 50 75; do
-			emp_runs $dist $pct; swap_run $dist $pct
-		done; done
+		for dist in $SWAP_DISTS; do
+			local_runs $dist
+			for pct in $SWAP_PCTS; do for t in $SWAP_THREADS; do
+				emp_runs $dist $pct $t; swap_runs $dist $pct $t
+			done; done
+		done
 	else
 		# One device: EMP first (it opens the device exclusively), then swap.
-		for dist in uniform zipf; do for pct in 25 50 75; do emp_runs $dist $pct; done; done
+		for dist in $SWAP_DISTS; do
+			local_runs $dist
+			for pct in $SWAP_PCTS; do for t in $SWAP_THREADS; do emp_runs $dist $pct $t; done; done
+		done
 		swap_ok=0; swap_up && swap_ok=1
-		for dist in uniform zipf; do for pct in 25 50 75; do swap_run $dist $pct; done; done
+		for dist in $SWAP_DISTS; do for pct in $SWAP_PCTS; do for t in $SWAP_THREADS; do
+			swap_runs $dist $pct $t
+		done; done; done
 	fi
 	[ "$swap_ok" = 1 ] && swapoff $SWAP_DEV
 	;;
