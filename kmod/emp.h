@@ -20,6 +20,8 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -54,31 +56,43 @@ enum {
 				 * next pass keeps it only if REFERENCED */
 	EMP_BLK_DEACTIVATED,	/* unmapped by the replacement policy, not
 				 * faulted since: a fault reactivates it */
+	EMP_BLK_DEAD,		/* no longer resident and out of the index:
+				 * whoever finds it locked looks up again */
 };
 
 /**
- * struct emp_block - one block of an instance: placement and residence unit
+ * struct emp_block - a resident block (or one being made resident or
+ *                    evicted): the unit of placement and residence
  * @lock:     serializes residency changes: making resident, fetching a
  *            subblock synchronously, eviction. Sleeps.
  * @flags:    EMP_BLK_* bits (atomic bitops)
  * @inflight: background subblock reads in flight; eviction waits for zero
+ * @ref:      one for emp_instance.blocks while the block is in it, one per
+ *            fault, page_mkwrite or list walker using it (emp_block_get())
  * @lru:      on emp_instance.active or .inactive while resident, under
  *            emp_instance.lru_lock
  * @index:    block number inside the instance
+ * @rcu:      frees it after lockless lookups (emp_block_get()) are done
  * @bits:     four bitmaps of sub_per_block bits each, atomic bitops:
  *            present (DRAM copy valid), busy (background read in flight),
- *            dirty (written since fetched), stored (the tier holds data;
- *            a subblock never stored is zero-filled without I/O), ahead
- *            (read ahead of need and not faulted on since: emp_readahead.c);
- *            followed by block_pages page pointers, set and cleared under
- *            @lock with every page locked (see emp_block_pages()).
+ *            dirty (written since fetched), ahead (read ahead of need and
+ *            not faulted on since: emp_readahead.c); followed by
+ *            block_pages page pointers, set and cleared under @lock with
+ *            every page locked (see emp_block_pages()).
+ *
+ * A block that is not resident has no struct: what stays of it is one
+ * bit per subblock in emp_instance.stored, and where it lives on the
+ * tiers follows from its index. Resident blocks are bounded by the budget,
+ * so this metadata is too.
  */
 struct emp_block {
 	struct mutex lock;
 	unsigned long flags;
 	atomic_t inflight;
+	refcount_t ref;
 	struct list_head lru;
 	unsigned long index;
+	struct rcu_head rcu;
 	unsigned long bits[];
 };
 
@@ -137,8 +151,11 @@ struct emp_stats {
  *                  sequential stream faults on next (emp_readahead.c)
  * @ra_win:         read-ahead window, in subblocks
  * @ra_hits:        faults on read-ahead subblocks since the last miss
- * @blocks:         block index -> struct emp_block, made on first touch and
- *                  kept until the instance goes (the xarray's own lock)
+ * @blocks:         block index -> struct emp_block, for resident blocks
+ *                  (and those being made resident or evicted) only
+ * @stored:         one bit per subblock of the instance: the tier holds its
+ *                  data (a subblock never written back is zero-filled
+ *                  without I/O); atomic bitops
  * @tiers:          backends in instance offset order
  * @nr_tiers:       entries in @tiers
  * @stats:          per-CPU counters
@@ -181,6 +198,7 @@ struct emp_instance {
 	atomic_t ra_hits;
 
 	struct xarray blocks;
+	unsigned long *stored;
 	struct emp_backend *tiers[EMP_MAX_TIERS];
 	unsigned int nr_tiers;
 	struct emp_stats __percpu *stats;
@@ -195,7 +213,7 @@ struct emp_instance {
 
 /* Bitmaps inside emp_block.bits */
 enum emp_blk_map {
-	EMP_MAP_PRESENT, EMP_MAP_BUSY, EMP_MAP_DIRTY, EMP_MAP_STORED,
+	EMP_MAP_PRESENT, EMP_MAP_BUSY, EMP_MAP_DIRTY,
 	EMP_MAP_AHEAD,		/* read ahead, not faulted on since */
 	EMP_NR_MAPS
 };
@@ -204,6 +222,19 @@ static inline unsigned long *emp_blk_map(struct emp_instance *inst,
 					 struct emp_block *blk, enum emp_blk_map m)
 {
 	return blk->bits + m * inst->bitmap_longs;
+}
+
+/* Bit of subblock @sub of @blk in emp_instance.stored. */
+static inline unsigned long emp_stored_bit(struct emp_instance *inst,
+					   struct emp_block *blk, unsigned int sub)
+{
+	return blk->index * inst->sub_per_block + sub;
+}
+
+static inline bool emp_sub_stored(struct emp_instance *inst, struct emp_block *blk,
+				  unsigned int sub)
+{
+	return test_bit(emp_stored_bit(inst, blk, sub), inst->stored);
 }
 
 static inline struct page **emp_block_pages(struct emp_instance *inst,
@@ -251,7 +282,10 @@ int emp_check_budget(u64 budget, u32 block_size);
 /* emp_fault.c */
 extern const struct vm_operations_struct emp_vm_ops;
 bool emp_huge_possible(u32 block_size);
-struct emp_block *emp_block_lookup(struct emp_instance *inst, unsigned long index);
+struct emp_block *emp_block_get(struct emp_instance *inst, unsigned long index, bool make);
+bool emp_block_tryget(struct emp_block *blk);
+void emp_block_put(struct emp_instance *inst, struct emp_block *blk);
+void emp_block_retire(struct emp_instance *inst, struct emp_block *blk);
 void emp_blocks_free(struct emp_instance *inst);
 bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset);
 

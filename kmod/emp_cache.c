@@ -202,7 +202,6 @@ static int emp_wb_finish(struct emp_instance *inst, struct emp_block *blk,
 			 struct emp_run_io *runs, unsigned int nr)
 {
 	unsigned long *dirty = emp_blk_map(inst, blk, EMP_MAP_DIRTY);
-	unsigned long *stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
 	unsigned int i, j;
 	int err = 0;
 
@@ -214,7 +213,7 @@ static int emp_wb_finish(struct emp_instance *inst, struct emp_block *blk,
 			continue;
 		}
 		for (j = runs[i].first; j < runs[i].first + runs[i].nr; j++) {
-			set_bit(j, stored);
+			set_bit(emp_stored_bit(inst, blk, j), inst->stored);
 			clear_bit(j, dirty);
 		}
 		this_cpu_add(inst->stats->writebacks, runs[i].nr);
@@ -349,12 +348,15 @@ static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 	clear_bit(EMP_BLK_EVICTING, &blk->flags);
 	atomic_long_sub(inst->block_pages, &inst->resident_pages);
 	emp_count(inst, evictions);
+	/* What stays of it is its bits in inst->stored. */
+	emp_block_retire(inst, blk);
 }
 
 /**
  * emp_evict_blocks() - evict a batch of resident blocks
  * @inst:       the instance
  * @victims:    blocks off the lists, each locked by the caller (blk->lock)
+ *              with a reference, which this drops
  * @n:          how many (at most EMP_MAX_EVICT_BATCH)
  * @background: the reclaimer's batch (counted in stat.reclaimed)
  *
@@ -392,6 +394,7 @@ int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 				emp_count(inst, reclaimed);
 		}
 		mutex_unlock(&blk->lock);
+		emp_block_put(inst, blk);
 	}
 	return ret;
 }
@@ -449,9 +452,8 @@ static bool emp_block_clean(struct emp_instance *inst, struct emp_block *blk)
  * the resident blocks) are the next victims; write back the dirty ones
  * among them. Cleaning further ahead costs more than it saves: a cleaned
  * block is unmapped, and one touched again before its eviction faults and
- * is written back twice. Blocks are never freed while their instance
- * lives, and the instance cancels this work before it frees them, so the
- * pointers taken under lru_lock stay valid after it is dropped.
+ * is written back twice. Each block taken under lru_lock is referenced,
+ * so it stays valid after the lock is dropped.
  */
 static void emp_clean_work(struct work_struct *work)
 {
@@ -470,13 +472,21 @@ static void emp_clean_work(struct work_struct *work)
 			continue;	/* the clock passes it by once more */
 		if (seen++ >= ahead)
 			break;
-		if (!bitmap_empty(emp_blk_map(inst, blk, EMP_MAP_DIRTY), inst->sub_per_block))
+		if (!bitmap_empty(emp_blk_map(inst, blk, EMP_MAP_DIRTY), inst->sub_per_block) &&
+		    emp_block_tryget(blk))
 			batch[n++] = blk;
 	}
 	spin_unlock(&inst->lru_lock);
-	for (i = 0; i < n; i++)
-		if (!emp_block_clean(inst, batch[i]))
+	for (i = 0; i < n; i++) {
+		bool ok = emp_block_clean(inst, batch[i]);
+
+		emp_block_put(inst, batch[i]);
+		if (!ok) {
+			while (++i < n)
+				emp_block_put(inst, batch[i]);
 			return;
+		}
+	}
 }
 
 /**

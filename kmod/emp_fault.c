@@ -91,37 +91,91 @@ static bool emp_block_alloc_huge(struct emp_instance *inst, struct emp_block *bl
 }
 
 /**
- * emp_block_lookup() - find or make the metadata of a block
+ * emp_block_tryget() - take a reference on a block found without one
+ * @blk: a block seen in the index under RCU, or on a list under lru_lock
+ *
+ * Return: false if it is on its way to being freed.
+ */
+bool emp_block_tryget(struct emp_block *blk)
+{
+	return refcount_inc_not_zero(&blk->ref);
+}
+
+/**
+ * emp_block_get() - find, or make, the block of a block number, referenced
  * @inst:  the instance
  * @index: block number, below the instance's block count
+ * @make:  make it (not resident yet) when the index has none
  *
- * Context: Process context, may sleep to allocate.
- * Return: the block, or NULL when out of memory.
+ * Context: Process context; may sleep to allocate when @make.
+ * Return: the block with a reference (emp_block_put() it), or NULL when
+ * there is none and @make is false, or out of memory.
  */
-struct emp_block *emp_block_lookup(struct emp_instance *inst, unsigned long index)
+struct emp_block *emp_block_get(struct emp_instance *inst, unsigned long index, bool make)
 {
 	struct emp_block *blk, *old;
 	size_t size;
 
-	blk = xa_load(&inst->blocks, index);
-	if (blk)
-		return blk;
-	size = sizeof(*blk) + EMP_NR_MAPS * inst->bitmap_longs * sizeof(long) +
-	       inst->block_pages * sizeof(struct page *);
-	blk = kzalloc(size, GFP_KERNEL);
-	if (!blk)
-		return NULL;
-	mutex_init(&blk->lock);
-	INIT_LIST_HEAD(&blk->lru);
-	blk->index = index;
-	old = xa_cmpxchg(&inst->blocks, index, NULL, blk, GFP_KERNEL);
-	if (old) {
+	for (;;) {
+		rcu_read_lock();
+		blk = xa_load(&inst->blocks, index);
+		if (blk && !emp_block_tryget(blk))
+			blk = NULL;	/* retired, about to leave the index */
+		rcu_read_unlock();
+		if (blk || !make)
+			return blk;
+		size = sizeof(*blk) + EMP_NR_MAPS * inst->bitmap_longs * sizeof(long) +
+		       inst->block_pages * sizeof(struct page *);
+		blk = kzalloc(size, GFP_KERNEL);
+		if (!blk)
+			return NULL;
+		mutex_init(&blk->lock);
+		INIT_LIST_HEAD(&blk->lru);
+		refcount_set(&blk->ref, 2);	/* the index's and the caller's */
+		blk->index = index;
+		old = xa_cmpxchg(&inst->blocks, index, NULL, blk, GFP_KERNEL);
+		if (!old) {
+			atomic_long_add(ksize(blk), &inst->meta_bytes);
+			return blk;
+		}
 		mutex_destroy(&blk->lock);
 		kfree(blk);
-		return xa_is_err(old) ? NULL : old;
+		if (xa_is_err(old))
+			return NULL;
+		/* Somebody made it first (or a retired one is still leaving). */
+		cond_resched();
 	}
-	atomic_long_add(ksize(blk), &inst->meta_bytes);
-	return blk;
+}
+
+/**
+ * emp_block_put() - drop a reference; the last one frees the block
+ * @inst: the instance
+ * @blk:  the block
+ *
+ * Context: Any context but hard IRQ (the free waits for an RCU grace period).
+ */
+void emp_block_put(struct emp_instance *inst, struct emp_block *blk)
+{
+	if (!refcount_dec_and_test(&blk->ref))
+		return;
+	atomic_long_sub(ksize(blk), &inst->meta_bytes);
+	mutex_destroy(&blk->lock);
+	kfree_rcu(blk, rcu);
+}
+
+/**
+ * emp_block_retire() - take a block that is not resident out of the index
+ * @inst: the instance
+ * @blk:  the block; the caller holds blk->lock and a reference
+ *
+ * Faults waiting for its lock find it dead and look the number up again.
+ */
+void emp_block_retire(struct emp_instance *inst, struct emp_block *blk)
+{
+	if (test_and_set_bit(EMP_BLK_DEAD, &blk->flags))
+		return;
+	xa_cmpxchg(&inst->blocks, blk->index, blk, NULL, 0);
+	emp_block_put(inst, blk);	/* the index's reference */
 }
 
 #define EMP_ALLOC_TRIES	3
@@ -198,7 +252,7 @@ static int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk,
 	u64 pos;
 	int err;
 
-	if (!test_bit(sub, emp_blk_map(inst, blk, EMP_MAP_STORED))) {
+	if (!emp_sub_stored(inst, blk, sub)) {
 		emp_zero_sub(inst, blk, sub);
 		return 0;
 	}
@@ -271,7 +325,6 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 			   unsigned int first, unsigned int end, bool mark)
 {
 	unsigned long *present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
-	unsigned long *stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
 	unsigned long *busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
 	unsigned long *ahead = emp_blk_map(inst, blk, EMP_MAP_AHEAD);
 	unsigned int max_run = 256 / inst->sub_pages;
@@ -286,7 +339,7 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 			sub++;
 			continue;
 		}
-		if (!test_bit(sub, stored)) {
+		if (!emp_sub_stored(inst, blk, sub)) {
 			if (mark)
 				set_bit(sub, ahead);
 			emp_zero_sub(inst, blk, sub);
@@ -295,7 +348,7 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 		}
 		for (stop = sub + 1; stop < end && stop - sub < max_run; stop++)
 			if (test_bit(stop, present) || test_bit(stop, busy) ||
-			    !test_bit(stop, stored))
+			    !emp_sub_stored(inst, blk, stop))
 				break;
 		/* GFP_NOIO: see emp_bdev_submit(); failure only costs a later fault. */
 		b = kmalloc(sizeof(*b), GFP_NOIO | __GFP_NOWARN);
@@ -458,7 +511,7 @@ static vm_fault_t emp_vm_fault(struct vm_fault *vmf)
 	bool nowait = vmf->flags & FAULT_FLAG_RETRY_NOWAIT;
 	bool may_drop = !nowait && fault_flag_allow_retry_first(vmf->flags);
 	bool hit = true, fresh = false, ra_hit = false;
-	unsigned long *present, *busy, *stored;
+	unsigned long *present, *busy;
 	struct file *fpin = NULL;
 	struct emp_block *blk;
 	unsigned int win = 0;
@@ -473,18 +526,33 @@ static vm_fault_t emp_vm_fault(struct vm_fault *vmf)
 	index = pgoff >> pg_shift;
 	pib = pgoff & (inst->block_pages - 1);
 	sub = pib >> (inst->sub_shift - PAGE_SHIFT);
-	blk = emp_block_lookup(inst, index);
-	if (!blk)
+lookup:
+	blk = emp_block_get(inst, index, !nowait);
+	if (!blk) {
+		if (nowait)
+			return emp_fault_later(inst);	/* not resident: I/O */
+		if (fpin) {
+			fput(fpin);
+			return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+		}
 		return VM_FAULT_OOM;
+	}
 	present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
 	busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
-	stored = emp_blk_map(inst, blk, EMP_MAP_STORED);
 again:
 	if (!mutex_trylock(&blk->lock)) {
-		if (nowait)
+		if (nowait) {
+			emp_block_put(inst, blk);
 			return emp_fault_later(inst);
+		}
 		fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
 		mutex_lock(&blk->lock);
+	}
+	if (test_bit(EMP_BLK_DEAD, &blk->flags)) {
+		/* Evicted while we waited: its number has a new block, or none. */
+		mutex_unlock(&blk->lock);
+		emp_block_put(inst, blk);
+		goto lookup;
 	}
 	if (!test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
 		/* Making it resident may evict, fetch or both. */
@@ -508,7 +576,7 @@ again:
 			wait_var_event(&blk->inflight, !test_bit(sub, busy));
 			goto again;
 		}
-		if (test_bit(sub, stored)) {
+		if (emp_sub_stored(inst, blk, sub)) {
 			if (nowait)
 				goto later;	/* a tier read */
 			fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
@@ -539,6 +607,7 @@ again:
 	if (fpin) {
 		/* The lock is gone, and the VMA may be: the retry maps it. */
 		mutex_unlock(&blk->lock);
+		emp_block_put(inst, blk);
 		fput(fpin);
 		emp_account_fault(inst, t0, hit);
 		/*
@@ -560,6 +629,7 @@ again:
 	 */
 	lock_page(page);
 	mutex_unlock(&blk->lock);
+	emp_block_put(inst, blk);
 	vmf->page = page;
 	/*
 	 * The retry of a try that let go of the lock (FAULT_FLAG_TRIED) and
@@ -570,11 +640,18 @@ again:
 	return VM_FAULT_LOCKED;
 
 later:
+	if (!test_bit(EMP_BLK_RESIDENT, &blk->flags))
+		emp_block_retire(inst, blk);
 	mutex_unlock(&blk->lock);
+	emp_block_put(inst, blk);
 	return emp_fault_later(inst);
 
 out_err:
+	/* A block that did not become resident leaves no metadata behind. */
+	if (!test_bit(EMP_BLK_RESIDENT, &blk->flags))
+		emp_block_retire(inst, blk);
 	mutex_unlock(&blk->lock);
+	emp_block_put(inst, blk);
 	if (fpin) {
 		/*
 		 * Without the lock only "retry" may be answered: the retry,
@@ -618,10 +695,12 @@ static vm_fault_t emp_vm_page_mkwrite(struct vm_fault *vmf)
 	struct page *page = vmf->page;
 	struct emp_block *blk;
 
-	blk = xa_load(&inst->blocks, index);
+	blk = emp_block_get(inst, index, false);
 	lock_page(page);
 	if (!blk || READ_ONCE(emp_block_pages(inst, blk)[pib]) != page) {
 		unlock_page(page);
+		if (blk)
+			emp_block_put(inst, blk);
 		return VM_FAULT_NOPAGE;
 	}
 	if (test_bit(EMP_BLK_HUGE, &blk->flags))
@@ -629,6 +708,8 @@ static vm_fault_t emp_vm_page_mkwrite(struct vm_fault *vmf)
 	else
 		set_bit(pib >> (inst->sub_shift - PAGE_SHIFT),
 			emp_blk_map(inst, blk, EMP_MAP_DIRTY));
+	/* The page lock keeps eviction, and so the block's end, away. */
+	emp_block_put(inst, blk);
 	return VM_FAULT_LOCKED;
 }
 
@@ -661,9 +742,9 @@ void emp_blocks_free(struct emp_instance *inst)
 				put_page(pages[i]);
 			atomic_long_sub(inst->block_pages, &inst->resident_pages);
 		}
-		mutex_destroy(&blk->lock);
-		atomic_long_sub(ksize(blk), &inst->meta_bytes);
-		kfree(blk);
+		/* Nobody else holds a reference now: this frees it. */
+		WARN_ON_ONCE(refcount_read(&blk->ref) != 1);
+		emp_block_put(inst, blk);
 	}
 	xa_destroy(&inst->blocks);
 }

@@ -440,6 +440,7 @@ static void emp_instance_free(struct emp_instance *inst)
 	if (inst->inode)
 		iput(inst->inode);
 	free_percpu(inst->stats);
+	kvfree(inst->stored);
 	kfree(inst);
 }
 
@@ -467,6 +468,7 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 {
 	struct emp_instance *inst;
 	u64 size, start = 0;
+	size_t stored_bytes;
 	unsigned int i;
 	u32 id;
 	int err;
@@ -517,6 +519,19 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	err = emp_check_overlap(inst);
 	if (err)
 		goto out_free;
+	/*
+	 * One bit per subblock: 32 MiB for a TiB of 4 KiB subblocks. After
+	 * the tiers, which refuse sizes their devices or donors cannot hold.
+	 */
+	stored_bytes = BITS_TO_LONGS(size >> inst->sub_shift) * sizeof(long);
+	inst->stored = kvzalloc(stored_bytes, GFP_KERNEL | __GFP_NOWARN);
+	if (!inst->stored) {
+		emp_reject(inst->name, "no memory for the written-subblock map (%zu bytes)",
+			   stored_bytes);
+		err = -ENOMEM;
+		goto out_free;
+	}
+	atomic_long_add(stored_bytes, &inst->meta_bytes);
 
 	mutex_lock(&emp_registry_lock);
 	if (emp_find_locked(inst->name)) {

@@ -101,8 +101,7 @@ void emp_block_touch(struct emp_instance *inst, struct emp_block *blk)
 /*
  * Unmap the blocks in @deact so that their next access faults and shows
  * they are in use. A block whose lock is taken is left alone: a fault or
- * an eviction is at it. Blocks live as long as their instance, so the
- * pointers stay valid.
+ * an eviction is at it. The caller took a reference on each; dropped here.
  */
 static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 			   unsigned int n)
@@ -112,8 +111,10 @@ static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 	for (i = 0; i < n; i++) {
 		struct emp_block *blk = deact[i];
 
-		if (!mutex_trylock(&blk->lock))
+		if (!mutex_trylock(&blk->lock)) {
+			emp_block_put(inst, blk);
 			continue;
+		}
 		if (test_bit(EMP_BLK_RESIDENT, &blk->flags) &&
 		    !test_bit(EMP_BLK_DEACTIVATED, &blk->flags)) {
 			set_bit(EMP_BLK_DEACTIVATED, &blk->flags);
@@ -124,6 +125,7 @@ static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 			emp_count(inst, deactivated);
 		}
 		mutex_unlock(&blk->lock);
+		emp_block_put(inst, blk);
 	}
 }
 
@@ -149,7 +151,8 @@ static struct emp_block *emp_demote_one(struct emp_instance *inst)
  * emp_pick_victims() - take blocks to evict off the inactive list
  * @inst:    the instance
  * @self:    a block never to choose (the faulting one), or NULL
- * @victims: gets up to @max blocks, each locked (blk->lock) and off the lists
+ * @victims: gets up to @max blocks, each locked (blk->lock), referenced and
+ *           off the lists
  * @max:     how many
  *
  * Scans from the old end of the inactive list: a block seen for the first
@@ -171,8 +174,11 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 	scan = 2 * (inst->nr_active + inst->nr_inactive) + 2;
 	while (n < max && scan-- > 0) {
 		if (inst->nr_active > inst->nr_inactive || list_empty(&inst->inactive)) {
+			/* A demoted block is unmapped too: same batch, same rule. */
+			if (nd == EMP_DEACT_BATCH)
+				break;
 			blk = emp_demote_one(inst);
-			if (blk && nd < EMP_DEACT_BATCH)
+			if (blk && emp_block_tryget(blk))
 				deact[nd++] = blk;
 			if (list_empty(&inst->inactive))
 				break;
@@ -182,12 +188,18 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			list_move_tail(&blk->lru, &inst->inactive);
 			continue;
 		}
-		if (!test_and_set_bit(EMP_BLK_SEEN, &blk->flags)) {
-			/* First time at the end: learn whether it is still used. */
+		if (!test_bit(EMP_BLK_SEEN, &blk->flags)) {
+			/*
+			 * First time at the end: learn whether it is still
+			 * used. Never passed without being unmapped, or its
+			 * use would go unseen: a full batch ends the scan.
+			 */
+			if (nd == EMP_DEACT_BATCH || !emp_block_tryget(blk))
+				break;
+			set_bit(EMP_BLK_SEEN, &blk->flags);
 			clear_bit(EMP_BLK_REFERENCED, &blk->flags);
 			list_move_tail(&blk->lru, &inst->inactive);
-			if (nd < EMP_DEACT_BATCH)
-				deact[nd++] = blk;
+			deact[nd++] = blk;
 			continue;
 		}
 		if (test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags)) {
@@ -201,6 +213,8 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			list_move_tail(&blk->lru, &inst->inactive);
 			continue;
 		}
+		/* On a list, so in the index: the reference cannot fail. */
+		WARN_ON_ONCE(!emp_block_tryget(blk));
 		list_del_init(&blk->lru);
 		inst->nr_inactive--;
 		clear_bit(EMP_BLK_SEEN, &blk->flags);
