@@ -11,6 +11,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 #include <linux/sched/signal.h>
+#include <linux/sort.h>
 #include <linux/wait_bit.h>
 
 #include "emp.h"
@@ -352,6 +353,14 @@ static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 	emp_block_retire(inst, blk);
 }
 
+static int emp_cmp_index(const void *a, const void *b)
+{
+	const struct emp_block *x = *(struct emp_block * const *)a;
+	const struct emp_block *y = *(struct emp_block * const *)b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 /**
  * emp_evict_blocks() - evict a batch of resident blocks
  * @inst:       the instance
@@ -375,6 +384,11 @@ int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 
 	if (WARN_ON_ONCE(n > EMP_MAX_EVICT_BATCH))
 		n = EMP_MAX_EVICT_BATCH;
+	/*
+	 * In instance order, so writebacks of neighbouring blocks go out one
+	 * after the other and the block layer merges them under the plug.
+	 */
+	sort(victims, n, sizeof(*victims), emp_cmp_index, NULL);
 	for (i = 0; i < n; i++) {
 		set_bit(EMP_BLK_EVICTING, &victims[i]->flags);
 		emp_block_quiesce(inst, victims[i]);
