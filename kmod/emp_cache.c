@@ -154,10 +154,13 @@ int emp_tier_rw_sync(struct emp_backend *be, enum emp_io_dir dir, u64 pos,
  * can dirty it meanwhile.
  */
 struct emp_wb {
-	struct emp_wait wait;
 	struct emp_run_io *runs;
 	unsigned int nr_runs;
 };
+
+/* What to do with a block once its writeback is over (@err: 0 or -EIO). */
+typedef void (*emp_wb_done_fn)(struct emp_instance *inst, struct emp_block *blk,
+			       int err, void *arg);
 
 /* Dirty runs of a block, each at most EMP_MAX_IO_PAGES pages. */
 static unsigned int emp_dirty_runs(struct emp_instance *inst, struct emp_block *blk)
@@ -174,8 +177,9 @@ static unsigned int emp_dirty_runs(struct emp_instance *inst, struct emp_block *
 	return n;
 }
 
-/* Submit the dirty runs of @blk, appending to @wb->runs. */
-static void emp_wb_submit(struct emp_instance *inst, struct emp_block *blk, struct emp_wb *wb)
+/* Submit the dirty runs of @blk, appending to @wb->runs; @w counts them. */
+static void emp_wb_submit(struct emp_instance *inst, struct emp_block *blk, struct emp_wb *wb,
+			  struct emp_wait *w)
 {
 	unsigned long *dirty = emp_blk_map(inst, blk, EMP_MAP_DIRTY);
 	struct page **pages = emp_block_pages(inst, blk);
@@ -192,7 +196,7 @@ static void emp_wb_submit(struct emp_instance *inst, struct emp_block *blk, stru
 		end = min(end, sub + max_run);
 		r->first = sub;
 		r->nr = end - sub;
-		emp_run_submit(r, &wb->wait, be, EMP_IO_WRITE, pos + ((u64)sub << inst->sub_shift),
+		emp_run_submit(r, w, be, EMP_IO_WRITE, pos + ((u64)sub << inst->sub_shift),
 			       pages + sub * inst->sub_pages, r->nr * inst->sub_pages);
 		sub = end;
 	}
@@ -226,14 +230,17 @@ static int emp_wb_finish(struct emp_instance *inst, struct emp_block *blk,
 }
 
 /*
- * Write back the dirty subblocks of @n quiesced blocks together; @err[i]
- * gets block i's result. Without memory for the request array, one run
- * at a time, waited for.
+ * Write back the dirty subblocks of @n quiesced blocks together: all
+ * submitted at once under a plug, then each block handed to @done as soon
+ * as its own writes are over, in order (a block with nothing dirty at
+ * once), so that a fault waiting for one of them waits for its block only.
+ * Without memory for the batch, one run at a time, waited for.
  */
 static void emp_writeback_blocks(struct emp_instance *inst, struct emp_block **blks,
-				 unsigned int n, int *err)
+				 unsigned int n, emp_wb_done_fn done, void *arg)
 {
 	unsigned int i, total = 0, *first;
+	struct emp_wait *waits = NULL;
 	struct blk_plug plug;
 	struct emp_wb wb;
 
@@ -246,35 +253,40 @@ static void emp_writeback_blocks(struct emp_instance *inst, struct emp_block **b
 	}
 	first[n] = total;
 	wb.runs = total ? kmalloc_array(total, sizeof(*wb.runs), GFP_NOIO) : NULL;
-	if (total && !wb.runs) {
+	waits = kmalloc_array(n, sizeof(*waits), GFP_NOIO);
+	if ((total && !wb.runs) || !waits) {
+		kfree(waits);
+		kfree(wb.runs);
 		kfree(first);
 		goto one_by_one;
 	}
 	wb.nr_runs = 0;
-	atomic_set(&wb.wait.pending, 1);
-	init_completion(&wb.wait.done);
 	blk_start_plug(&plug);
-	for (i = 0; i < n; i++)
-		emp_wb_submit(inst, blks[i], &wb);
+	for (i = 0; i < n; i++) {
+		atomic_set(&waits[i].pending, 1);
+		init_completion(&waits[i].done);
+		emp_wb_submit(inst, blks[i], &wb, &waits[i]);
+	}
 	blk_finish_plug(&plug);
-	if (!atomic_dec_and_test(&wb.wait.pending))
-		wait_for_completion(&wb.wait.done);
-	for (i = 0; i < n; i++)
-		err[i] = emp_wb_finish(inst, blks[i], wb.runs + first[i], first[i + 1] - first[i]);
+	for (i = 0; i < n; i++) {
+		if (!atomic_dec_and_test(&waits[i].pending))
+			wait_for_completion(&waits[i].done);
+		done(inst, blks[i],
+		     emp_wb_finish(inst, blks[i], wb.runs + first[i], first[i + 1] - first[i]),
+		     arg);
+	}
+	kfree(waits);
 	kfree(wb.runs);
 	kfree(first);
 	return;
 
 one_by_one:
-	/* No memory for the batch: a block at a time, a run at a time. */
 	for (i = 0; i < n; i++) {
+		unsigned long *dirty = emp_blk_map(inst, blks[i], EMP_MAP_DIRTY);
 		struct emp_run_io r;
+		int err = 0;
 
-		err[i] = 0;
-		wb.runs = &r;
-		while (!bitmap_empty(emp_blk_map(inst, blks[i], EMP_MAP_DIRTY),
-				     inst->sub_per_block)) {
-			unsigned long *dirty = emp_blk_map(inst, blks[i], EMP_MAP_DIRTY);
+		while (!bitmap_empty(dirty, inst->sub_per_block)) {
 			unsigned int sub = find_first_bit(dirty, inst->sub_per_block);
 			unsigned int end = find_next_zero_bit(dirty, inst->sub_per_block, sub);
 			struct emp_backend *be;
@@ -287,11 +299,11 @@ one_by_one:
 			r.err = emp_tier_rw_sync(be, EMP_IO_WRITE, pos + ((u64)sub << inst->sub_shift),
 						 emp_block_pages(inst, blks[i]) + sub * inst->sub_pages,
 						 r.nr * inst->sub_pages);
-			if (emp_wb_finish(inst, blks[i], &r, 1)) {
-				err[i] = -EIO;
+			err = emp_wb_finish(inst, blks[i], &r, 1);
+			if (err)
 				break;
-			}
 		}
+		done(inst, blks[i], err, arg);
 	}
 }
 
@@ -353,6 +365,35 @@ static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 	emp_block_retire(inst, blk);
 }
 
+struct emp_evict_ctx {
+	bool background;
+	int err;
+};
+
+/*
+ * A victim's writeback is over: free it, or on failure keep it resident
+ * and back on the inactive list; unlock it and drop the caller's
+ * reference.
+ */
+static void emp_evict_done(struct emp_instance *inst, struct emp_block *blk, int err,
+			   void *arg)
+{
+	struct emp_evict_ctx *ctx = arg;
+
+	if (err) {
+		emp_block_unlock_pages(inst, blk);
+		clear_bit(EMP_BLK_EVICTING, &blk->flags);
+		emp_lru_add(inst, blk);
+		ctx->err = -EIO;
+	} else {
+		emp_block_release(inst, blk);
+		if (ctx->background)
+			emp_count(inst, reclaimed);
+	}
+	mutex_unlock(&blk->lock);
+	emp_block_put(inst, blk);
+}
+
 static int emp_cmp_index(const void *a, const void *b)
 {
 	const struct emp_block *x = *(struct emp_block * const *)a;
@@ -379,7 +420,7 @@ static int emp_cmp_index(const void *a, const void *b)
 int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 		     unsigned int n, bool background)
 {
-	int err[EMP_MAX_EVICT_BATCH], ret = 0;
+	struct emp_evict_ctx ctx = { .background = background };
 	unsigned int i;
 
 	if (WARN_ON_ONCE(n > EMP_MAX_EVICT_BATCH))
@@ -393,24 +434,8 @@ int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 		set_bit(EMP_BLK_EVICTING, &victims[i]->flags);
 		emp_block_quiesce(inst, victims[i]);
 	}
-	emp_writeback_blocks(inst, victims, n, err);
-	for (i = 0; i < n; i++) {
-		struct emp_block *blk = victims[i];
-
-		if (err[i]) {
-			emp_block_unlock_pages(inst, blk);
-			clear_bit(EMP_BLK_EVICTING, &blk->flags);
-			emp_lru_add(inst, blk);
-			ret = -EIO;
-		} else {
-			emp_block_release(inst, blk);
-			if (background)
-				emp_count(inst, reclaimed);
-		}
-		mutex_unlock(&blk->lock);
-		emp_block_put(inst, blk);
-	}
-	return ret;
+	emp_writeback_blocks(inst, victims, n, emp_evict_done, &ctx);
+	return ctx.err;
 }
 
 /*
@@ -433,6 +458,13 @@ static int emp_evict_one(struct emp_instance *inst, struct emp_block *self)
 
 /* ---- the background cleaner ---------------------------------------------- */
 
+/* The cleaner's writeback is over: keep its result. */
+static void emp_clean_done(struct emp_instance *inst, struct emp_block *blk, int err,
+			   void *arg)
+{
+	*(int *)arg = err;
+}
+
 /*
  * Write a dirty resident block back and leave it resident and clean: the
  * eviction that comes for it later only unmaps and frees. Skips a block
@@ -451,7 +483,7 @@ static bool emp_block_clean(struct emp_instance *inst, struct emp_block *blk)
 	    !bitmap_empty(dirty, inst->sub_per_block)) {
 		emp_block_quiesce(inst, blk);
 		before = bitmap_weight(dirty, inst->sub_per_block);
-		emp_writeback_blocks(inst, &blk, 1, &err);
+		emp_writeback_blocks(inst, &blk, 1, emp_clean_done, &err);
 		this_cpu_add(inst->stats->cleaned,
 			     before - bitmap_weight(dirty, inst->sub_per_block));
 		emp_block_unlock_pages(inst, blk);
