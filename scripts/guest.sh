@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot an EMP test guest: a Debian kernel (PVH, ELF vmlinux) under QEMU with
-# the initramfs of scripts/mkinitramfs.sh, an emulated NVMe disk and a
-# virtio-net NIC.
+# the initramfs of scripts/mkinitramfs.sh, an emulated NVMe disk, a second,
+# sparse one (EMP_NVME2_SIZE, default 1100G) and a virtio-net NIC.
 #
 #   guest.sh --kernel LINE [--shell] [--timeout S] [--mem MB] [--smp N]
 #            [--tests "a b"] [--out DIR]
@@ -41,6 +41,10 @@ mkdir -p "$out"
 
 "$EMP_TOP/scripts/mkinitramfs.sh" "$line" "$out/initramfs.cpio"
 truncate -s "${EMP_NVME_SIZE:-1G}" "$out/nvme0.img"
+# A second disk, sparse (only what the guest writes takes room on the host),
+# for instances larger than the first disk (emp_policy_test's 1 TiB one), on
+# a controller of its own with its own serial: /dev/nvme1n1.
+truncate -s "${EMP_NVME2_SIZE:-1100G}" "$out/nvme1.img"
 
 accel=$("$EMP_TOP/scripts/accel.sh" "$line")
 tcg_thread=${EMP_TCG_THREAD:-$(emp_line_tcg_thread "$line")}
@@ -66,17 +70,53 @@ qemu=(qemu-system-x86_64 -M pc $accel -smp "$smp" -m "$mem" -no-reboot
 	-drive "file=$out/nvme0.img,if=none,id=nvme0,format=raw"
 	-device nvme,serial=emp0,drive=nvme0
 	-netdev user,id=n0 -device virtio-net-pci,netdev=n0
+	-drive "file=$out/nvme1.img,if=none,id=nvme1,format=raw"
 	-display none -vga none)
+# The NVMe driver probes controllers asynchronously: two present at boot get
+# their numbers in either order (their probes interleave), and the suite
+# needs the first disk as nvme0n1. So, in test mode on a kernel with ACPI PCI
+# hot-plug, the second controller is plugged in (through a monitor on a pipe)
+# once the console shows that the first one is nvme0; otherwise it is there
+# from boot, numbered by chance.
+disk2="nvme,id=nvme1c,serial=emp1,drive=nvme1"
+hotplug=0
+if [ $shell = 0 ] && grep -qx 'CONFIG_HOTPLUG_PCI_ACPI=y' "$KDIR/.config" 2>/dev/null; then
+	hotplug=1
+	mkfifo "$out/hmp.in" "$out/hmp.out"
+	qemu+=(-chardev "pipe,id=hmp,path=$out/hmp" -mon chardev=hmp,mode=readline)
+else
+	qemu+=(-device "$disk2")
+fi
 
 if [ $shell = 1 ]; then
 	exec "${qemu[@]}" -serial mon:stdio -serial "file:$out/tap.log" -serial "file:$out/dmesg.log"
 fi
 
+# Wait for the guest's nvme0, then plug the second controller in; the
+# monitor's answer goes to hotplug.log. Both pipes are opened read-write,
+# so neither open nor write can block, whatever became of QEMU.
+plug_disk2() {
+	local n=0
+	exec 3<>"$out/hmp.in" 4<>"$out/hmp.out"
+	until grep -aq '^\[[ 0-9.]*\] nvme nvme0: ' "$out/console.log" 2>/dev/null; do
+		n=$((n + 1))
+		if [ $n -gt $((tmo * 5)) ]; then echo "no nvme0 in the console" > "$out/hotplug.log"; return 0; fi
+		sleep 0.2
+	done
+	echo "device_add $disk2" >&3
+	timeout 5 cat <&4 > "$out/hotplug.log" || true
+}
+
 emp_log "$(emp_line_label "$line"): booting ($accel, ${mem}M, smp $smp, timeout ${tmo}s)"
 start=$(date +%s)
-rc=0
+rc=0 plug_pid=
+if [ $hotplug = 1 ]; then
+	plug_disk2 &
+	plug_pid=$!
+fi
 timeout -k 5 "$tmo" "${qemu[@]}" -monitor none -serial "file:$out/console.log" \
 	-serial "file:$out/tap.log" -serial "file:$out/dmesg.log" </dev/null || rc=$?
+if [ -n "$plug_pid" ]; then kill "$plug_pid" 2>/dev/null || true; wait "$plug_pid" 2>/dev/null || true; fi
 emp_log "$line: guest ended after $(( $(date +%s) - start ))s (qemu status $rc)"
 
 bad=0
@@ -106,7 +146,7 @@ problems() {
 if problems "$out/console.log" "$out/dmesg.log" > "$out/kernel-problems.log"; then
 	emp_log "$line: kernel problems in the log:"; cat "$out/kernel-problems.log" >&2; bad=1
 fi
-stalls=$(grep -ac 'nvme nvme0: I/O .* timeout, reset controller' "$out/console.log" || true)
+stalls=$(grep -ac 'nvme nvme[0-9]*: I/O .* timeout, reset controller' "$out/console.log" || true)
 [ "${stalls:-0}" = 0 ] || emp_log "$line: note: the emulated NVMe stalled $stalls time(s) and was reset (see the console log)"
 if ! "$EMP_TOP/scripts/tap-count.sh" "$out/tap.log" "guest-$line"; then bad=1; fi
 if [ $bad = 1 ]; then

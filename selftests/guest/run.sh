@@ -13,7 +13,7 @@ kvm=kvm_emp.sh kvm_late=
 [ "$(cut -d' ' -f1 /emp/kernel 2>/dev/null)" = debug ] && kvm= kvm_late=kvm_emp.sh
 for t in ${EMP_TESTS:-devices.sh module_load.sh emp_ctl_test empctl.sh \
 	emp_ioctl_test emp_paging_test emp_concurrency_test emp_lifecycle_test \
-	emp_ioerr_test emp_tiers_test emp_remote_test empctl_instances.sh preload_heap.sh man_examples.sh empctl_remote.sh vmd_rdma.sh rdma_tier.sh $kvm emp_leak_test $kvm_late module_unload.sh}; do
+	emp_ioerr_test emp_tiers_test emp_remote_test empctl_instances.sh preload_heap.sh man_examples.sh empctl_remote.sh vmd_rdma.sh rdma_tier.sh emp_policy_test $kvm emp_leak_test $kvm_late module_unload.sh}; do
 	echo "# ==== $t"
 	if [ ! -x "./$t" ]; then
 		echo "TAP version 13"; echo "1..1"; echo "not ok 1 $t: missing from the initramfs"

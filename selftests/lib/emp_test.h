@@ -41,6 +41,17 @@ static inline const char *et_dev(void)
 	return d && *d ? d : "/dev/nvme0n1";
 }
 
+/*
+ * The guest's second NVMe disk, sparse and larger than a TiB (scripts/guest.sh,
+ * EMP_NVME2_SIZE), for very large instances; EMP_TEST_DEV2 overrides it.
+ */
+static inline const char *et_dev2(void)
+{
+	const char *d = getenv("EMP_TEST_DEV2");
+
+	return d && *d ? d : "/dev/nvme1n1";
+}
+
 /* Geometry of a one-tier block-device instance. */
 struct et_geom {
 	uint64_t size;		/* instance and tier size */
@@ -562,6 +573,29 @@ static inline uint64_t et_mem_available(void)
 			break;
 	fclose(f);
 	return kb * 1024;
+}
+
+/*
+ * Field @name of /proc/meminfo ("Slab", "VmallocUsed", ...).
+ * Return: its value in bytes, or -1 if it is not there.
+ */
+static inline int64_t et_meminfo(const char *name)
+{
+	char line[128], want[64];
+	long long kb;
+	int64_t v = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%s: %%lld kB", name);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, want, &kb) == 1) {
+			v = (int64_t)kb * 1024;
+			break;
+		}
+	fclose(f);
+	return v;
 }
 
 /*
