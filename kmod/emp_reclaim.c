@@ -36,13 +36,27 @@
 /* Most blocks one reclaim round evicts together. */
 #define EMP_RECLAIM_BATCH	EMP_MAX_EVICT_BATCH
 /* Most blocks one scan deactivates (unmaps) on its way. */
-#define EMP_DEACT_BATCH		32
+#define EMP_DEACT_BATCH		64
 
 static bool reclaim_ahead = true;
 module_param(reclaim_ahead, bool, 0644);
 MODULE_PARM_DESC(reclaim_ahead,
 		 "keep a reserve of free DRAM in each instance's budget with a background "
 		 "reclaimer that evicts in batches (default Y)");
+
+/*
+ * Learning about accesses through mappings costs an unmap (with its TLB
+ * flush) per block and pass, and a fault per block touched again: under
+ * TCG make bench measured that as more than it saved on uniform and Zipf
+ * access (docs/bench.md). Off, replacement is a clock over the inactive
+ * list that sees faults only (a block referenced since the last pass is
+ * passed once more), as before.
+ */
+static bool access_aware = true;
+module_param(access_aware, bool, 0644);
+MODULE_PARM_DESC(access_aware,
+		 "replacement learns of accesses through existing mappings by unmapping "
+		 "blocks once per pass (scan resistant; costs an unmap and a fault) (default Y)");
 
 struct workqueue_struct *emp_reclaim_wq;
 
@@ -53,7 +67,7 @@ static unsigned long emp_wmark_high(struct emp_instance *inst)
 
 	if (!READ_ONCE(reclaim_ahead) || blocks < 8)
 		return 0;
-	return clamp(blocks / 16, 2UL, (unsigned long)EMP_RECLAIM_BATCH);
+	return clamp(blocks / 8, 2UL, 8UL * EMP_RECLAIM_BATCH);
 }
 
 /* Free budget, in blocks. */
@@ -182,12 +196,18 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			      struct emp_block **victims, unsigned int max)
 {
 	struct emp_block *deact[EMP_DEACT_BATCH], *blk;
+	bool aware = READ_ONCE(access_aware);
 	unsigned int n = 0, nd = 0;
 	long scan;
 
 	spin_lock(&inst->lru_lock);
 	scan = 2 * (inst->nr_active + inst->nr_inactive) + 2;
 	while (n < max && scan-- > 0) {
+		if (!aware && inst->nr_active) {
+			/* Switched off: the active list drains, nothing unmapped. */
+			emp_demote_one(inst);
+			continue;
+		}
 		if (emp_inactive_low(inst)) {
 			/* A demoted block is unmapped too: same batch, same rule. */
 			if (nd == EMP_DEACT_BATCH)
@@ -203,19 +223,37 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			list_move_tail(&blk->lru, &inst->inactive);
 			continue;
 		}
-		if (!test_bit(EMP_BLK_SEEN, &blk->flags)) {
+		if (!aware) {
+			/* The plain clock: referenced blocks go round once more. */
+			if (test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags) ||
+			    !mutex_trylock(&blk->lock)) {
+				list_move_tail(&blk->lru, &inst->inactive);
+				continue;
+			}
+			goto take;
+		}
+		if (!test_bit(EMP_BLK_SEEN, &blk->flags) && nd < EMP_DEACT_BATCH) {
 			/*
 			 * First time at the end: learn whether it is still
-			 * used. Never passed without being unmapped, or its
-			 * use would go unseen: a full batch ends the scan.
+			 * used. With the batch full (a list of nothing but
+			 * newcomers, as after a cold start) the oldest go
+			 * unobserved, in order, so that eviction goes on
+			 * while those unmapped get time to show their use.
 			 */
-			if (nd == EMP_DEACT_BATCH || !emp_block_tryget(blk))
+			if (!emp_block_tryget(blk))
 				break;
 			set_bit(EMP_BLK_SEEN, &blk->flags);
 			clear_bit(EMP_BLK_REFERENCED, &blk->flags);
 			list_move_tail(&blk->lru, &inst->inactive);
 			deact[nd++] = blk;
 			continue;
+		}
+		if (!test_bit(EMP_BLK_SEEN, &blk->flags)) {
+			if (!mutex_trylock(&blk->lock)) {
+				list_move_tail(&blk->lru, &inst->inactive);
+				continue;
+			}
+			goto take;
 		}
 		if (test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags)) {
 			list_move_tail(&blk->lru, &inst->active);
@@ -228,6 +266,7 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			list_move_tail(&blk->lru, &inst->inactive);
 			continue;
 		}
+take:
 		/* On a list, so in the index: the reference cannot fail. */
 		WARN_ON_ONCE(!emp_block_tryget(blk));
 		list_del_init(&blk->lru);
