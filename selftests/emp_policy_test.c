@@ -62,6 +62,31 @@ static void destroy_leftovers(int ctl)
 		et_destroy_quiet(ctl, names[i]);
 }
 
+/*
+ * The set-up and teardown the reserve, replacement and prefetch fixtures
+ * share (each has ctl, in and t_start): an instance of geometry @g named
+ * @name, nothing left from an earlier run.
+ */
+#define POLICY_UP(self, name, g) do {						\
+	const char *why_ = "";							\
+	int err_;								\
+										\
+	(self)->t_start = et_now();						\
+	(self)->ctl = emp_ctl_open();						\
+	ASSERT_LE(0, (self)->ctl) TH_LOG("open /dev/emp: %s", strerror(-(self)->ctl)); \
+	destroy_leftovers((self)->ctl);						\
+	err_ = et_inst_up(&(self)->in, (self)->ctl, (name), (g), &why_);	\
+	if (err_)	/* no teardown after a failed set-up */			\
+		et_inst_down(&(self)->in);					\
+	ASSERT_EQ(0, err_) TH_LOG("%s: %s", why_, strerror(-err_));		\
+} while (0)
+
+#define POLICY_DOWN(self) do {							\
+	TH_LOG("took %.1f s with its set-up", et_now() - (self)->t_start);	\
+	EXPECT_EQ(0, et_inst_down(&(self)->in));				\
+	close((self)->ctl);							\
+} while (0)
+
 /* ---- 1. reserve: the reclaimer keeps free budget ahead of the faults ------ */
 
 #define RES_SIZE	(64 * ET_MIB)
@@ -102,24 +127,12 @@ FIXTURE_SETUP(reserve)
 		.size = RES_SIZE, .block = variant->block, .sub = variant->sub,
 		.budget = RES_BUDGET,
 	};
-	const char *why = "";
-	int err;
-
-	self->t_start = et_now();
-	self->ctl = emp_ctl_open();
-	ASSERT_LE(0, self->ctl) TH_LOG("open /dev/emp: %s", strerror(-self->ctl));
-	destroy_leftovers(self->ctl);
-	err = et_inst_up(&self->in, self->ctl, "st_pol_reserve", &g, &why);
-	if (err)	/* no teardown after a failed set-up */
-		et_inst_down(&self->in);
-	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	POLICY_UP(self, "st_pol_reserve", &g);
 }
 
 FIXTURE_TEARDOWN(reserve)
 {
-	TH_LOG("took %.1f s with its set-up", et_now() - self->t_start);
-	EXPECT_EQ(0, et_inst_down(&self->in));
-	close(self->ctl);
+	POLICY_DOWN(self);
 }
 
 /* Log the figures of one phase; true if its direct reclaims are in bounds. */
@@ -227,24 +240,12 @@ FIXTURE_SETUP(replacement)
 		.size = SCAN_HOT + SCAN_STREAM, .block = variant->block, .sub = variant->sub,
 		.budget = SCAN_BUDGET,
 	};
-	const char *why = "";
-	int err;
-
-	self->t_start = et_now();
-	self->ctl = emp_ctl_open();
-	ASSERT_LE(0, self->ctl) TH_LOG("open /dev/emp: %s", strerror(-self->ctl));
-	destroy_leftovers(self->ctl);
-	err = et_inst_up(&self->in, self->ctl, "st_pol_scan", &g, &why);
-	if (err)	/* no teardown after a failed set-up */
-		et_inst_down(&self->in);
-	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	POLICY_UP(self, "st_pol_scan", &g);
 }
 
 FIXTURE_TEARDOWN(replacement)
 {
-	TH_LOG("took %.1f s with its set-up", et_now() - self->t_start);
-	EXPECT_EQ(0, et_inst_down(&self->in));
-	close(self->ctl);
+	POLICY_DOWN(self);
 }
 
 /* Read word @w of every hot page; return how many held something else. */
@@ -357,17 +358,9 @@ FIXTURE_SETUP(prefetch)
 	struct et_geom g = {
 		.size = PF_SIZE, .block = PF_BLOCK, .sub = PF_SUB, .budget = PF_BUDGET,
 	};
-	const char *why = "";
 	int err;
 
-	self->t_start = et_now();
-	self->ctl = emp_ctl_open();
-	ASSERT_LE(0, self->ctl) TH_LOG("open /dev/emp: %s", strerror(-self->ctl));
-	destroy_leftovers(self->ctl);
-	err = et_inst_up(&self->in, self->ctl, "st_pol_prefetch", &g, &why);
-	if (err)	/* no teardown after a failed set-up */
-		et_inst_down(&self->in);
-	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	POLICY_UP(self, "st_pol_prefetch", &g);
 	for (size_t pg = 0; pg < PF_PAGES; pg++)
 		et_fill_page(self->in.map + pg * ET_PAGE, pg, 1);
 	err = evict_all(self->ctl, self->in.name, PF_BLOCK, PF_BUDGET);
@@ -378,9 +371,7 @@ FIXTURE_SETUP(prefetch)
 
 FIXTURE_TEARDOWN(prefetch)
 {
-	TH_LOG("took %.1f s with its set-up", et_now() - self->t_start);
-	EXPECT_EQ(0, et_inst_down(&self->in));
-	close(self->ctl);
+	POLICY_DOWN(self);
 }
 
 TEST_F_TIMEOUT(prefetch, random_reads_read_only_what_they_touch, 180)
