@@ -235,9 +235,14 @@ TEST_F_TIMEOUT(dram, create_evict_destroy_rounds_give_the_dram_back, 120)
 		ASSERT_EQ(0, et_inst_down(&in)) TH_LOG("round %d", round);
 	}
 	after = free_pages_all();
-	TH_LOG("free pages: %lld before, %lld with 32 MiB resident, %lld after 6 rounds",
-	       (long long)before, (long long)during, (long long)after);
-	EXPECT_LE(budget_pages, before - during);
+	TH_LOG("free pages: %lld before, %lld with %lld resident, %lld after 6 rounds",
+	       (long long)before, (long long)during, (long long)budget_pages, (long long)after);
+	/*
+	 * The resident pages are really taken; on the debug kernel KASAN's
+	 * quarantine drains meanwhile and moves the free count (by 198 pages
+	 * once), so there it gets the slack the return check has.
+	 */
+	EXPECT_LE(budget_pages - (debug_kernel() ? 256 : 0), before - during);
 	if (debug_kernel() && after < before - 256) {
 		TH_LOG("debug kernel: %lld pages in KASAN's quarantine or lost; kmemleak decides",
 		       (long long)(before - after));
