@@ -827,7 +827,7 @@ static int emp_tcp_create(const struct emp_tier *desc, void *holder,
 	t->nr_queues = nr;
 	snprintf(t->peer, sizeof(t->peer), "%s:%u", desc->path, desc->port);
 	INIT_DELAYED_WORK(&t->watch, emp_tcp_watch);
-	t->wq = alloc_workqueue("emp-tcp", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	t->wq = alloc_workqueue("emp-tcp", WQ_UNBOUND | WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
 	err = -ENOMEM;
 	if (!t->wq)
 		goto out_free;

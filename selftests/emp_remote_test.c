@@ -723,17 +723,21 @@ static pid_t relay_start(uint16_t port, uint16_t to, int *cmd)
 struct loader {
 	uint8_t *map;
 	size_t pages;
-	unsigned int accesses;
+	volatile bool *stop;
 	uint64_t seed;
-	unsigned int sigbus, bad;
+	unsigned int accesses, sigbus, bad;
 };
 
-/* Random pages, checked or rewritten with the same pattern (version 1). */
+/*
+ * Random pages, checked or rewritten with the same pattern (version 1),
+ * until told to stop: the test takes the same time on a slow kernel.
+ */
 static void *loader_run(void *arg)
 {
 	struct loader *l = arg;
 
-	for (unsigned int i = 0; i < l->accesses; i++) {
+	for (unsigned int i = 0; !__atomic_load_n(l->stop, __ATOMIC_RELAXED); i++) {
+		l->accesses++;
 		size_t pg = et_rand(&l->seed) % l->pages;
 		int bad = -1, sig;
 
@@ -762,6 +766,7 @@ static void drop_one_connection(struct __test_metadata *_metadata, FIXTURE_DATA(
 	const uint64_t size = 4ULL << 20;
 	uint16_t rport = self->port + 20000;
 	size_t n = size / ET_PAGE, sigbus = 0;
+	volatile bool stop = false;
 	struct loader l[2];
 	pthread_t th[2];
 	struct emp_tier t;
@@ -785,11 +790,13 @@ static void drop_one_connection(struct __test_metadata *_metadata, FIXTURE_DATA(
 	for (size_t pg = 0; pg < n; pg++)
 		et_fill_page(m + pg * ET_PAGE, pg, 1);
 	for (int i = 0; i < 2; i++) {
-		l[i] = (struct loader){ .map = m, .pages = n, .accesses = 1500, .seed = i + 1 };
+		l[i] = (struct loader){ .map = m, .pages = n, .stop = &stop, .seed = i + 1 };
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, loader_run, &l[i]));
 	}
 	et_msleep(1000);
 	ASSERT_EQ(1, write(cmd, &how, 1));
+	et_msleep(3000);
+	__atomic_store_n(&stop, true, __ATOMIC_RELAXED);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
 		EXPECT_EQ(0, l[i].bad) TH_LOG("thread %d read wrong data", i);
