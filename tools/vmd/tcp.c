@@ -6,6 +6,12 @@
  * checks it, answers it, and so on until the peer closes or sends
  * something malformed. Every READ/WRITE is checked against the session's
  * region before the region is touched.
+ *
+ * The connections of one session (a client opens several, one per queue)
+ * run in parallel on its region with no lock on the data: the region's
+ * address and size never change while a connection holds the session, a
+ * request touches only its checked range, and a client orders requests
+ * on one range itself (it waits for a reply before it reuses the range).
  */
 #include <errno.h>
 #include <fcntl.h>
