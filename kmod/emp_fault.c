@@ -147,6 +147,11 @@ struct emp_block *emp_block_get(struct emp_instance *inst, unsigned long index, 
 	}
 }
 
+static void emp_block_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct emp_block, rcu));
+}
+
 /**
  * emp_block_put() - drop a reference; the last one frees the block
  * @inst: the instance
@@ -160,7 +165,12 @@ void emp_block_put(struct emp_instance *inst, struct emp_block *blk)
 		return;
 	atomic_long_sub(ksize(blk), &inst->meta_bytes);
 	mutex_destroy(&blk->lock);
-	kfree_rcu(blk, rcu);
+	/*
+	 * After a grace period (lookups under RCU, emp_bg_end_io()'s wake-up);
+	 * call_rcu() rather than kfree_rcu(), whose batches wait seconds:
+	 * destroy's rcu_barrier() then gives all of it back at once.
+	 */
+	call_rcu(&blk->rcu, emp_block_free_rcu);
 }
 
 /**

@@ -435,6 +435,8 @@ static void emp_instance_free(struct emp_instance *inst)
 
 	emp_cache_stop(inst);
 	emp_blocks_free(inst);
+	/* Every block freed after its grace period, before the module can go. */
+	rcu_barrier();
 	for (i = 0; i < inst->nr_tiers; i++)
 		emp_tier_destroy(inst->tiers[i]);
 	if (inst->inode)
