@@ -154,8 +154,7 @@ static void emp_rdma_rw_done(struct ib_cq *cq, struct ib_wc *wc)
 	WRITE_ONCE(q->last_done, jiffies);
 	atomic_dec(&q->inflight);
 	up(&q->slots);
-	emp_tier_account(&q->t->be, io, err);
-	io->end_io(io, err);
+	io->end_io(io, err);	/* which counts it in the tier's counters */
 }
 
 static void emp_rdma_submit(struct emp_backend *be, struct emp_tier_io *io)
@@ -207,7 +206,6 @@ out_up:
 	kfree(req);
 	err = -EIO;
 out_fail:
-	emp_tier_account(be, io, err);
 	io->end_io(io, err);
 }
 
