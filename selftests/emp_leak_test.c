@@ -238,11 +238,12 @@ TEST_F_TIMEOUT(dram, create_evict_destroy_rounds_give_the_dram_back, 120)
 	TH_LOG("free pages: %lld before, %lld with %lld resident, %lld after 6 rounds",
 	       (long long)before, (long long)during, (long long)budget_pages, (long long)after);
 	/*
-	 * The resident pages are really taken; on the debug kernel KASAN's
-	 * quarantine drains meanwhile and moves the free count (by 198 pages
-	 * once), so there it gets the slack the return check has.
+	 * The resident pages are really taken, within the slack of the first
+	 * test (the free count moves with the per-CPU page lists: 7167 for
+	 * 7168 on sid once); on the debug kernel KASAN's quarantine drains
+	 * meanwhile and moves it more (198 pages once): the return check's 256.
 	 */
-	EXPECT_LE(budget_pages - (debug_kernel() ? 256 : 0), before - during);
+	EXPECT_LE(budget_pages - (debug_kernel() ? 256 : 100), before - during);
 	if (debug_kernel() && after < before - 256) {
 		TH_LOG("debug kernel: %lld pages in KASAN's quarantine or lost; kmemleak decides",
 		       (long long)(before - after));
