@@ -140,11 +140,18 @@ struct emp_stats {
  * @inactive:       the other resident blocks, oldest first: victims come
  *                  from its old end; faults never take @lru_lock
  * @nr_active, @nr_inactive: blocks on each list
+ * @vma_lock:       protects @vmas and @vmas_untracked; taken inside
+ *                  @lru_lock and by the mappings' open and close
+ * @vmas:           struct emp_vma_ref, one per mapping of the instance, for
+ *                  reading the accessed bits of its page tables
+ * @vmas_untracked: a mapping could not be recorded (no memory): accessed
+ *                  bits cannot be trusted for this instance any more
  * @reclaim_work:   the background reclaimer, kicked when the free part of
  *                  the budget falls below the low watermark
  * @reclaiming:     blocks the reclaimer is evicting now (charged until freed)
  * @reclaim_resume: jiffies before which the reclaimer is not kicked again
- *                  (set when its writebacks failed)
+ *                  and a fault tries one eviction only (set when a
+ *                  writeback failed)
  * @space_wait:     faults waiting for the reclaimer to free DRAM
  * @clean_work:     the background cleaner (emp_cache.c), kicked by evictions
  * @ra_next:        read-ahead: the subblock (instance-wide number) a
@@ -188,6 +195,9 @@ struct emp_instance {
 	struct list_head inactive;
 	unsigned long nr_active;
 	unsigned long nr_inactive;
+	spinlock_t vma_lock;
+	struct list_head vmas;
+	bool vmas_untracked;
 	struct work_struct reclaim_work;
 	atomic_t reclaiming;
 	unsigned long reclaim_resume;
@@ -209,6 +219,12 @@ struct emp_instance {
 	struct device *dev;
 	unsigned int nr_open;
 	bool dying;
+};
+
+/* A mapping of an instance (emp_instance.vmas). */
+struct emp_vma_ref {
+	struct list_head node;
+	struct vm_area_struct *vma;
 };
 
 /* Bitmaps inside emp_block.bits */
@@ -294,8 +310,10 @@ int emp_cache_module_init(void);
 void emp_cache_module_exit(void);
 void emp_cache_init(struct emp_instance *inst);
 void emp_cache_stop(struct emp_instance *inst);
-int emp_cache_charge(struct emp_instance *inst, struct emp_block *self);
-void emp_cache_uncharge(struct emp_instance *inst);
+int emp_cache_charge(struct emp_instance *inst, struct emp_block *self, long n);
+bool emp_cache_trycharge(struct emp_instance *inst, long n, long keep);
+long emp_reclaim_fault_reserve(struct emp_instance *inst);
+void emp_cache_uncharge(struct emp_instance *inst, long n);
 int emp_cache_shrink(struct emp_instance *inst);
 int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 		     unsigned int n, bool background);
@@ -313,6 +331,8 @@ void emp_reclaim_kick(struct emp_instance *inst);
 bool emp_reclaim_running(struct emp_instance *inst);
 void emp_reclaim_work(struct work_struct *work);
 void emp_block_touch(struct emp_instance *inst, struct emp_block *blk);
+void emp_vma_track(struct emp_instance *inst, struct vm_area_struct *vma);
+void emp_vma_untrack(struct emp_instance *inst, struct vm_area_struct *vma);
 extern struct workqueue_struct *emp_reclaim_wq;
 struct emp_backend *emp_tier_of(struct emp_instance *inst, unsigned long index, u64 *pos);
 int emp_tier_rw_sync(struct emp_backend *be, enum emp_io_dir dir, u64 pos,

@@ -322,7 +322,8 @@ static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
 
 	wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
 	for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk))
-		lock_page(pages[i]);
+		if (pages[i])
+			lock_page(pages[i]);
 	if (inst->mapping)
 		unmap_mapping_range(inst->mapping, (loff_t)blk->index << inst->block_shift,
 				    1ULL << inst->block_shift, 1);
@@ -334,7 +335,8 @@ static void emp_block_unlock_pages(struct emp_instance *inst, struct emp_block *
 	unsigned int i;
 
 	for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk))
-		unlock_page(pages[i]);
+		if (pages[i])
+			unlock_page(pages[i]);
 }
 
 /* Free the pages of a quiesced, written-back block: it is no longer resident. */
@@ -342,16 +344,20 @@ static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 {
 	struct page **pages = emp_block_pages(inst, blk);
 	unsigned int i, j, step;
+	long freed = 0;
 
 	step = emp_block_step(inst, blk);
 	for (i = 0; i < inst->block_pages; i += step) {
 		struct page *p = pages[i];
 
+		if (!p)		/* a subblock that never arrived */
+			continue;
 		/* A huge block's pointers all go before its one lock and reference. */
 		for (j = i; j < i + step; j++)
 			WRITE_ONCE(pages[j], NULL);
 		unlock_page(p);
 		put_page(p);
+		freed += step;
 	}
 	clear_bit(EMP_BLK_HUGE, &blk->flags);
 	clear_bit(EMP_BLK_DEACTIVATED, &blk->flags);
@@ -359,7 +365,7 @@ static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 	bitmap_zero(emp_blk_map(inst, blk, EMP_MAP_PRESENT), inst->sub_per_block);
 	clear_bit(EMP_BLK_RESIDENT, &blk->flags);
 	clear_bit(EMP_BLK_EVICTING, &blk->flags);
-	atomic_long_sub(inst->block_pages, &inst->resident_pages);
+	emp_cache_uncharge(inst, freed);
 	emp_count(inst, evictions);
 	/* What stays of it is its bits in inst->stored. */
 	emp_block_retire(inst, blk);
@@ -451,7 +457,9 @@ static int emp_evict_one(struct emp_instance *inst, struct emp_block *self)
 	if (!emp_pick_victims(inst, self, &victim, 1))
 		return -EAGAIN;
 	err = emp_evict_blocks(inst, &victim, 1, false);
-	if (READ_ONCE(clean_ahead))
+	/* Not while a tier fails: its writebacks would fail too. */
+	if (READ_ONCE(clean_ahead) && !err &&
+	    time_after_eq(jiffies, READ_ONCE(inst->reclaim_resume)))
 		queue_work(system_unbound_wq, &inst->clean_work);
 	return err;
 }
@@ -528,6 +536,7 @@ static void emp_clean_work(struct work_struct *work)
 
 		emp_block_put(inst, batch[i]);
 		if (!ok) {
+			WRITE_ONCE(inst->reclaim_resume, jiffies + HZ);
 			while (++i < n)
 				emp_block_put(inst, batch[i]);
 			return;
@@ -567,6 +576,8 @@ void emp_cache_init(struct emp_instance *inst)
 	spin_lock_init(&inst->lru_lock);
 	INIT_LIST_HEAD(&inst->active);
 	INIT_LIST_HEAD(&inst->inactive);
+	spin_lock_init(&inst->vma_lock);
+	INIT_LIST_HEAD(&inst->vmas);
 	INIT_WORK(&inst->reclaim_work, emp_reclaim_work);
 	atomic_set(&inst->reclaiming, 0);
 	inst->reclaim_resume = jiffies;
@@ -587,60 +598,70 @@ void emp_cache_stop(struct emp_instance *inst)
 }
 
 /*
- * Evict until @fits says the cache has room. Busy candidates are waited
- * for a tick at a time; failed writebacks are tolerated a few times.
+ * Evict until @n more pages fit in the budget. Busy candidates are waited
+ * for a tick at a time; failed writebacks are tolerated a few times, or
+ * once while a writeback failed within the last second: a tier that has
+ * just failed most likely fails again, and every try unmaps and locks a
+ * victim for nothing (with a donor gone, each fault paid for eight).
  */
-static int emp_evict_until(struct emp_instance *inst, struct emp_block *self,
-			   bool (*fits)(struct emp_instance *inst))
+static bool emp_fits(struct emp_instance *inst, long n)
 {
-	int fails = 0, err;
+	return atomic_long_read(&inst->resident_pages) + n <= (long)READ_ONCE(inst->budget_pages);
+}
 
-	while (!fits(inst)) {
+static int emp_evict_until(struct emp_instance *inst, struct emp_block *self, long n)
+{
+	int tries = time_before(jiffies, READ_ONCE(inst->reclaim_resume)) ? 1 : EMP_EVICT_TRIES;
+	int fails = 0, busy = 0, err;
+
+	while (!emp_fits(inst, n)) {
 		err = emp_evict_one(inst, self);
 		if (err == -EAGAIN) {
 			if (fatal_signal_pending(current))
 				return -EINTR;
+			/*
+			 * Every candidate locked. When @self is resident, the
+			 * lock holders may be faults waiting for room as we do,
+			 * each holding its own block (and its pages): we let
+			 * go of ours for a moment (the caller retries), or
+			 * none would ever find a victim.
+			 */
+			if (self && test_bit(EMP_BLK_RESIDENT, &self->flags) && ++busy > 2)
+				return -EAGAIN;
 			schedule_timeout_uninterruptible(1);
-		} else if (err && ++fails >= EMP_EVICT_TRIES) {
-			return err;
+		} else if (err) {
+			/* The reclaimer backs off too (emp_reclaim_work()). */
+			WRITE_ONCE(inst->reclaim_resume, jiffies + HZ);
+			if (++fails >= tries)
+				return err;
 		}
 	}
 	return 0;
 }
 
-static bool emp_one_more_block_fits(struct emp_instance *inst)
-{
-	return atomic_long_read(&inst->resident_pages) + inst->block_pages <=
-	       (long)READ_ONCE(inst->budget_pages);
-}
-
 /**
- * emp_cache_charge() - reserve DRAM for one more resident block
+ * emp_cache_charge() - reserve DRAM for pages about to be allocated
  * @inst: the instance
- * @self: the block being made resident (never chosen as victim)
+ * @self: the block they are for (never chosen as victim)
+ * @n:    how many pages: a subblock's, or a whole huge block's
  *
  * Takes from the free part of the budget, which the reclaimer keeps above
- * its low watermark. When nothing is free (a direct reclaim), waits for
+ * its low watermark. When not enough is free (a direct reclaim), waits for
  * the reclaimer if it is evicting, else evicts a block itself.
  *
  * Context: Process context, sleeps; caller holds self->lock.
- * Return: 0, -EINTR on a fatal signal, -EIO if writebacks keep failing.
+ * Return: 0, -EINTR on a fatal signal, -EIO if writebacks keep failing,
+ * -EAGAIN when every victim is locked and @self is resident: the caller
+ * unlocks @self, waits a moment and tries again.
  */
-int emp_cache_charge(struct emp_instance *inst, struct emp_block *self)
+int emp_cache_charge(struct emp_instance *inst, struct emp_block *self, long n)
 {
-	long n = inst->block_pages, cur;
 	bool direct = false;
 	int err;
 
 	for (;;) {
-		/* Never let the count pass the budget, not even for a moment. */
-		cur = atomic_long_read(&inst->resident_pages);
-		while (cur + n <= (long)READ_ONCE(inst->budget_pages)) {
-			if (atomic_long_try_cmpxchg(&inst->resident_pages, &cur, cur + n)) {
-				emp_reclaim_kick(inst);
-				return 0;
-			}
-		}
+		if (emp_cache_trycharge(inst, n, 0))
+			return 0;
 		if (!direct) {
 			direct = true;
 			emp_count(inst, direct_reclaims);
@@ -649,25 +670,44 @@ int emp_cache_charge(struct emp_instance *inst, struct emp_block *self)
 		if (emp_reclaim_running(inst)) {
 			/* Its batch is being written back: those pages come free soon. */
 			/* Bounded: the reclaimer gives up when its writebacks fail. */
-			wait_event_timeout(inst->space_wait, emp_one_more_block_fits(inst) ||
+			wait_event_timeout(inst->space_wait, emp_fits(inst, n) ||
 					   !emp_reclaim_running(inst), HZ / 50);
 			continue;
 		}
-		err = emp_evict_until(inst, self, emp_one_more_block_fits);
+		err = emp_evict_until(inst, self, n);
 		if (err)
 			return err;
 	}
 }
 
-/* Give back the charge of a block that did not become resident. */
-void emp_cache_uncharge(struct emp_instance *inst)
+/**
+ * emp_cache_trycharge() - reserve DRAM for @n pages if the budget has room now
+ * @inst: the instance
+ * @n:    pages
+ * @keep: pages of the budget that must stay free after
+ *
+ * Never waits nor evicts (for read-ahead, which is not worth an eviction).
+ * Context: Any context but hard IRQ.
+ * Return: true if charged.
+ */
+bool emp_cache_trycharge(struct emp_instance *inst, long n, long keep)
 {
-	atomic_long_sub(inst->block_pages, &inst->resident_pages);
+	long cur = atomic_long_read(&inst->resident_pages);
+
+	/* Never let the count pass the budget, not even for a moment. */
+	while (cur + n + keep <= (long)READ_ONCE(inst->budget_pages)) {
+		if (atomic_long_try_cmpxchg(&inst->resident_pages, &cur, cur + n)) {
+			emp_reclaim_kick(inst);
+			return true;
+		}
+	}
+	return false;
 }
 
-static bool emp_within_budget(struct emp_instance *inst)
+/* Give back the charge of @n pages that were not allocated, or were freed. */
+void emp_cache_uncharge(struct emp_instance *inst, long n)
 {
-	return atomic_long_read(&inst->resident_pages) <= (long)READ_ONCE(inst->budget_pages);
+	atomic_long_sub(n, &inst->resident_pages);
 }
 
 /**
@@ -679,5 +719,5 @@ static bool emp_within_budget(struct emp_instance *inst)
  */
 int emp_cache_shrink(struct emp_instance *inst)
 {
-	return emp_evict_until(inst, NULL, emp_within_budget);
+	return emp_evict_until(inst, NULL, 0);
 }

@@ -190,40 +190,28 @@ void emp_block_retire(struct emp_instance *inst, struct emp_block *blk)
 
 #define EMP_ALLOC_TRIES	3
 
-/* Allocate the DRAM pages of a block, within the budget. */
-static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
+/*
+ * Allocate @n pages into @pages (a page gets EMP_ALLOC_TRIES attempts).
+ * Return: 0, or -ENOMEM with none left allocated.
+ */
+static int emp_alloc_pages(struct page **pages, unsigned int n)
 {
-	struct page **pages = emp_block_pages(inst, blk);
-	unsigned int i;
-	int err;
+	unsigned int i, try;
 
-	err = emp_cache_charge(inst, blk);
-	if (err)
-		return err;
-	if (inst->huge && emp_block_alloc_huge(inst, blk, pages)) {
-		/* Failing that, 512 single pages: mapped a page at a time. */
-		set_bit(EMP_BLK_HUGE, &blk->flags);
-		goto resident;
-	}
-	for (i = 0; i < inst->block_pages; i++) {
-		unsigned int try;
-
+	for (i = 0; i < n; i++) {
 		/*
 		 * A block is up to 512 pages: one transient failure must not
 		 * fail the whole fault, or a fault answered VM_FAULT_OOM is
 		 * retried by the kernel and fails again, forever, while
 		 * allocations keep failing now and then (the debug lane's
-		 * fault injection showed it). A page gets EMP_ALLOC_TRIES
-		 * attempts; persistent failure still gives -ENOMEM.
+		 * fault injection showed it). Persistent failure still gives
+		 * -ENOMEM.
 		 */
 		for (try = 0; try < EMP_ALLOC_TRIES && !pages[i]; try++)
 			pages[i] = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
 		if (!pages[i])
 			goto out_free;
 	}
-resident:
-	set_bit(EMP_BLK_RESIDENT, &blk->flags);
-	emp_lru_add(inst, blk);
 	return 0;
 
 out_free:
@@ -231,8 +219,67 @@ out_free:
 		put_page(pages[i]);
 		pages[i] = NULL;
 	}
-	emp_cache_uncharge(inst);
 	return -ENOMEM;
+}
+
+/*
+ * Make a block resident. A block of an instance with whole-block mappings
+ * (inst->huge) gets all its DRAM now, one compound page if it can, charged
+ * to the budget as a whole. Any other block gets its DRAM a subblock at a
+ * time, as its subblocks arrive (emp_sub_pages()): a block random access
+ * touched once costs one subblock of the budget, not the whole block.
+ */
+static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
+{
+	struct page **pages = emp_block_pages(inst, blk);
+	int err;
+
+	if (inst->huge) {
+		err = emp_cache_charge(inst, blk, inst->block_pages);
+		if (err)
+			return err;
+		if (emp_block_alloc_huge(inst, blk, pages)) {
+			set_bit(EMP_BLK_HUGE, &blk->flags);
+		} else if (emp_alloc_pages(pages, inst->block_pages)) {
+			/* Failing that, 512 single pages: mapped a page at a time. */
+			emp_cache_uncharge(inst, inst->block_pages);
+			return -ENOMEM;
+		}
+	}
+	set_bit(EMP_BLK_RESIDENT, &blk->flags);
+	emp_lru_add(inst, blk);
+	return 0;
+}
+
+/*
+ * Give subblock @sub of resident @blk its DRAM pages, charged to the
+ * budget, unless it has them (they stay until the block is evicted, also
+ * when a read into them failed). @may_wait: evict or wait for room, as a
+ * fault does; else take free budget only, as read-ahead does, and leave
+ * part of the reclaimer's reserve to the faults.
+ * Context: caller holds blk->lock.
+ * Return: 0, -ENOSPC (no free budget, !@may_wait), -ENOMEM, or
+ * emp_cache_charge()'s error (-EAGAIN: let go of blk->lock and retry).
+ */
+static int emp_sub_pages(struct emp_instance *inst, struct emp_block *blk,
+			 unsigned int sub, bool may_wait)
+{
+	struct page **pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
+	int err;
+
+	if (pages[0])
+		return 0;
+	if (may_wait) {
+		err = emp_cache_charge(inst, blk, inst->sub_pages);
+		if (err)
+			return err;
+	} else if (!emp_cache_trycharge(inst, inst->sub_pages, emp_reclaim_fault_reserve(inst))) {
+		return -ENOSPC;
+	}
+	err = emp_alloc_pages(pages, inst->sub_pages);
+	if (err)
+		emp_cache_uncharge(inst, inst->sub_pages);
+	return err;
 }
 
 static void emp_zero_sub(struct emp_instance *inst, struct emp_block *blk,
@@ -262,6 +309,9 @@ static int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk,
 	u64 pos;
 	int err;
 
+	err = emp_sub_pages(inst, blk, sub, true);
+	if (err)
+		return err;
 	if (!emp_sub_stored(inst, blk, sub)) {
 		emp_zero_sub(inst, blk, sub);
 		return 0;
@@ -349,6 +399,9 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 			sub++;
 			continue;
 		}
+		/* Read-ahead takes free budget only: not worth an eviction. */
+		if (emp_sub_pages(inst, blk, sub, false))
+			break;
 		if (!emp_sub_stored(inst, blk, sub)) {
 			if (mark)
 				set_bit(sub, ahead);
@@ -358,7 +411,8 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 		}
 		for (stop = sub + 1; stop < end && stop - sub < max_run; stop++)
 			if (test_bit(stop, present) || test_bit(stop, busy) ||
-			    !emp_sub_stored(inst, blk, stop))
+			    !emp_sub_stored(inst, blk, stop) ||
+			    emp_sub_pages(inst, blk, stop, false))
 				break;
 		/* GFP_NOIO: see emp_bdev_submit(); failure only costs a later fault. */
 		b = kmalloc(sizeof(*b), GFP_NOIO | __GFP_NOWARN);
@@ -590,10 +644,18 @@ again:
 			if (nowait)
 				goto later;	/* a tier read */
 			fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
+		} else if (nowait && emp_sub_pages(inst, blk, sub, false)) {
+			goto later;	/* DRAM to find first: maybe an eviction */
 		}
 		if (!test_bit(EMP_BLK_HUGE, &blk->flags))
 			win = emp_ra_window(inst, blk, sub);
 		err = emp_fetch_sub(inst, blk, sub);
+		if (err == -EAGAIN) {
+			/* No victim but locked ones: see emp_cache_charge(). */
+			mutex_unlock(&blk->lock);
+			schedule_timeout_uninterruptible(1);
+			goto again;
+		}
 		if (err)
 			goto out_err;
 	} else {
@@ -723,7 +785,20 @@ static vm_fault_t emp_vm_page_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_LOCKED;
 }
 
+/* A mapping split or copied (fork): the new VMA is one more to read. */
+static void emp_vm_open(struct vm_area_struct *vma)
+{
+	emp_vma_track(vma->vm_file->private_data, vma);
+}
+
+static void emp_vm_close(struct vm_area_struct *vma)
+{
+	emp_vma_untrack(vma->vm_file->private_data, vma);
+}
+
 const struct vm_operations_struct emp_vm_ops = {
+	.open		= emp_vm_open,
+	.close		= emp_vm_close,
 	.fault		= emp_vm_fault,
 	.map_pages	= emp_vm_map_pages,
 	.page_mkwrite	= emp_vm_page_mkwrite,
@@ -748,9 +823,12 @@ void emp_blocks_free(struct emp_instance *inst)
 		struct page **pages = emp_block_pages(inst, blk);
 
 		if (test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
-			for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk))
+			for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk)) {
+				if (!pages[i])
+					continue;
 				put_page(pages[i]);
-			atomic_long_sub(inst->block_pages, &inst->resident_pages);
+				emp_cache_uncharge(inst, emp_block_step(inst, blk));
+			}
 		}
 		/* Nobody else holds a reference now: this frees it. */
 		WARN_ON_ONCE(refcount_read(&blk->ref) != 1);

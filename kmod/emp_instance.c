@@ -407,6 +407,8 @@ static int emp_inst_mmap(struct file *file, struct vm_area_struct *vma)
 	 */
 	emp_vm_flags_set(vma, VM_DONTEXPAND | (inst->huge ? 0 : VM_MIXEDMAP));
 	vma->vm_ops = &emp_vm_ops;
+	/* Should the mmap fail further on, the core calls ->close. */
+	emp_vma_track(inst, vma);
 	return 0;
 }
 
@@ -434,6 +436,8 @@ static void emp_instance_free(struct emp_instance *inst)
 	unsigned int i;
 
 	emp_cache_stop(inst);
+	/* Mappings hold the instance open: all closed by now. */
+	WARN_ON_ONCE(!list_empty(&inst->vmas));
 	emp_blocks_free(inst);
 	/* Every block freed after its grace period, before the module can go. */
 	rcu_barrier();

@@ -4,16 +4,31 @@
  *
  * Replacement: two lists of resident blocks, as the kernel keeps for its
  * own pages. A block made resident goes to the young end of the inactive
- * list. The module sees only faults, not the accesses that go through a
- * mapping, so it learns about those the way NUMA balancing does: when a
- * block first reaches the old end of the inactive list, it is unmapped
- * ("deactivated") and sent round once more; an access to it then faults
- * (cheaply: the block is resident) and marks it referenced. At the old end
- * again, a referenced block moves to the active list, any other is
- * evicted. The inactive list is kept at an eighth of the resident blocks
- * or more by moving the oldest active blocks back, deactivated, to it. A
- * stream of blocks touched once passes through the inactive list and
- * leaves; a hot set touched through its mappings stays active.
+ * list. Faults show only the first access to a page; the accesses that go
+ * through a mapping are learnt in one of two ways.
+ *
+ * With young_bits=1, where the page tables tell (x86, every mapping
+ * recorded by emp_vma_track(), no MMU-notifier user such as KVM on its
+ * mm, pages mapped one by one), by the accessed bits of the block's page table
+ * entries, as the kernel's own reclaim reads them: cleared when the block
+ * first reaches the old end of the inactive list, read at its next visit;
+ * no TLB flush, no fault. A block found idle that way is not evicted yet:
+ * a TLB entry that outlived the clearing hides accesses from the bits
+ * (measured: a 2 MiB hot set of 4 KiB blocks looked idle and was evicted
+ * every pass), so it is unmapped ("deactivated") and goes round once
+ * more, as eviction would have unmapped it anyway.
+ *
+ * Otherwise (the default), the way NUMA balancing does: every block is
+ * unmapped at its first visit.
+ *
+ * Either way an access to an unmapped block faults (cheaply: the block is
+ * resident) and marks it referenced. At the old end again, a block found
+ * in use moves to the active list ("reactivated"), any other is evicted.
+ * The inactive list is kept at an eighth (a quarter with accessed bits)
+ * of the resident blocks or more by moving the oldest active blocks back
+ * to it, to be watched afresh. A stream of blocks touched once passes
+ * through the inactive list and leaves; a hot set touched through its
+ * mappings stays active.
  *
  * Reclaim ahead: when the free part of the budget (budget minus the pages
  * charged to resident blocks) falls below the low watermark, a fault
@@ -28,8 +43,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/mmu_notifier.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 
 #include "emp.h"
 
@@ -58,7 +76,190 @@ MODULE_PARM_DESC(access_aware,
 		 "replacement learns of accesses through existing mappings by unmapping "
 		 "blocks once per pass (scan resistant; costs an unmap and a fault) (default Y)");
 
+/*
+ * Accessed bits instead of unmapping where they can be read. Off by
+ * default: under TCG, where every test and benchmark of this project
+ * runs, QEMU's software TLB keeps a translation until the guest flushes
+ * it, so a bit once cleared is seldom set again, every block looks idle
+ * and is unmapped a visit later anyway; the hot set test then lost 13-18 %
+ * of a 4 KiB-block hot set on sid in some runs (none with unmapping).
+ * Measured, it saved some minor faults (docs/bench.md); on a CPU, whose
+ * TLB holds a few thousand entries, it should save most of them.
+ */
+static bool young_bits;
+module_param(young_bits, bool, 0644);
+MODULE_PARM_DESC(young_bits,
+		 "the replacement reads page table accessed bits instead of unmapping "
+		 "blocks where it can (x86, no KVM on the mapping's mm, not whole-block "
+		 "mappings) (default N)");
+
 struct workqueue_struct *emp_reclaim_wq;
+
+/* ---- the mappings, for their accessed bits --------------------------------- */
+
+/**
+ * emp_vma_track() - record a new mapping of @inst
+ * @inst: the instance
+ * @vma:  a VMA of it, from ->mmap or ->open (mmap lock held for writing)
+ *
+ * Without memory the mapping is not recorded and the instance falls back
+ * to unmapping for good (an access through it would go unseen).
+ */
+void emp_vma_track(struct emp_instance *inst, struct vm_area_struct *vma)
+{
+	struct emp_vma_ref *r = kmalloc(sizeof(*r), GFP_KERNEL);
+
+	spin_lock(&inst->vma_lock);
+	if (r) {
+		r->vma = vma;
+		list_add(&r->node, &inst->vmas);
+	} else {
+		inst->vmas_untracked = true;
+	}
+	spin_unlock(&inst->vma_lock);
+}
+
+/**
+ * emp_vma_untrack() - forget a mapping of @inst that is going away
+ * @inst: the instance
+ * @vma:  the VMA, from ->close (before it is freed)
+ */
+void emp_vma_untrack(struct emp_instance *inst, struct vm_area_struct *vma)
+{
+	struct emp_vma_ref *r, *found = NULL;
+
+	spin_lock(&inst->vma_lock);
+	list_for_each_entry(r, &inst->vmas, node) {
+		if (r->vma == vma) {
+			list_del(&r->node);
+			found = r;
+			break;
+		}
+	}
+	spin_unlock(&inst->vma_lock);
+	kfree(found);
+}
+
+/* Can @inst's blocks be judged by accessed bits? Context: lru_lock held. */
+static bool emp_young_usable(struct emp_instance *inst)
+{
+	struct emp_vma_ref *r;
+	bool ok;
+
+	if (!IS_ENABLED(CONFIG_X86) || !READ_ONCE(young_bits) || inst->huge)
+		return false;
+	spin_lock(&inst->vma_lock);
+	ok = !inst->vmas_untracked;
+	/*
+	 * An MMU-notifier user (KVM, above all) maps the pages in page
+	 * tables of its own, whose accessed bits a module cannot clear
+	 * (mmu_notifier_clear_young() is not exported); unmapping reaches
+	 * those too.
+	 */
+	list_for_each_entry(r, &inst->vmas, node)
+		if (mm_has_notifiers(r->vma->vm_mm))
+			ok = false;
+	spin_unlock(&inst->vma_lock);
+	return ok;
+}
+
+#ifdef CONFIG_X86
+/*
+ * Test and clear the accessed bits of the pages mapped in [@addr, @end)
+ * of @mm, which lies within one VMA; the caller holds the mmap lock. The
+ * walk is our own (apply_to_existing_page_range() is no longer exported
+ * on the newest kernels): like pte_offset_map_lock(), it reads the PMD
+ * once, takes that table's lock and checks the PMD is unchanged, so a
+ * table freed meanwhile (under RCU, by MADV_DONTNEED on kernels that free
+ * empty tables; we run with preemption off) is never written. A PMD
+ * mapping a huge page is skipped. As the kernel's own
+ * ptep_clear_flush_young() does on x86, no TLB flush: a stale TLB entry
+ * only makes a block look idle a little longer.
+ */
+static bool emp_range_young(struct mm_struct *mm, unsigned long addr, unsigned long end)
+{
+	unsigned long next;
+	bool young = false;
+	pmd_t *pmd, pmdval;
+	spinlock_t *ptl;
+	pgd_t *pgd;
+	p4d_t *p4d;
+	pud_t *pud;
+	pte_t *pte;
+
+	for (; addr < end; addr = next) {
+		next = pmd_addr_end(addr, end);
+		pgd = pgd_offset(mm, addr);
+		if (pgd_none(*pgd) || pgd_bad(*pgd))
+			continue;
+		p4d = p4d_offset(pgd, addr);
+		if (p4d_none(*p4d) || p4d_bad(*p4d))
+			continue;
+		pud = pud_offset(p4d, addr);
+		if (pud_none(*pud) || pud_bad(*pud))
+			continue;
+		pmd = pmd_offset(pud, addr);
+		pmdval = READ_ONCE(*pmd);	/* one load on x86-64 */
+		if (!pmd_present(pmdval) || pmd_leaf(pmdval) || pmd_bad(pmdval))
+			continue;
+		ptl = pte_lockptr(mm, &pmdval);
+		spin_lock(ptl);
+		if (pmd_same(pmdval, READ_ONCE(*pmd))) {
+			for (pte = pte_offset_kernel(&pmdval, addr); addr < next;
+			     addr += PAGE_SIZE, pte++)
+				if (pte_present(ptep_get(pte)) && pte_young(ptep_get(pte)) &&
+				    test_and_clear_bit(_PAGE_BIT_ACCESSED, (unsigned long *)&pte->pte))
+					young = true;
+		}
+		spin_unlock(ptl);
+	}
+	return young;
+}
+
+/*
+ * Test and clear the accessed bits of @blk's pages in every mapping of
+ * @inst. A mapping whose mm is busy (its mmap lock not to be had at once)
+ * is skipped: the block may then look idle, which costs a refetch at
+ * worst. Only a mapping still in its mm's tree is walked: munmap detaches
+ * a VMA before it frees its page tables with the mmap lock downgraded,
+ * and calls ->close (which drops it from @inst->vmas) only after.
+ * Context: lru_lock held; nothing here sleeps.
+ * Return: true if any was set.
+ */
+static bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
+{
+	pgoff_t first = (pgoff_t)blk->index << (inst->block_shift - PAGE_SHIFT);
+	pgoff_t end = first + inst->block_pages, s, e;
+	struct vm_area_struct *vma;
+	struct emp_vma_ref *r;
+	struct mm_struct *mm;
+	unsigned long addr;
+	bool young = false;
+
+	spin_lock(&inst->vma_lock);
+	list_for_each_entry(r, &inst->vmas, node) {
+		vma = r->vma;
+		mm = vma->vm_mm;
+		if (!mmap_read_trylock(mm))
+			continue;
+		if (find_vma(mm, vma->vm_start) == vma) {
+			s = max(first, vma->vm_pgoff);
+			e = min(end, vma->vm_pgoff + vma_pages(vma));
+			addr = vma->vm_start + ((s - vma->vm_pgoff) << PAGE_SHIFT);
+			if (s < e && emp_range_young(mm, addr, addr + ((e - s) << PAGE_SHIFT)))
+				young = true;
+		}
+		mmap_read_unlock(mm);
+	}
+	spin_unlock(&inst->vma_lock);
+	return young;
+}
+#else
+static bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
+{
+	return false;
+}
+#endif
 
 /* Blocks of free budget the reclaimer restores (high watermark); 0: none. */
 static unsigned long emp_wmark_high(struct emp_instance *inst)
@@ -68,6 +269,21 @@ static unsigned long emp_wmark_high(struct emp_instance *inst)
 	if (!READ_ONCE(reclaim_ahead) || blocks < 8)
 		return 0;
 	return clamp(blocks / 8, 2UL, 8UL * EMP_RECLAIM_BATCH);
+}
+
+/**
+ * emp_reclaim_fault_reserve() - free budget read-ahead leaves to faults
+ * @inst: the instance
+ *
+ * Half the low watermark (below which the reclaimer is kicked): with all
+ * of it, sequential reads of 64K/4K blocks got 4.1 pages per fault where
+ * they got 6.4-7.5 with none; with none, 1.4 % of the faults of a
+ * sequential read pass found no free DRAM (the bound is 1 %).
+ * Return: pages (0 without a reclaimer).
+ */
+long emp_reclaim_fault_reserve(struct emp_instance *inst)
+{
+	return (long)((emp_wmark_high(inst) + 3) / 4) * inst->block_pages;
 }
 
 /* Free budget, in blocks. */
@@ -144,18 +360,29 @@ static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 }
 
 /*
- * The inactive list is short: under an eighth of the resident blocks. A
- * longer one would give its blocks longer to be touched again after
- * being unmapped, so under uniform access most would come back to the
- * active list and push others out, each move an unmap and a fault (make
- * bench measured 5 unmaps per fault with half and half); a stream still
- * passes through an eighth without reaching the active list.
+ * The inactive list is short: an eighth of the resident blocks when
+ * blocks are unmapped at their first visit. A longer one would give its
+ * blocks longer to be touched again after being unmapped, so under
+ * uniform access most would come back to the active list and push others
+ * out, each move an unmap and a fault (make bench measured 5 unmaps per
+ * fault with half and half); a stream still passes through an eighth
+ * without reaching the active list. With accessed bits (@young) a block
+ * is judged at its second visit and, when the bits hide its use behind a
+ * TLB entry, learnt about by unmapping only then, one traversal before
+ * its last: a quarter, as the kernel keeps for memory of this size, gives
+ * it the time an eighth gives the unmapping scheme (with an eighth, 18 %
+ * of a hot set of 4 KiB blocks was refetched once on sid under TCG).
  */
-static bool emp_inactive_low(struct emp_instance *inst)
+static bool emp_inactive_low(struct emp_instance *inst, bool young)
 {
 	lockdep_assert_held(&inst->lru_lock);
-	return inst->nr_inactive * 8 < inst->nr_active + inst->nr_inactive ||
-	       list_empty(&inst->inactive);
+	/*
+	 * Two at least: a list of one may hold nothing but the faulting
+	 * block, which is never a victim (with seven active blocks to one
+	 * inactive, a fault waited for a victim for ever).
+	 */
+	return inst->nr_inactive * (young ? 4 : 8) < inst->nr_active + inst->nr_inactive ||
+	       inst->nr_inactive < 2;
 }
 
 /* Move the oldest active block to the young end of the inactive list. */
@@ -185,22 +412,24 @@ static struct emp_block *emp_demote_one(struct emp_instance *inst)
  * @max:     how many
  *
  * Scans from the old end of the inactive list: a block seen for the first
- * time is deactivated and goes round again; a referenced one moves to the
- * active list; an unreferenced one whose lock is free is a victim. Keeps
- * the inactive list at an eighth of the resident blocks or more.
+ * time is deactivated and goes round again; one used since (a fault, or
+ * its accessed bits) moves to the active list; an unused one whose lock
+ * is free is a victim. Keeps the inactive list at an eighth of the
+ * resident blocks or more.
  *
- * Context: Process context; sleeps (deactivation unmaps).
+ * Context: Process context; sleeps (deactivation by unmapping).
  * Return: the number of victims.
  */
 unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			      struct emp_block **victims, unsigned int max)
 {
 	struct emp_block *deact[EMP_DEACT_BATCH], *blk;
-	bool aware = READ_ONCE(access_aware);
+	bool aware = READ_ONCE(access_aware), young;
 	unsigned int n = 0, nd = 0;
 	long scan;
 
 	spin_lock(&inst->lru_lock);
+	young = aware && emp_young_usable(inst);
 	scan = 2 * (inst->nr_active + inst->nr_inactive) + 2;
 	while (n < max && scan-- > 0) {
 		if (!aware && inst->nr_active) {
@@ -208,13 +437,19 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			emp_demote_one(inst);
 			continue;
 		}
-		if (emp_inactive_low(inst)) {
-			/* A demoted block is unmapped too: same batch, same rule. */
-			if (nd == EMP_DEACT_BATCH)
-				break;
-			blk = emp_demote_one(inst);
-			if (blk && emp_block_tryget(blk))
-				deact[nd++] = blk;
+		if (emp_inactive_low(inst, young)) {
+			/* A demoted block is deactivated too: same rule. */
+			if (young) {
+				blk = emp_demote_one(inst);
+				if (blk)
+					emp_block_young(inst, blk);
+			} else {
+				if (nd == EMP_DEACT_BATCH)
+					break;
+				blk = emp_demote_one(inst);
+				if (blk && emp_block_tryget(blk))
+					deact[nd++] = blk;
+			}
 			if (list_empty(&inst->inactive))
 				break;
 		}
@@ -231,6 +466,14 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 				continue;
 			}
 			goto take;
+		}
+		if (!test_bit(EMP_BLK_SEEN, &blk->flags) && young) {
+			/* First time at the end: watch its accessed bits. */
+			emp_block_young(inst, blk);
+			set_bit(EMP_BLK_SEEN, &blk->flags);
+			clear_bit(EMP_BLK_REFERENCED, &blk->flags);
+			list_move_tail(&blk->lru, &inst->inactive);
+			continue;
 		}
 		if (!test_bit(EMP_BLK_SEEN, &blk->flags) && nd < EMP_DEACT_BATCH) {
 			/*
@@ -255,11 +498,27 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			}
 			goto take;
 		}
-		if (test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags)) {
+		if (test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags) ||
+		    (young && emp_block_young(inst, blk))) {
+			if (young)
+				emp_count(inst, reactivated);
 			list_move_tail(&blk->lru, &inst->active);
 			inst->nr_inactive--;
 			inst->nr_active++;
 			set_bit(EMP_BLK_ACTIVE, &blk->flags);
+			continue;
+		}
+		if (young && !test_bit(EMP_BLK_DEACTIVATED, &blk->flags) &&
+		    nd < EMP_DEACT_BATCH && emp_block_tryget(blk)) {
+			/*
+			 * Idle by its accessed bits, which a TLB entry that
+			 * outlived their clearing can hide (there is no TLB
+			 * flush a module may call): unmapped, it goes round
+			 * once more, and a use now faults. Eviction would
+			 * unmap it anyway, so this costs only the round.
+			 */
+			list_move_tail(&blk->lru, &inst->inactive);
+			deact[nd++] = blk;
 			continue;
 		}
 		if (!mutex_trylock(&blk->lock)) {

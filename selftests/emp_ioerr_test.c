@@ -177,9 +177,15 @@ TEST_F(ioerr, failed_writeback_keeps_the_data)
 		ASSERT_EQ(0, sig) TH_LOG("page %zu: signal %d after healing", pg, sig);
 		ASSERT_EQ(-1, bad) TH_LOG("page %zu word %d after healing", pg, bad);
 	}
+	/*
+	 * The shrink to two blocks wrote two of the four back at least, and
+	 * they were read back. (Which of them the reads of blocks 10..19
+	 * pushed out too is the replacement policy's choice: one that
+	 * page_at() checks keep in use may stay.)
+	 */
 	ASSERT_EQ(0, emp_stat(self->ctl, NAME, &st));
-	EXPECT_LE(4 * (BLK / (4 << 10)), st.writebacks);
-	EXPECT_LE(4 * (BLK / (4 << 10)), st.fetches);
+	EXPECT_LE(2 * (BLK / (4 << 10)), st.writebacks);
+	EXPECT_LE(2 * (BLK / (4 << 10)), st.fetches);
 	EXPECT_LE(st.resident, st.dram_budget);
 }
 

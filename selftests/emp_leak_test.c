@@ -134,7 +134,7 @@ static bool debug_kernel(void)
 TEST_F_TIMEOUT(dram, evicted_and_destroyed_blocks_free_their_pages, 60)
 {
 	const struct et_geom g = {
-		.size = 64 * ET_MIB, .block = 64 << 10, .sub = 4 << 10, .budget = 16 * ET_MIB,
+		.size = 64 * ET_MIB, .block = 64 << 10, .sub = 16 << 10, .budget = 16 * ET_MIB,
 	};
 	const int64_t slack = 100;
 	int64_t budget_pages;	/* the pages resident once the reads are done */
@@ -149,11 +149,12 @@ TEST_F_TIMEOUT(dram, evicted_and_destroyed_blocks_free_their_pages, 60)
 	f0 = free_pages_all();
 	ASSERT_LT(0, f0);
 	/*
-	 * 1024 blocks read once each (zero fill, no I/O); all but the
-	 * resident ones are evicted. The reclaimer keeps a reserve free, at
-	 * most an eighth of the budget.
+	 * 1024 blocks read whole, a word of each subblock (zero fill, no
+	 * I/O: a block's DRAM is allocated a subblock at a time); all but
+	 * the resident ones are evicted. The reclaimer keeps a reserve free,
+	 * at most an eighth of the budget.
 	 */
-	for (size_t off = 0; off < in.len; off += g.block) {
+	for (size_t off = 0; off < in.len; off += g.sub) {
 		ASSERT_EQ(0, *(volatile uint64_t *)(in.map + off));
 	}
 	ASSERT_EQ(0, et_stat_settled(self->ctl, "st_leak", &st));

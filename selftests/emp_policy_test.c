@@ -223,15 +223,28 @@ FIXTURE(replacement) {
 	int ctl;
 	struct et_inst in;
 	double t_start;
+	long saved_young;
 };
 
+/*
+ * young: how the policy learns of accesses through the mapping, emp.ko's
+ * young_bits parameter: 1, page table accessed bits; 0, unmapping (what
+ * it does where the bits cannot be read: KVM, whole-block mappings).
+ */
 FIXTURE_VARIANT(replacement) {
 	uint32_t block;
 	uint32_t sub;
+	int young;
 };
 
-FIXTURE_VARIANT_ADD(replacement, b4k_s4k) { 4 << 10, 4 << 10 };
-FIXTURE_VARIANT_ADD(replacement, b64k_s4k) { 64 << 10, 4 << 10 };
+FIXTURE_VARIANT_ADD(replacement, b4k_s4k) { 4 << 10, 4 << 10, 0 };
+FIXTURE_VARIANT_ADD(replacement, b64k_s4k) { 64 << 10, 4 << 10, 0 };
+/*
+ * Not with 4 KiB blocks: under TCG the bits of a hot page seldom come back
+ * (see young_bits in kmod/emp_reclaim.c) and such a run lost 13-18 % of
+ * the hot set now and then; 16 pages a block give the bits 16 chances.
+ */
+FIXTURE_VARIANT_ADD(replacement, b64k_s4k_accessed_bits) { 64 << 10, 4 << 10, 1 };
 
 FIXTURE_SETUP(replacement)
 {
@@ -241,11 +254,15 @@ FIXTURE_SETUP(replacement)
 		.budget = SCAN_BUDGET,
 	};
 	POLICY_UP(self, "st_pol_scan", &g);
+	self->saved_young = et_module_param("young_bits", variant->young);
+	ASSERT_LE(0, self->saved_young) TH_LOG("emp.ko has no young_bits parameter");
 }
 
 FIXTURE_TEARDOWN(replacement)
 {
 	POLICY_DOWN(self);
+	if (self->saved_young >= 0)
+		et_module_param("young_bits", self->saved_young);
 }
 
 /* Read word @w of every hot page; return how many held something else. */
@@ -447,8 +464,12 @@ TEST_F_TIMEOUT(prefetch, sequential_reads_are_read_ahead_and_mapped_around, 180)
 	       U(DELTA(s0, s1, prefetched)), U(DELTA(s0, s1, prefetch_hits)),
 	       U(DELTA(s0, s1, evictions)), t1 - t0, feat ? "set" : "not set");
 	EXPECT_EQ(0, bad) TH_LOG("%zu pages read back wrong, the first page %zu", bad, first_bad);
-	/* The premise: the whole instance came from the tier. */
-	EXPECT_LE(PF_SIZE / PF_SUB, DELTA(s0, s1, fetches));
+	/*
+	 * The premise: the whole instance came from the tier, but for the two
+	 * blocks the shrink left resident (which two is the policy's choice:
+	 * when they are the first ones, the pass finds them resident).
+	 */
+	EXPECT_LE(PF_SIZE / PF_SUB - 2 * PF_BLOCK / PF_SUB, DELTA(s0, s1, fetches));
 	EXPECT_EQ(0, s1.io_errors);
 	EXPECT_TRUE(feat) TH_LOG("the module does not announce EMP_FEAT_RECLAIM");
 	EXPECT_LT(0, DELTA(s0, s1, prefetched)) TH_LOG("nothing was read ahead");

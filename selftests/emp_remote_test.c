@@ -187,18 +187,6 @@ static void print_latency(const char *what, const struct emp_stat *st)
 	fflush(stdout);
 }
 
-/* Write a module parameter of emp.ko; return its old value (-1: none). */
-static long emp_param(const char *name, long val)
-{
-	char path[128], old[32], v[24];
-
-	snprintf(path, sizeof(path), "/sys/module/emp/parameters/%s", name);
-	snprintf(v, sizeof(v), "%ld", val);
-	if (et_read_file(path, old, sizeof(old)) || et_write_file(path, v))
-		return -1;
-	return strtol(old, NULL, 10);
-}
-
 /* Set the link the donor is reached over up or down. Return: 0 or -1. */
 static int donor_link(const char *state)
 {
@@ -233,7 +221,7 @@ FIXTURE_TEARDOWN(tcp)
 	if (self->vmd > 0)
 		vmd_stop(self->vmd, SIGTERM);
 	if (self->saved_tmo >= 0)
-		emp_param("request_timeout", self->saved_tmo);
+		et_module_param("request_timeout", self->saved_tmo);
 	donor_link("up");	/* a failed link-down test must not leave it down */
 	close(self->ctl);
 }
@@ -550,7 +538,7 @@ TEST_F_TIMEOUT(tcp, donor_killed_gives_sigbus_and_teardown_works, 120)
  */
 TEST_F_TIMEOUT(tcp, link_down_gives_sigbus_and_donor_serves_again, 120)
 {
-	self->saved_tmo = emp_param("request_timeout", 3);
+	self->saved_tmo = et_module_param("request_timeout", 3);
 	ASSERT_LE(0, self->saved_tmo);
 	lose_donor(_metadata, self, "link", LOSE_LINK);
 	donor_serves_again(_metadata, self);
@@ -566,7 +554,7 @@ TEST_F_TIMEOUT(tcp, link_down_gives_sigbus_and_donor_serves_again, 120)
  */
 TEST_F_TIMEOUT(tcp, stopped_donor_times_out_with_sigbus, 120)
 {
-	self->saved_tmo = emp_param("request_timeout", 3);
+	self->saved_tmo = et_module_param("request_timeout", 3);
 	ASSERT_LE(0, self->saved_tmo);
 	lose_donor(_metadata, self, "stall", LOSE_STOP);
 }
@@ -776,13 +764,13 @@ static void drop_one_connection(struct __test_metadata *_metadata, FIXTURE_DATA(
 	uint8_t *m;
 	int fd, cmd;
 
-	saved_queues = emp_param("tcp_queues", 2);
+	saved_queues = et_module_param("tcp_queues", 2);
 	ASSERT_LE(0, saved_queues) TH_LOG("emp.ko has no tcp_queues parameter");
 	relay = relay_start(rport, self->port, &cmd);
 	ASSERT_LT(0, relay) TH_LOG("relay did not start on port %u", rport);
 	tcp_tier(&t, rport, size, NULL);
 	ASSERT_EQ(0, create(self->ctl, "drop", 64 << 10, 4 << 10, 512ULL << 10, &t, 1));
-	emp_param("tcp_queues", saved_queues);
+	et_module_param("tcp_queues", saved_queues);
 	fd = et_open_node("drop", O_RDWR);
 	ASSERT_LE(0, fd);
 	m = et_map(fd, size, 0);

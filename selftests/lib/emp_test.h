@@ -495,6 +495,21 @@ static inline int et_read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* Write module parameter @name of emp.ko; return its old value (-1: none). */
+static inline long et_module_param(const char *name, long val)
+{
+	char path[128], old[32], v[24];
+
+	snprintf(path, sizeof(path), "/sys/module/emp/parameters/%s", name);
+	snprintf(v, sizeof(v), "%ld", val);
+	if (et_read_file(path, old, sizeof(old)) || et_write_file(path, v))
+		return -1;
+	/* bool parameters read back as Y or N */
+	if (old[0] == 'Y' || old[0] == 'N')
+		return old[0] == 'Y';
+	return strtol(old, NULL, 10);
+}
+
 /*
  * A "Name: N kB" field of the mapping that starts at @addr, from
  * /proc/self/smaps (FilePmdMapped: memory mapped with PMD entries).

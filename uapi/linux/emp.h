@@ -323,8 +323,10 @@ struct emp_tier_stat {
  *                 counted in @evictions)
  * @deactivated:   out: resident blocks the replacement policy unmapped to
  *                 learn whether they are still in use (their next access
- *                 faults and keeps them)
- * @reactivated:   out: faults on such a block: it was used again and stays
+ *                 faults and keeps them); where page table accessed bits
+ *                 are read, only blocks those bits showed idle
+ * @reactivated:   out: blocks found in use again and kept: a fault on an
+ *                 unmapped block, or accessed bits set since the last look
  * @prefetched:    out: subblocks read ahead of need, in the background
  *                 (also counted in @fetches)
  * @prefetch_hits: out: faults that found their subblock read ahead
