@@ -82,8 +82,9 @@ sed -i "/^guest-$first /d" "$EMP_OUT/counts"
 
 # --- debug lane (issue 5): Debian's 6.12 source built with KASAN, lockdep,
 # kmemleak and fault injection (scripts/debug-kernel.sh; cached, a warm run
-# skips the build) is the line `debug`, tested after the others: the whole
-# suite, then the fault-injection pass and a kmemleak scan. EMP_DEBUG_LANE=0
+# skips the build) is the line `debug`, tested after the others: the suite
+# (without the tools' and policy tests, selftests/guest/run.sh), then the
+# fault-injection pass and a kmemleak scan. EMP_DEBUG_LANE=0
 # leaves it out.
 if [ "${EMP_DEBUG_LANE:-1}" != 0 ]; then
 	if "$EMP_TOP/scripts/debug-kernel.sh"; then lines="$lines debug"; else fail_step debug-kernel; fi

@@ -13,13 +13,18 @@ echo "# kernel $(uname -r)"
 # memory, no path the stock lines do not take) is not run on the debug line,
 # which has no second (1 TiB, hot-plugged) disk and no time to spare in CI;
 # the paging, concurrency and lifecycle tests take the same paths there.
+# The tools' own tests (empctl over many instances, the preload library,
+# the man pages' examples) take the kernel paths the C tests take, and
+# 2-4x longer under KASAN: the stock lines run them, the debug line (CI's
+# longest) does not.
 kvm=kvm_emp.sh kvm_late= policy=emp_policy_test
+tools="empctl_instances.sh preload_heap.sh man_examples.sh"
 if [ "$(cut -d' ' -f1 /emp/kernel 2>/dev/null)" = debug ]; then
-	kvm= kvm_late=kvm_emp.sh policy=
+	kvm= kvm_late=kvm_emp.sh policy= tools=
 fi
 for t in ${EMP_TESTS:-devices.sh module_load.sh emp_ctl_test empctl.sh \
 	emp_ioctl_test emp_paging_test emp_concurrency_test emp_lifecycle_test \
-	emp_ioerr_test emp_tiers_test emp_remote_test empctl_instances.sh preload_heap.sh man_examples.sh empctl_remote.sh vmd_rdma.sh rdma_tier.sh $policy $kvm emp_leak_test $kvm_late module_unload.sh}; do
+	emp_ioerr_test emp_tiers_test emp_remote_test $tools empctl_remote.sh vmd_rdma.sh rdma_tier.sh $policy $kvm emp_leak_test $kvm_late module_unload.sh}; do
 	echo "# ==== $t"
 	if [ ! -x "./$t" ]; then
 		echo "TAP version 13"; echo "1..1"; echo "not ok 1 $t: missing from the initramfs"
