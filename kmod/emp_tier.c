@@ -15,6 +15,30 @@
 
 #define EMP_TIER_KINDS	(EMP_TIER_TCP + 1)	/* kinds are 1..EMP_TIER_TCP */
 
+/*
+ * A donor that stops answering while its transport still looks alive (a
+ * process stopped or wedged behind a TCP connection its kernel still
+ * acknowledges; an RDMA provider that leaves requests to a vanished peer
+ * outstanding) is caught by this: a request unanswered for this long
+ * fails, and the connections with it. One setting for every remote tier.
+ */
+static unsigned int request_timeout = 30;
+module_param(request_timeout, uint, 0644);
+MODULE_PARM_DESC(request_timeout,
+		 "seconds a remote tier (TCP, RDMA) waits for a request to complete before it "
+		 "drops the connections (default 30, 0: never)");
+
+/**
+ * emp_request_timeout() - the request_timeout parameter, in seconds
+ *
+ * Return: seconds; 0 for never.
+ */
+unsigned int emp_request_timeout(void)
+{
+	return READ_ONCE(request_timeout);
+}
+EXPORT_SYMBOL_GPL(emp_request_timeout);
+
 static DEFINE_MUTEX(emp_kinds_lock);	/* protects emp_kinds */
 static const struct emp_tier_ops *emp_kinds[EMP_TIER_KINDS];
 

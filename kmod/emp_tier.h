@@ -91,6 +91,7 @@ extern const struct emp_tier_ops emp_bdev_ops;
 extern const struct emp_tier_ops emp_tcp_ops;
 
 int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss);
+unsigned int emp_request_timeout(void);
 
 dev_t emp_tier_bdev_dev(struct emp_backend *be);
 u64 emp_tier_bdev_offset(struct emp_backend *be);

@@ -12,7 +12,8 @@
  * (rdma_disconnect(), which moves its queue pair to the error state so that
  * every outstanding work request flushes with an error) when the queue was
  * lost with requests outstanding, or when its requests have made no progress
- * for EMP_RDMA_STALL. Not every provider fails a request to a vanished peer
+ * for request_timeout seconds (emp.ko's parameter, which the TCP tier uses
+ * too; 0: never). Not every provider fails a request to a vanished peer
  * on its own (rdma_rxe of 7.2 left READs outstanding after the donor's
  * disconnect); a request is never completed before its flush, so no page
  * is freed while the device may still write it.
@@ -30,12 +31,17 @@
 #include "emp.h"
 #include "emp_tier.h"
 
-#define EMP_RDMA_MAX_QUEUES	4
+#define EMP_RDMA_MAX_QUEUES	64
 #define EMP_RDMA_DEPTH		64	/* requests in flight per queue */
 #define EMP_RDMA_TIMEOUT_MS	5000
 #define EMP_RDMA_ACK_TIMEOUT	16	/* 4.096 us << 16 = 268 ms */
 #define EMP_RDMA_CONNECT_TIMEOUT (15 * HZ)
-#define EMP_RDMA_STALL		(10 * HZ)	/* no completion with requests out */
+
+static unsigned int rdma_queues;
+module_param(rdma_queues, uint, 0644);
+MODULE_PARM_DESC(rdma_queues,
+		 "queue pairs per RDMA tier, for tiers created afterwards (default 0: one per "
+		 "online CPU; at most 64)");
 
 /* The watchdog's workqueue: it must run under memory pressure, when a
  * writeback from reclaim may be what waits for the flush. */
@@ -94,7 +100,7 @@ struct emp_rdma_tier {
 	u64 session;
 	unsigned int nr_queues;
 	char peer[EMP_PATH_MAX + 8];
-	struct emp_rdma_queue q[EMP_RDMA_MAX_QUEUES];
+	struct emp_rdma_queue q[];
 };
 
 static struct emp_rdma_tier *to_rdma_tier(struct emp_backend *be)
@@ -382,6 +388,8 @@ static void emp_rdma_watch(struct work_struct *work)
 					       struct emp_rdma_tier, watch);
 	unsigned int i;
 
+	unsigned int tmo = emp_request_timeout();
+
 	for (i = 0; i < t->nr_queues; i++) {
 		struct emp_rdma_queue *q = &t->q[i];
 		int n = atomic_read(&q->inflight);
@@ -389,10 +397,11 @@ static void emp_rdma_watch(struct work_struct *work)
 		if (q->cut || !q->cm_id || !n)
 			continue;
 		if (!READ_ONCE(q->dead)) {
-			if (!time_after(jiffies, READ_ONCE(q->last_done) + EMP_RDMA_STALL))
+			if (!tmo || !time_after(jiffies, READ_ONCE(q->last_done) +
+						  (unsigned long)tmo * HZ))
 				continue;
 			pr_warn("rdma tier %s: queue %u: %d request(s) unanswered for %u s\n",
-				t->peer, i, n, EMP_RDMA_STALL / HZ);
+				t->peer, i, n, tmo);
 			emp_rdma_queue_failed(q, "requests timed out");
 		}
 		pr_notice("rdma tier %s: queue %u: cutting it, %d request(s) outstanding\n",
@@ -522,7 +531,7 @@ static void emp_rdma_free(struct emp_rdma_tier *t)
 
 	/* First the watchdog: it uses the queues' ids. */
 	cancel_delayed_work_sync(&t->watch);
-	for (i = 0; i < EMP_RDMA_MAX_QUEUES; i++)
+	for (i = 0; i < t->nr_queues; i++)
 		emp_rdma_queue_free(&t->q[i]);
 	if (t->pd)
 		ib_dealloc_pd(t->pd);
@@ -550,18 +559,20 @@ static int emp_rdma_create(const struct emp_tier *desc, void *holder,
 {
 	struct sockaddr_storage ss;
 	struct emp_rdma_tier *t;
-	unsigned int i;
+	unsigned int i, n;
 	int err;
 
 	err = emp_tier_addr(desc, &ss);
 	if (err < 0)
 		return err;
-	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	n = READ_ONCE(rdma_queues) ?: num_online_cpus();
+	n = clamp_t(unsigned int, n, 1, EMP_RDMA_MAX_QUEUES);
+	t = kzalloc(struct_size(t, q, n), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&t->watch, emp_rdma_watch);
 	snprintf(t->peer, sizeof(t->peer), "%s:%u", desc->path, desc->port);
-	t->nr_queues = clamp_t(unsigned int, num_online_cpus(), 1, EMP_RDMA_MAX_QUEUES);
+	t->nr_queues = n;
 	for (i = 0; i < t->nr_queues; i++) {
 		err = emp_rdma_queue_connect(t, i, desc, &ss);
 		if (err)

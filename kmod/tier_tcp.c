@@ -54,16 +54,6 @@
 #define EMP_TCP_MAX_QUEUES	16
 #define EMP_TCP_DEF_QUEUES	4
 
-/*
- * A donor that stops answering while its kernel still acknowledges our
- * bytes (process stopped or wedged) is caught by neither the user timeout
- * nor keepalives: a request unanswered for this long cuts the connection.
- */
-static unsigned int request_timeout = 30;
-module_param(request_timeout, uint, 0644);
-MODULE_PARM_DESC(request_timeout,
-		 "seconds a TCP tier waits for a reply before it drops the connection (default 30, 0: never)");
-
 static unsigned int tcp_queues;
 module_param(tcp_queues, uint, 0644);
 MODULE_PARM_DESC(tcp_queues,
@@ -528,7 +518,7 @@ static void emp_tcp_err_work(struct work_struct *work)
 	emp_tcp_kill(q, -ECONNRESET);
 }
 
-/* Has the oldest request of @q waited longer than request_timeout? */
+/* Has the oldest request of @q waited longer than request_timeout (emp_tier.c)? */
 static bool emp_tcp_overdue(struct emp_tcp_queue *q, unsigned int tmo)
 {
 	struct emp_tcp_req *req;
@@ -551,7 +541,7 @@ static void emp_tcp_watch(struct work_struct *work)
 {
 	struct emp_tcp_tier *t = container_of(to_delayed_work(work), struct emp_tcp_tier,
 					      watch);
-	unsigned int tmo = READ_ONCE(request_timeout), i;
+	unsigned int tmo = emp_request_timeout(), i;
 
 	for (i = 0; tmo && i < t->nr_queues; i++)
 		if (emp_tcp_overdue(&t->q[i], tmo))

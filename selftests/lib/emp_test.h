@@ -495,12 +495,12 @@ static inline int et_read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* Write module parameter @name of emp.ko; return its old value (-1: none). */
-static inline long et_module_param(const char *name, long val)
+/* Write parameter @name of module @mod; return its old value (-1: none). */
+static inline long et_param(const char *mod, const char *name, long val)
 {
-	char path[128], old[32], v[24];
+	char path[160], old[32], v[24];
 
-	snprintf(path, sizeof(path), "/sys/module/emp/parameters/%s", name);
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", mod, name);
 	snprintf(v, sizeof(v), "%ld", val);
 	if (et_read_file(path, old, sizeof(old)) || et_write_file(path, v))
 		return -1;
@@ -508,6 +508,40 @@ static inline long et_module_param(const char *name, long val)
 	if (old[0] == 'Y' || old[0] == 'N')
 		return old[0] == 'Y';
 	return strtol(old, NULL, 10);
+}
+
+/* Write module parameter @name of emp.ko; return its old value (-1: none). */
+static inline long et_module_param(const char *name, long val)
+{
+	return et_param("emp", name, val);
+}
+
+/*
+ * Does a kernel log line contain @needle? Reads /dev/kmsg from its start
+ * (the records still in the buffer). Return: 1, 0, or -errno.
+ */
+static inline int et_kmsg_has(const char *needle)
+{
+	char rec[2048];
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC), found = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten while we read: go on */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		if (strstr(rec, needle)) {
+			found = 1;
+			break;
+		}
+	}
+	close(fd);
+	return found;
 }
 
 /*
