@@ -131,6 +131,8 @@ struct emp_stats {
  * @huge:           2 MiB blocks, each kept in one compound page when one
  *                  can be had and mapped whole (emp_fault.c); fixed at
  *                  create from the huge_map parameter
+ * @sub_dram:       DRAM taken a subblock at a time (emp_fault.c); fixed at
+ *                  create from the sub_dram parameter
  * @budget_pages:   DRAM budget, in pages (READ_ONCE/WRITE_ONCE)
  * @resident_pages: DRAM pages in use; charged before pages are allocated
  * @meta_bytes:     kernel memory held by block metadata (emp_stat.meta_bytes)
@@ -186,6 +188,7 @@ struct emp_instance {
 	u32 sub_per_block;
 	u32 bitmap_longs;
 	bool huge;
+	bool sub_dram;
 
 	unsigned long budget_pages;
 	atomic_long_t resident_pages;
@@ -297,6 +300,7 @@ int emp_check_budget(u64 budget, u32 block_size);
 
 /* emp_fault.c */
 extern const struct vm_operations_struct emp_vm_ops;
+bool emp_sub_dram_possible(bool huge);
 bool emp_huge_possible(u32 block_size);
 struct emp_block *emp_block_get(struct emp_instance *inst, unsigned long index, bool make);
 bool emp_block_tryget(struct emp_block *blk);

@@ -503,6 +503,7 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	inst->sub_per_block = c->block_size / c->subblock_size;
 	inst->bitmap_longs = BITS_TO_LONGS(inst->sub_per_block);
 	inst->huge = emp_huge_possible(c->block_size);
+	inst->sub_dram = emp_sub_dram_possible(inst->huge);
 	inst->budget_pages = c->dram_budget >> PAGE_SHIFT;
 	atomic_long_set(&inst->resident_pages, 0);
 	emp_cache_init(inst);

@@ -266,7 +266,9 @@ static unsigned long emp_wmark_high(struct emp_instance *inst)
 {
 	unsigned long blocks = READ_ONCE(inst->budget_pages) / inst->block_pages;
 
-	if (!READ_ONCE(reclaim_ahead) || blocks < 8)
+	/* An instance that fits its budget whole never needs room. */
+	if (!READ_ONCE(reclaim_ahead) || blocks < 8 ||
+	    inst->size <= (u64)READ_ONCE(inst->budget_pages) << PAGE_SHIFT)
 		return 0;
 	return clamp(blocks / 8, 2UL, 8UL * EMP_RECLAIM_BATCH);
 }

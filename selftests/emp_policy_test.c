@@ -56,6 +56,7 @@ static void destroy_leftovers(int ctl)
 {
 	static const char *const names[] = {
 		"st_pol_reserve", "st_pol_scan", "st_pol_prefetch", "st_pol_meta",
+		"st_pol_subdram",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -345,6 +346,54 @@ TEST_F_TIMEOUT(replacement, a_hot_set_used_through_its_mapping_survives_a_scan, 
 	EXPECT_EQ(0, s1.io_errors);
 	EXPECT_LE(s1.resident, s1.dram_budget);
 	EXPECT_GE(allowed, fetches) TH_LOG("the scan pushed the hot set out");
+}
+
+/*
+ * DRAM a subblock at a time (emp.ko sub_dram=1, experimental): 2000 random
+ * pages of a 64K/4K instance, written then read back, stay resident in a
+ * budget of 16 MiB (2000 subblocks, 7.8 MiB); charged a block at a time
+ * they would need 125 MiB and evict most of it.
+ */
+TEST(sub_dram_holds_what_random_access_touched)
+{
+	const struct et_geom g = {
+		.size = 64 * ET_MIB, .block = 64 << 10, .sub = 4 << 10, .budget = 16 * ET_MIB,
+	};
+	const size_t pages = g.size / ET_PAGE, touched = 2000;
+	uint32_t *perm = calloc(pages, sizeof(*perm));
+	uint64_t seed = et_seed();
+	const char *why = "";
+	struct emp_stat st;
+	struct et_inst in;
+	long saved;
+	size_t bad = 0;
+	int ctl, err;
+
+	ASSERT_NE(NULL, perm);
+	ctl = emp_ctl_open();
+	ASSERT_LE(0, ctl);
+	destroy_leftovers(ctl);
+	saved = et_module_param("sub_dram", 1);
+	ASSERT_LE(0, saved) TH_LOG("emp.ko has no sub_dram parameter");
+	err = et_inst_up(&in, ctl, "st_pol_subdram", &g, &why);
+	et_module_param("sub_dram", saved);	/* taken at create */
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	et_shuffle(perm, pages, &seed);
+	for (size_t i = 0; i < touched; i++)
+		et_fill_page(in.map + (size_t)perm[i] * ET_PAGE, perm[i], 5);
+	for (size_t i = 0; i < touched; i++)
+		bad += et_check_page(in.map + (size_t)perm[i] * ET_PAGE, perm[i], 5) >= 0;
+	ASSERT_EQ(0, emp_stat(ctl, in.name, &st));
+	TH_LOG("%zu random pages of 64K/4K blocks: resident %llu KiB, %llu evictions, "
+	       "%llu zero fills", touched, U(st.resident >> 10), U(st.evictions),
+	       U(st.zero_fills));
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, st.evictions) TH_LOG("the touched subblocks did not fit the budget");
+	EXPECT_LE(st.resident, st.dram_budget);
+	EXPECT_GE(st.resident, touched * ET_PAGE);
+	EXPECT_EQ(0, et_inst_down(&in));
+	free(perm);
+	close(ctl);
 }
 
 /* ---- 3. prefetch: what random access touches, ahead of sequential access -- */
