@@ -846,12 +846,16 @@ void emp_blocks_free(struct emp_instance *inst)
 		struct page **pages = emp_block_pages(inst, blk);
 
 		if (test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
-			for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk)) {
-				if (!pages[i])
+			unsigned int step = emp_block_step(inst, blk);
+			long freed = 0;
+
+			for (i = 0; i < inst->block_pages; i += step) {
+				if (!pages[i])	/* a subblock that never arrived */
 					continue;
 				put_page(pages[i]);
-				emp_cache_uncharge(inst, emp_block_step(inst, blk));
+				freed += step;
 			}
+			emp_cache_uncharge(inst, freed);
 		}
 		/* Nobody else holds a reference now: this frees it. */
 		WARN_ON_ONCE(refcount_read(&blk->ref) != 1);
