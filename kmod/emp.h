@@ -106,7 +106,7 @@ struct emp_block {
 	X(writebacks) X(io_errors) X(sigbus) X(mapped_around)		\
 	X(nowait_retries) X(cleaned) X(huge_faults) X(direct_reclaims)	\
 	X(reclaimed) X(deactivated) X(reactivated) X(prefetched)	\
-	X(prefetch_hits)
+	X(prefetch_hits) X(polled_reads)
 
 /**
  * struct emp_stats - per-CPU fault path counters (see struct emp_stat)
@@ -339,7 +339,7 @@ void emp_vma_track(struct emp_instance *inst, struct vm_area_struct *vma);
 void emp_vma_untrack(struct emp_instance *inst, struct vm_area_struct *vma);
 extern struct workqueue_struct *emp_reclaim_wq;
 struct emp_backend *emp_tier_of(struct emp_instance *inst, unsigned long index, u64 *pos);
-int emp_tier_rw_sync(struct emp_backend *be, enum emp_io_dir dir, u64 pos,
-		     struct page **pages, unsigned int nr_pages);
+int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp_io_dir dir,
+		     u64 pos, struct page **pages, unsigned int nr_pages);
 
 #endif /* _EMP_PRIV_H */

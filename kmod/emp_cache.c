@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blkdev.h>
+#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/pagemap.h>
@@ -106,12 +107,14 @@ static void emp_run_end_io(struct emp_tier_io *io, int err)
 
 static void emp_run_submit(struct emp_run_io *r, struct emp_wait *w,
 			   struct emp_backend *be, enum emp_io_dir dir, u64 pos,
-			   struct page **pages, unsigned int nr_pages)
+			   struct page **pages, unsigned int nr_pages, unsigned int flags)
 {
 	r->be = be;
 	r->wait = w;
 	r->err = 0;
 	r->io.dir = dir;
+	r->io.flags = flags;
+	r->io.queue = 0;
 	r->io.pos = pos;
 	r->io.pages = pages;
 	r->io.nr_pages = nr_pages;
@@ -120,28 +123,85 @@ static void emp_run_submit(struct emp_run_io *r, struct emp_wait *w,
 	be->ops->submit(be, &r->io);
 }
 
+/*
+ * Polled waits. A tier with a poll op (RDMA) lets the faulting task reap
+ * the completion of its critical read itself instead of sleeping until an
+ * interrupt wakes it: it spins on ->poll for up to poll_us microseconds,
+ * then, since such a completion raises no interrupt, sleeps in short slices
+ * and polls again after each, until its read is over. A slice is at most
+ * an eighth of the time already waited (10 us to 1 ms), so sleeping adds
+ * little to a slow read and a stalled one (until the tier's watchdog fails
+ * it) costs few wake-ups.
+ */
+static unsigned int poll_us = 20;
+module_param(poll_us, uint, 0644);
+MODULE_PARM_DESC(poll_us,
+		 "microseconds a fault polls the completion queue of its read before it sleeps "
+		 "between polls, on tiers that can be polled (RDMA; default 20, 0: no spin)");
+
+#define EMP_POLL_SLICE_MIN_US	10
+#define EMP_POLL_SLICE_MAX_US	1000
+
+/* Wait for @done by polling the queue @io went to (see above). */
+static void emp_poll_wait(struct emp_backend *be, struct emp_tier_io *io,
+			  struct completion *done)
+{
+	u64 start = ktime_get_ns();
+	u64 spin_end = start + (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
+	u64 now, slice;
+
+	for (;;) {
+		be->ops->poll(be, io);
+		/* Judged by our own completion: another poller may have reaped it. */
+		if (try_wait_for_completion(done))
+			return;
+		now = ktime_get_ns();
+		if (now < spin_end) {
+			cond_resched();
+			cpu_relax();
+			continue;
+		}
+		slice = clamp_t(u64, (now - start) / 8 / NSEC_PER_USEC,
+				EMP_POLL_SLICE_MIN_US, EMP_POLL_SLICE_MAX_US);
+		usleep_range(slice, slice + slice / 2);
+	}
+}
+
 /**
  * emp_tier_rw_sync() - one transfer, waited for
+ * @inst:     the instance it is for
  * @be:       the tier
  * @dir:      read or write
  * @pos:      byte offset inside the tier
  * @pages:    DRAM pages
  * @nr_pages: how many
  *
+ * A read is the critical read of a fault: on a tier that can be polled
+ * the caller polls for its completion, and one whose completion a poll
+ * reaped is counted in stat.polled_reads.
+ *
  * Context: Process context, sleeps.
  * Return: 0 or the tier's -errno.
  */
-int emp_tier_rw_sync(struct emp_backend *be, enum emp_io_dir dir, u64 pos,
-		     struct page **pages, unsigned int nr_pages)
+int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp_io_dir dir,
+		     u64 pos, struct page **pages, unsigned int nr_pages)
 {
+	bool poll = dir == EMP_IO_READ && be->ops->poll;
 	struct emp_wait w;
 	struct emp_run_io r;
 
 	atomic_set(&w.pending, 1);
 	init_completion(&w.done);
-	emp_run_submit(&r, &w, be, dir, pos, pages, nr_pages);
-	if (!atomic_dec_and_test(&w.pending))
-		wait_for_completion(&w.done);
+	emp_run_submit(&r, &w, be, dir, pos, pages, nr_pages, poll ? EMP_IO_POLL : 0);
+	/* Unless it is over already (failed at submission, or reaped by another poller): */
+	if (!atomic_dec_and_test(&w.pending)) {
+		if (poll)
+			emp_poll_wait(be, &r.io, &w.done);
+		else
+			wait_for_completion(&w.done);
+	}
+	if (r.io.flags & EMP_IO_REAPED)
+		emp_count(inst, polled_reads);
 	return r.err;
 }
 
@@ -197,7 +257,7 @@ static void emp_wb_submit(struct emp_instance *inst, struct emp_block *blk, stru
 		r->first = sub;
 		r->nr = end - sub;
 		emp_run_submit(r, w, be, EMP_IO_WRITE, pos + ((u64)sub << inst->sub_shift),
-			       pages + sub * inst->sub_pages, r->nr * inst->sub_pages);
+			       pages + sub * inst->sub_pages, r->nr * inst->sub_pages, 0);
 		sub = end;
 	}
 }
@@ -296,7 +356,8 @@ one_by_one:
 			be = emp_tier_of(inst, blks[i]->index, &pos);
 			r.first = sub;
 			r.nr = end - sub;
-			r.err = emp_tier_rw_sync(be, EMP_IO_WRITE, pos + ((u64)sub << inst->sub_shift),
+			r.err = emp_tier_rw_sync(inst, be, EMP_IO_WRITE,
+						 pos + ((u64)sub << inst->sub_shift),
 						 emp_block_pages(inst, blks[i]) + sub * inst->sub_pages,
 						 r.nr * inst->sub_pages);
 			err = emp_wb_finish(inst, blks[i], &r, 1);

@@ -340,7 +340,7 @@ static int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk,
 		return 0;
 	}
 	be = emp_tier_of(inst, blk->index, &pos);
-	err = emp_tier_rw_sync(be, EMP_IO_READ, pos + ((u64)sub << inst->sub_shift),
+	err = emp_tier_rw_sync(inst, be, EMP_IO_READ, pos + ((u64)sub << inst->sub_shift),
 			       pages, inst->sub_pages);
 	if (err) {
 		emp_io_failed(inst);
@@ -447,6 +447,7 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 		b->first = sub;
 		b->nr = stop - sub;
 		b->io.dir = EMP_IO_READ;
+		b->io.flags = 0;	/* interrupt-driven: nobody polls for it */
 		b->io.pos = pos + ((u64)sub << inst->sub_shift);
 		b->io.pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
 		b->io.nr_pages = b->nr * inst->sub_pages;

@@ -21,18 +21,36 @@ enum emp_io_dir {
 	EMP_IO_WRITE,
 };
 
+/*
+ * emp_tier_io.flags. EMP_IO_POLL, from the submitter: it waits for this
+ * transfer at once and will reap its completion itself through ops->poll
+ * (the critical read of a fault, emp_tier_rw_sync()). A tier with a poll op
+ * then sends it where polling finds its completion; a tier without one
+ * ignores the flag. Every other transfer is submitted with flags zero.
+ * EMP_IO_REAPED, from the tier, set before end_io: the completion was
+ * reaped by a poll (of any task), not by interrupt-driven processing.
+ */
+#define EMP_IO_POLL	(1U << 0)
+#define EMP_IO_REAPED	(1U << 1)
+
 /**
  * struct emp_tier_io - one transfer between DRAM pages and a tier
  * @dir:      read from or write to the tier
+ * @flags:    EMP_IO_* bits (see above)
+ * @queue:    set by ->submit of a tier with a poll op before the transfer
+ *            can complete: which of its queues ->poll is to reap
  * @pos:      byte offset inside the tier (page aligned)
  * @pages:    the DRAM pages, in order
  * @nr_pages: how many; the transfer is nr_pages * PAGE_SIZE bytes
  * @end_io:   called once when the transfer is over, with 0 or -errno; may
- *            run in interrupt context
+ *            run in interrupt context, and for a polled transfer in the
+ *            context of any task polling the same queue
  * @private:  for the submitter
  */
 struct emp_tier_io {
 	enum emp_io_dir dir;
+	unsigned int flags;
+	unsigned int queue;
 	u64 pos;
 	struct page **pages;
 	unsigned int nr_pages;
@@ -49,6 +67,14 @@ struct emp_tier_io {
  *           being the instance. Context: process context, sleeps.
  * @submit:  start @io; completion is reported through io->end_io, also for
  *           errors found at submission. Context: process context, may sleep.
+ * @poll:    optional: reap completions of the queue a submitted @io with
+ *           EMP_IO_POLL went to, calling their end_io (of this or any other
+ *           transfer on that queue) before it returns; returns how many it
+ *           reaped. It does not wait, and a transfer's end is known from
+ *           its end_io alone, never from what a poll returned. Tiers whose
+ *           polled transfers would complete without it leave it NULL.
+ *           Context: process context, does not sleep; several tasks may
+ *           poll one queue at once.
  * @destroy: release everything the backend holds; no I/O is in flight.
  */
 struct emp_tier_ops {
@@ -57,6 +83,7 @@ struct emp_tier_ops {
 	struct module *owner;
 	int (*create)(const struct emp_tier *desc, void *holder, struct emp_backend **out);
 	void (*submit)(struct emp_backend *be, struct emp_tier_io *io);
+	int (*poll)(struct emp_backend *be, struct emp_tier_io *io);
 	void (*destroy)(struct emp_backend *be);
 };
 

@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * RDMA tier (emp_rdma.ko): remote DRAM on a donor running vmd, reached
- * through rdma_cm with one-sided RDMA READ/WRITE. One RC queue pair per
- * queue, queues spread over the CPUs so parallel faults do not share a
- * lock; completions are reaped in softirq context by the CQ API, never by
- * polling loops. When a queue fails (donor gone, link down) every waiting
- * and later request fails with -EIO, so faults get SIGBUS, and teardown
- * still works.
+ * through rdma_cm with one-sided RDMA READ/WRITE. Queues are spread over
+ * the CPUs so parallel faults do not share a lock, and come in two kinds,
+ * one RC queue pair (one rdma_cm connection) each, one of each per CPU:
+ *  - interrupt-driven queues carry read-ahead and writebacks; their
+ *    completions are reaped in softirq context by the CQ API;
+ *  - polled queues carry the critical read of a fault (EMP_IO_POLL): their
+ *    CQ raises no interrupt (IB_POLL_DIRECT), the faulting task reaps it
+ *    through ->poll (ib_process_cq_direct()) while it waits, spinning for a
+ *    while, then between short sleeps (emp_tier_rw_sync() in emp_cache.c).
+ *    An RDMA READ completes on the send CQ of its queue pair, which is why
+ *    such reads need queue pairs of their own. Any waiter may reap another
+ *    one's completion; each learns of its own from its end_io.
+ * When a queue fails (donor gone, link down) every waiting and later
+ * request on it fails with -EIO, so faults get SIGBUS, and teardown still
+ * works; the other queues carry on until they fail too.
  *
  * Requests that never complete: a once-a-second watchdog cuts a queue
  * (rdma_disconnect(), which moves its queue pair to the error state so that
@@ -16,10 +25,13 @@
  * too; 0: never). Not every provider fails a request to a vanished peer
  * on its own (rdma_rxe of 7.2 left READs outstanding after the donor's
  * disconnect); a request is never completed before its flush, so no page
- * is freed while the device may still write it.
+ * is freed while the device may still write it. On a polled queue the
+ * flushed requests are reaped by their waiters, who poll until their own
+ * request is over, however long that takes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -36,12 +48,14 @@
 #define EMP_RDMA_TIMEOUT_MS	5000
 #define EMP_RDMA_ACK_TIMEOUT	16	/* 4.096 us << 16 = 268 ms */
 #define EMP_RDMA_CONNECT_TIMEOUT (15 * HZ)
+#define EMP_RDMA_POLL_BUDGET	16	/* completions reaped per poll */
 
 static unsigned int rdma_queues;
 module_param(rdma_queues, uint, 0644);
 MODULE_PARM_DESC(rdma_queues,
-		 "queue pairs per RDMA tier, for tiers created afterwards (default 0: one per "
-		 "online CPU; at most 64)");
+		 "queues of each kind (interrupt-driven for background I/O, polled for the reads "
+		 "of faults) per RDMA tier, for tiers created afterwards, one queue pair each "
+		 "(default 0: one per online CPU; at most 64)");
 
 /* The watchdog's workqueue: it must run under memory pressure, when a
  * writeback from reclaim may be what waits for the flush. */
@@ -53,7 +67,10 @@ struct emp_rdma_tier;
  * struct emp_rdma_queue - one connection to the donor
  * @t:        the tier
  * @cm_id:    its rdma_cm id
- * @cq:       completion queue (softirq polled)
+ * @cq:       completion queue of both directions: reaped in softirq
+ *            context, or on a polled queue by the tasks waiting on it
+ *            (IB_POLL_DIRECT: no interrupt)
+ * @polled:   a polled queue (see the top of this file)
  * @cm_done:  signalled by the CM handler at each connection step
  * @cm_err:   result of the last step
  * @slots:    free request slots; a submitter waits for one
@@ -70,6 +87,7 @@ struct emp_rdma_queue {
 	struct emp_rdma_tier *t;
 	struct rdma_cm_id *cm_id;
 	struct ib_cq *cq;
+	bool polled;
 	struct completion cm_done;
 	int cm_err;
 	struct semaphore slots;
@@ -87,10 +105,11 @@ struct emp_rdma_queue {
  * @pd:         protection domain of the device the first queue resolved to
  * @remote_addr: address of the donor's region
  * @session:    donor session the queues share
- * @nr_queues:  queues in @q
+ * @nr_queues:  queues of each kind
  * @peer:       "addr:port" for messages
  * @watch:      the watchdog (see the top of this file)
- * @q:          the queues
+ * @q:          2 * @nr_queues queues: the interrupt-driven ones, then the
+ *              polled ones
  */
 struct emp_rdma_tier {
 	struct emp_backend be;
@@ -130,11 +149,22 @@ static enum dma_data_direction emp_rdma_dir(struct emp_tier_io *io)
 	return io->dir == EMP_IO_READ ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
 }
 
+/* For messages: "queue 3" or "polled queue 3". */
+static const char *emp_rdma_qkind(struct emp_rdma_queue *q)
+{
+	return q->polled ? "polled queue" : "queue";
+}
+
+static unsigned int emp_rdma_qno(struct emp_rdma_queue *q)
+{
+	return (q - q->t->q) % q->t->nr_queues;
+}
+
 static void emp_rdma_queue_failed(struct emp_rdma_queue *q, const char *why)
 {
 	if (!READ_ONCE(q->dead) && !READ_ONCE(q->closing))
-		pr_warn("rdma tier %s: queue %td lost (%s); its data is unreachable\n",
-			q->t->peer, q - q->t->q, why);
+		pr_warn("rdma tier %s: %s %u lost (%s); its data is unreachable\n",
+			q->t->peer, emp_rdma_qkind(q), emp_rdma_qno(q), why);
 	WRITE_ONCE(q->dead, true);
 }
 
@@ -160,17 +190,25 @@ static void emp_rdma_rw_done(struct ib_cq *cq, struct ib_wc *wc)
 	WRITE_ONCE(q->last_done, jiffies);
 	atomic_dec(&q->inflight);
 	up(&q->slots);
+	/* Only ib_process_cq_direct() reaps a polled queue's completions. */
+	if (q->polled)
+		io->flags |= EMP_IO_REAPED;
 	io->end_io(io, err);	/* which counts it in the tier's counters */
 }
 
 static void emp_rdma_submit(struct emp_backend *be, struct emp_tier_io *io)
 {
 	struct emp_rdma_tier *t = to_rdma_tier(be);
-	struct emp_rdma_queue *q = &t->q[raw_smp_processor_id() % t->nr_queues];
+	unsigned int i = raw_smp_processor_id() % t->nr_queues;
+	struct emp_rdma_queue *q;
 	struct emp_rdma_req *req;
-	unsigned int i;
 	int err = -EIO;
 
+	/* A read its submitter polls for goes where polling finds it. */
+	if (io->flags & EMP_IO_POLL)
+		i += t->nr_queues;
+	io->queue = i;
+	q = &t->q[i];
 	if (READ_ONCE(q->dead))
 		goto out_fail;
 	/* GFP_NOIO: on the fault and eviction paths (see tier_bdev.c). */
@@ -190,8 +228,8 @@ static void emp_rdma_submit(struct emp_backend *be, struct emp_tier_io *io)
 			       io->nr_pages, 0, t->remote_addr + io->pos, q->rkey,
 			       emp_rdma_dir(io));
 	if (err < 0) {
-		pr_warn_ratelimited("rdma tier %s: queue %td: cannot map a request: %d\n",
-				    t->peer, q - t->q, err);
+		pr_warn_ratelimited("rdma tier %s: %s %u: cannot map a request: %d\n",
+				    t->peer, emp_rdma_qkind(q), emp_rdma_qno(q), err);
 		goto out_up;
 	}
 	/* An idle queue's stall clock starts now. */
@@ -213,6 +251,27 @@ out_up:
 	err = -EIO;
 out_fail:
 	io->end_io(io, err);
+}
+
+/*
+ * Reap completions of the polled queue @io went to (see the top of this
+ * file). The done handler was written for softirq context, where the
+ * interrupt-driven queues run it: keep it there, which also means no
+ * preemption between taking a completion off the CQ and handling it, so
+ * a waiter whose completion another task took does not wait for that
+ * task to be scheduled again.
+ */
+static int emp_rdma_poll(struct emp_backend *be, struct emp_tier_io *io)
+{
+	struct emp_rdma_queue *q = &to_rdma_tier(be)->q[io->queue];
+	int n;
+
+	if (WARN_ON_ONCE(!q->polled))
+		return 0;
+	local_bh_disable();
+	n = ib_process_cq_direct(q->cq, EMP_RDMA_POLL_BUDGET);
+	local_bh_enable();
+	return n;
 }
 
 /* ---- connection set-up ------------------------------------------------- */
@@ -271,6 +330,26 @@ struct emp_rdma_hello {
 	struct emp_wire_hello_msg out;
 	struct emp_wire_reply_msg in;
 };
+
+/*
+ * Wait for a step of the HELLO exchange, as long as a connection step may
+ * take. A polled queue's CQ raises no interrupt: poll it meanwhile.
+ */
+static bool emp_rdma_wait_wc(struct emp_rdma_queue *q, struct completion *c)
+{
+	unsigned long end = jiffies + EMP_RDMA_CONNECT_TIMEOUT;
+
+	if (!q->polled)
+		return wait_for_completion_timeout(c, EMP_RDMA_CONNECT_TIMEOUT);
+	for (;;) {
+		ib_process_cq_direct(q->cq, EMP_RDMA_POLL_BUDGET);
+		if (try_wait_for_completion(c))
+			return true;
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(100, 200);
+	}
+}
 
 static void emp_rdma_hello_send_done(struct ib_cq *cq, struct ib_wc *wc)
 {
@@ -335,22 +414,24 @@ static int emp_rdma_hello(struct emp_rdma_queue *q, const struct emp_tier *desc)
 		/* The posted receive flushes when the QP is destroyed. */
 		goto out_wait_recv;
 	}
-	if (!wait_for_completion_timeout(&x->send_done, EMP_RDMA_CONNECT_TIMEOUT))
+	if (!emp_rdma_wait_wc(q, &x->send_done))
 		err = -ETIMEDOUT;
 	else
 		err = x->send_err;
 out_wait_recv:
-	if (!err && !wait_for_completion_timeout(&x->recv_done, EMP_RDMA_CONNECT_TIMEOUT))
+	if (!err && !emp_rdma_wait_wc(q, &x->recv_done))
 		err = -ETIMEDOUT;
 	if (!err)
 		err = x->recv_err;
 	if (err) {
 		/*
 		 * Our buffers may still be posted: move the QP to the error
-		 * state and wait until every work request has flushed.
+		 * state and wait until every work request has flushed (on a
+		 * polled queue ib_drain_qp() polls the CQ itself).
 		 */
 		ib_drain_qp(q->cm_id->qp);
-		pr_notice("rdma tier %s: handshake failed: %d\n", t->peer, err);
+		pr_notice("rdma tier %s: %s %u: handshake failed: %d\n", t->peer,
+			  emp_rdma_qkind(q), emp_rdma_qno(q), err);
 		goto out_unmap;
 	}
 	ib_dma_unmap_single(dev, send_dma, sizeof(x->out), DMA_TO_DEVICE);
@@ -390,7 +471,7 @@ static void emp_rdma_watch(struct work_struct *work)
 
 	unsigned int tmo = emp_request_timeout();
 
-	for (i = 0; i < t->nr_queues; i++) {
+	for (i = 0; i < 2 * t->nr_queues; i++) {
 		struct emp_rdma_queue *q = &t->q[i];
 		int n = atomic_read(&q->inflight);
 
@@ -400,13 +481,16 @@ static void emp_rdma_watch(struct work_struct *work)
 			if (!tmo || !time_after(jiffies, READ_ONCE(q->last_done) +
 						  (unsigned long)tmo * HZ))
 				continue;
-			pr_warn("rdma tier %s: queue %u: %d request(s) unanswered for %u s\n",
-				t->peer, i, n, tmo);
+			pr_warn("rdma tier %s: %s %u: %d request(s) unanswered for %u s\n",
+				t->peer, emp_rdma_qkind(q), emp_rdma_qno(q), n, tmo);
 			emp_rdma_queue_failed(q, "requests timed out");
 		}
-		pr_notice("rdma tier %s: queue %u: cutting it, %d request(s) outstanding\n",
-			  t->peer, i, n);
-		/* Flushes every outstanding work request with an error. */
+		pr_notice("rdma tier %s: %s %u: cutting it, %d request(s) outstanding\n",
+			  t->peer, emp_rdma_qkind(q), emp_rdma_qno(q), n);
+		/*
+		 * Flushes every outstanding work request with an error; on a
+		 * polled queue their waiters reap the flushes.
+		 */
 		q->cut = true;
 		rdma_disconnect(q->cm_id);
 	}
@@ -443,6 +527,7 @@ static int emp_rdma_queue_connect(struct emp_rdma_tier *t, unsigned int i,
 	int err;
 
 	q->t = t;
+	q->polled = i >= t->nr_queues;
 	init_completion(&q->cm_done);
 	sema_init(&q->slots, EMP_RDMA_DEPTH);
 	q->cm_id = rdma_create_id(&init_net, emp_rdma_cm_handler, q, RDMA_PS_TCP, IB_QPT_RC);
@@ -459,7 +544,8 @@ static int emp_rdma_queue_connect(struct emp_rdma_tier *t, unsigned int i,
 	if (!err)
 		err = emp_rdma_wait_cm(q);
 	if (err) {
-		pr_notice("rdma tier %s: cannot resolve a route: %d\n", t->peer, err);
+		pr_notice("rdma tier %s: %s %u: cannot resolve a route: %d\n", t->peer,
+			  emp_rdma_qkind(q), emp_rdma_qno(q), err);
 		goto out_free;
 	}
 	if (!t->pd) {
@@ -476,7 +562,8 @@ static int emp_rdma_queue_connect(struct emp_rdma_tier *t, unsigned int i,
 	}
 	/* Room for every request's work requests plus the HELLO exchange. */
 	q->cq = ib_alloc_cq(q->cm_id->device, q, 2 * EMP_RDMA_DEPTH + 4,
-			    i % q->cm_id->device->num_comp_vectors, IB_POLL_SOFTIRQ);
+			    i % q->cm_id->device->num_comp_vectors,
+			    q->polled ? IB_POLL_DIRECT : IB_POLL_SOFTIRQ);
 	if (IS_ERR(q->cq)) {
 		err = PTR_ERR(q->cq);
 		q->cq = NULL;
@@ -512,7 +599,8 @@ static int emp_rdma_queue_connect(struct emp_rdma_tier *t, unsigned int i,
 	if (!err)
 		err = emp_rdma_wait_cm(q);
 	if (err) {
-		pr_notice("rdma tier %s: connect failed: %d\n", t->peer, err);
+		pr_notice("rdma tier %s: %s %u: connect failed: %d\n", t->peer,
+			  emp_rdma_qkind(q), emp_rdma_qno(q), err);
 		goto out_free;
 	}
 	err = emp_rdma_hello(q, desc);
@@ -531,7 +619,7 @@ static void emp_rdma_free(struct emp_rdma_tier *t)
 
 	/* First the watchdog: it uses the queues' ids. */
 	cancel_delayed_work_sync(&t->watch);
-	for (i = 0; i < t->nr_queues; i++)
+	for (i = 0; i < 2 * t->nr_queues; i++)
 		emp_rdma_queue_free(&t->q[i]);
 	if (t->pd)
 		ib_dealloc_pd(t->pd);
@@ -567,13 +655,14 @@ static int emp_rdma_create(const struct emp_tier *desc, void *holder,
 		return err;
 	n = READ_ONCE(rdma_queues) ?: num_online_cpus();
 	n = clamp_t(unsigned int, n, 1, EMP_RDMA_MAX_QUEUES);
-	t = kzalloc(struct_size(t, q, n), GFP_KERNEL);
+	t = kzalloc(struct_size(t, q, 2 * n), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&t->watch, emp_rdma_watch);
 	snprintf(t->peer, sizeof(t->peer), "%s:%u", desc->path, desc->port);
 	t->nr_queues = n;
-	for (i = 0; i < t->nr_queues; i++) {
+	/* The first connection makes the donor session, the others join it. */
+	for (i = 0; i < 2 * n; i++) {
 		err = emp_rdma_queue_connect(t, i, desc, &ss);
 		if (err)
 			goto out_free;
@@ -581,7 +670,7 @@ static int emp_rdma_create(const struct emp_tier *desc, void *holder,
 	t->be.size = desc->size;
 	*out = &t->be;
 	queue_delayed_work(emp_rdma_wq, &t->watch, HZ);
-	pr_info("rdma tier %s: connected, %u queue(s), %llu bytes\n", t->peer,
+	pr_info("rdma tier %s: connected, %u queue(s) of each kind, %llu bytes\n", t->peer,
 		t->nr_queues, desc->size);
 	return 0;
 
@@ -596,6 +685,7 @@ static const struct emp_tier_ops emp_rdma_ops = {
 	.owner		= THIS_MODULE,
 	.create		= emp_rdma_create,
 	.submit		= emp_rdma_submit,
+	.poll		= emp_rdma_poll,
 	.destroy	= emp_rdma_destroy,
 };
 

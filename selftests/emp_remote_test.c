@@ -191,6 +191,43 @@ static void print_latency(const char *what, const struct emp_stat *st)
 	fflush(stdout);
 }
 
+/*
+ * Issue 16: the read a fault waits for is polled for by the faulting task
+ * on an RDMA tier, and on no other kind (stat.polled_reads counts the
+ * reads whose completion a poll reaped). On an instance of RDMA tiers
+ * alone with no errors, every such read (fetches less prefetched) must
+ * have been polled; with other tiers, at most the RDMA tiers' reads.
+ */
+static void check_polled(struct __test_metadata *_metadata, int ctl, const struct emp_stat *st)
+{
+	uint64_t critical = st->fetches - st->prefetched, rdma_reads = 0;
+	unsigned long long polled = st->polled_reads;
+	bool all_rdma = true;
+	struct emp_info info;
+
+	ASSERT_EQ(0, emp_get_info(ctl, &info));
+	ASSERT_TRUE(info.features & EMP_FEAT_POLLED_READS)
+		TH_LOG("the module does not announce EMP_FEAT_POLLED_READS");
+	for (unsigned int i = 0; i < st->nr_tiers; i++) {
+		if (st->tier[i].kind == EMP_TIER_RDMA)
+			rdma_reads += st->tier[i].reads;
+		else
+			all_rdma = false;
+	}
+	printf("# %llu reads of faults, %llu polled for, %llu RDMA reads in all\n",
+	       (unsigned long long)critical, polled, (unsigned long long)rdma_reads);
+	ASSERT_LT(0, critical) TH_LOG("no fault read from a tier: nothing to check");
+	if (!rdma_reads) {
+		EXPECT_EQ(0, polled) TH_LOG("reads polled for on a tier that is not RDMA");
+		return;
+	}
+	EXPECT_LT(0, polled) TH_LOG("no RDMA read of a fault was polled for");
+	EXPECT_GE(rdma_reads, polled);
+	EXPECT_GE(critical, polled);
+	if (all_rdma && !st->io_errors)
+		EXPECT_EQ(critical, polled) TH_LOG("a read of a fault on RDMA was not polled for");
+}
+
 /* Set the link the donor is reached over up or down. Return: 0 or -1. */
 static int donor_link(const char *state)
 {
@@ -260,6 +297,7 @@ TEST_F_TIMEOUT(tcp, integrity_with_evictions, 120)
 	EXPECT_LT(0, st.tier[0].reads);
 	EXPECT_EQ(0, st.tier[0].errors);
 	EXPECT_EQ(0, st.io_errors);
+	check_polled(_metadata, self->ctl, &st);
 	EXPECT_EQ(0, emp_destroy(self->ctl, "rt"));
 }
 
@@ -279,6 +317,7 @@ TEST_F_TIMEOUT(tcp, mixed_tcp_and_nvme_spread_blocks, 120)
 	EXPECT_LT(0, st.tier[1].writes);
 	EXPECT_LT(0, st.tier[0].reads);
 	EXPECT_LT(0, st.tier[1].reads);
+	check_polled(_metadata, self->ctl, &st);
 	EXPECT_EQ(0, emp_destroy(self->ctl, "mix"));
 }
 
@@ -302,6 +341,7 @@ TEST_F_TIMEOUT(tcp, mixed_rdma_tcp_and_nvme, 120)
 		EXPECT_LT(0, st.tier[i].reads) TH_LOG("tier %d", i);
 		EXPECT_EQ(0, st.tier[i].errors) TH_LOG("tier %d", i);
 	}
+	check_polled(_metadata, self->ctl, &st);
 	EXPECT_EQ(0, emp_destroy(self->ctl, "three"));
 }
 #endif
@@ -374,6 +414,7 @@ static void matrix_pass(struct __test_metadata *_metadata, int ctl, const char *
 	for (unsigned int i = 0; i < st.nr_tiers; i++) {
 		EXPECT_LT(0, st.tier[i].reads) TH_LOG("tier %u never read", i);
 	}
+	check_polled(_metadata, ctl, &st);
 }
 
 TEST_F_TIMEOUT(matrix, integrity, 120)
@@ -431,6 +472,7 @@ static void parallel_faults(struct __test_metadata *_metadata, FIXTURE_DATA(tcp)
 	const uint64_t size = 4ULL << 20;
 	struct worker w[4];
 	pthread_t th[4];
+	struct emp_stat st;
 	struct emp_tier t;
 	uint8_t *m;
 	int fd;
@@ -455,6 +497,10 @@ static void parallel_faults(struct __test_metadata *_metadata, FIXTURE_DATA(tcp)
 	}
 	munmap(m, size);
 	close(fd);
+	/* Over RDMA: four tasks polled the same queues, reaping each other's reads. */
+	ASSERT_EQ(0, emp_stat(self->ctl, "par", &st));
+	EXPECT_EQ(0, st.io_errors);
+	check_polled(_metadata, self->ctl, &st);
 	EXPECT_EQ(0, emp_destroy(self->ctl, "par"));
 }
 
@@ -538,6 +584,8 @@ static void lose_donor(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *sel
 		EXPECT_EQ(0, donor_link("up"));
 	EXPECT_LT(0, sigbus);
 	ASSERT_EQ(0, emp_stat(self->ctl, name, &st));
+	printf("# %zu SIGBUS, %llu reads polled for\n", sigbus,
+	       (unsigned long long)st.polled_reads);
 	EXPECT_LT(0, st.io_errors);
 	EXPECT_LT(0, st.sigbus);
 	EXPECT_TRUE(st.state & EMP_STATE_IO_ERROR);

@@ -206,7 +206,7 @@ static void populate(uint8_t *m, uint64_t size)
 #define BENCH_COUNTERS(X) X(faults) X(hits) X(zero_fills) X(fetches) X(evictions) \
 	X(writebacks) X(io_errors) X(sigbus) X(mapped_around) X(nowait_retries) \
 	X(cleaned) X(huge_faults) X(direct_reclaims) X(reclaimed) X(deactivated) \
-	X(reactivated) X(prefetched) X(prefetch_hits)
+	X(reactivated) X(prefetched) X(prefetch_hits) X(polled_reads)
 
 /* The kernel's fault latency quantile @permille over the faults between @a
  * and @b, from the fine histogram; JSON null when it is in the open last

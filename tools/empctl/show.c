@@ -42,7 +42,7 @@ void print_stat_json(const struct emp_stat *st, int with_time)
 	       "\"mapped_around\":%llu,\"nowait_retries\":%llu,\"cleaned\":%llu,"
 	       "\"huge_faults\":%llu,\"direct_reclaims\":%llu,\"reclaimed\":%llu,"
 	       "\"deactivated\":%llu,\"reactivated\":%llu,\"prefetched\":%llu,"
-	       "\"prefetch_hits\":%llu,\"meta_bytes\":%llu},",
+	       "\"prefetch_hits\":%llu,\"polled_reads\":%llu,\"meta_bytes\":%llu},",
 	       (unsigned long long)st->faults, (unsigned long long)st->hits,
 	       (unsigned long long)st->zero_fills, (unsigned long long)st->fetches,
 	       (unsigned long long)st->evictions, (unsigned long long)st->writebacks,
@@ -52,7 +52,7 @@ void print_stat_json(const struct emp_stat *st, int with_time)
 	       (unsigned long long)st->direct_reclaims, (unsigned long long)st->reclaimed,
 	       (unsigned long long)st->deactivated, (unsigned long long)st->reactivated,
 	       (unsigned long long)st->prefetched, (unsigned long long)st->prefetch_hits,
-	       (unsigned long long)st->meta_bytes);
+	       (unsigned long long)st->polled_reads, (unsigned long long)st->meta_bytes);
 	printf("\"fault_latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"histogram\":[",
 	       (unsigned long long)emp_lat_quantile(st, 500), (unsigned long long)emp_lat_quantile(st, 990));
 	for (i = 0; i < EMP_LAT_BUCKETS; i++)
@@ -251,6 +251,7 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 	counter(&kv, "reactivated", st->reactivated, prev->reactivated, dt, rates);
 	counter(&kv, "prefetched", st->prefetched, prev->prefetched, dt, rates);
 	counter(&kv, "prefetch hits", st->prefetch_hits, prev->prefetch_hits, dt, rates);
+	counter(&kv, "polled reads", st->polled_reads, prev->polled_reads, dt, rates);
 	KV("metadata", "%s", emp_format_human(st->meta_bytes, b[0], sizeof(b[0])));
 	p50 = emp_lat_quantile(st, 500);
 	p99 = emp_lat_quantile(st, 990);

@@ -50,6 +50,7 @@
 #define EMP_FEAT_CLEAN_AHEAD	(1ULL << 7)	/* emp_stat.cleaned is counted */
 #define EMP_FEAT_HUGE_MAP	(1ULL << 8)	/* emp_stat.huge_faults is counted */
 #define EMP_FEAT_RECLAIM	(1ULL << 9)	/* emp_stat from direct_reclaims on */
+#define EMP_FEAT_POLLED_READS	(1ULL << 10)	/* emp_stat.polled_reads is counted */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -333,6 +334,13 @@ struct emp_tier_stat {
  * @meta_bytes:    out: kernel memory the instance's metadata holds now
  *                 (block state, bitmaps, indexes), in bytes
  * @lat_fine:      out: fault latency histogram, fine (EMP_LAT_FINE_BUCKETS)
+ * The struct ends before the following in modules without
+ * EMP_FEAT_POLLED_READS:
+ * @polled_reads:  out: faults whose tier read the faulting task waited for
+ *                 by polling the tier's completion queue itself rather than
+ *                 sleeping until an interrupt (tiers that can be polled:
+ *                 RDMA; see the emp.ko parameter poll_us); also counted in
+ *                 @fetches. Zero for instances on other tiers.
  * @reserved:      in: zero
  */
 struct emp_stat {
@@ -370,6 +378,7 @@ struct emp_stat {
 	__u64 prefetch_hits;
 	__u64 meta_bytes;
 	__u64 lat_fine[EMP_LAT_FINE_BUCKETS];
+	__u64 polled_reads;
 	__u64 reserved[1];
 };
 #define EMP_STAT_SIZE_VER0	888
