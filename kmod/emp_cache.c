@@ -126,18 +126,26 @@ static void emp_run_submit(struct emp_run_io *r, struct emp_wait *w,
 /*
  * Polled waits. A tier with a poll op (RDMA) lets the faulting task reap
  * the completion of its critical read itself instead of sleeping until an
- * interrupt wakes it: it spins on ->poll for up to poll_us microseconds,
+ * interrupt wakes it (unless poll_reads is off; then such reads go the
+ * interrupt-driven way of every other transfer, for comparison or where
+ * polling does not pay): it spins on ->poll for up to poll_us microseconds,
  * then, since such a completion raises no interrupt, sleeps in short slices
  * and polls again after each, until its read is over. A slice is at most
  * an eighth of the time already waited (10 us to 1 ms), so sleeping adds
  * little to a slow read and a stalled one (until the tier's watchdog fails
  * it) costs few wake-ups.
  */
-static unsigned int poll_us = 20;
+static bool poll_reads = true;
+module_param(poll_reads, bool, 0644);
+MODULE_PARM_DESC(poll_reads,
+		 "faults reap the completion of their reads themselves on tiers that can be "
+		 "polled (RDMA) instead of sleeping until an interrupt (default Y)");
+
+static unsigned int poll_us = 200;
 module_param(poll_us, uint, 0644);
 MODULE_PARM_DESC(poll_us,
 		 "microseconds a fault polls the completion queue of its read before it sleeps "
-		 "between polls, on tiers that can be polled (RDMA; default 20, 0: no spin)");
+		 "between polls, on tiers that can be polled (RDMA; default 200, 0: no spin)");
 
 #define EMP_POLL_SLICE_MIN_US	10
 #define EMP_POLL_SLICE_MAX_US	1000
@@ -186,7 +194,7 @@ static void emp_poll_wait(struct emp_backend *be, struct emp_tier_io *io,
 int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp_io_dir dir,
 		     u64 pos, struct page **pages, unsigned int nr_pages)
 {
-	bool poll = dir == EMP_IO_READ && be->ops->poll;
+	bool poll = dir == EMP_IO_READ && be->ops->poll && READ_ONCE(poll_reads);
 	struct emp_wait w;
 	struct emp_run_io r;
 

@@ -243,6 +243,7 @@ FIXTURE(tcp) {
 	uint16_t port;
 	long saved_tmo;	/* request_timeout to put back, or -1 */
 	long saved_queues;	/* QUEUES_PARAM to put back, or -1 */
+	long saved_poll;	/* poll_reads to put back, or -1 */
 };
 
 #ifdef EMP_REMOTE_RDMA
@@ -257,6 +258,7 @@ FIXTURE_SETUP(tcp)
 {
 	self->saved_tmo = -1;
 	self->saved_queues = -1;
+	self->saved_poll = -1;
 	self->ctl = emp_ctl_open();
 	ASSERT_LE(0, self->ctl);
 	et_destroy_all(self->ctl);
@@ -275,6 +277,8 @@ FIXTURE_TEARDOWN(tcp)
 		et_module_param("request_timeout", self->saved_tmo);
 	if (self->saved_queues >= 0)
 		et_param(QUEUES_MOD, QUEUES_PARAM, self->saved_queues);
+	if (self->saved_poll >= 0)
+		et_module_param("poll_reads", self->saved_poll);
 	donor_link("up");	/* a failed link-down test must not leave it down */
 	close(self->ctl);
 }
@@ -300,6 +304,31 @@ TEST_F_TIMEOUT(tcp, integrity_with_evictions, 120)
 	check_polled(_metadata, self->ctl, &st);
 	EXPECT_EQ(0, emp_destroy(self->ctl, "rt"));
 }
+
+#ifdef EMP_REMOTE_RDMA
+/*
+ * With emp.ko's poll_reads off the reads of faults go the interrupt-driven
+ * way: none is polled for, and the data is the same (this also shows that
+ * check_polled() can tell).
+ */
+TEST_F_TIMEOUT(tcp, reads_sleep_when_poll_reads_is_off, 120)
+{
+	const uint64_t size = 4ULL << 20;
+	struct emp_tier t;
+	struct emp_stat st;
+
+	self->saved_poll = et_module_param("poll_reads", 0);
+	ASSERT_LE(0, self->saved_poll) TH_LOG("emp.ko has no poll_reads parameter");
+	tcp_tier(&t, self->port, size, NULL);
+	ASSERT_EQ(0, create(self->ctl, "nopoll", 16 << 10, 4 << 10, 512ULL << 10, &t, 1));
+	pattern_pass(_metadata, "nopoll", size, 4);
+	ASSERT_EQ(0, emp_stat(self->ctl, "nopoll", &st));
+	EXPECT_EQ(0, st.io_errors);
+	EXPECT_LT(0, st.fetches - st.prefetched);
+	EXPECT_EQ(0, st.polled_reads) TH_LOG("reads polled for with poll_reads off");
+	EXPECT_EQ(0, emp_destroy(self->ctl, "nopoll"));
+}
+#endif
 
 TEST_F_TIMEOUT(tcp, mixed_tcp_and_nvme_spread_blocks, 120)
 {
@@ -586,6 +615,16 @@ static void lose_donor(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *sel
 	ASSERT_EQ(0, emp_stat(self->ctl, name, &st));
 	printf("# %zu SIGBUS, %llu reads polled for\n", sigbus,
 	       (unsigned long long)st.polled_reads);
+#ifdef EMP_REMOTE_RDMA
+	/*
+	 * Nothing was read before the link went down (the pages were written
+	 * once, never read), and no connection event tells of a link down:
+	 * the first read on a polled queue is posted and fails by completion
+	 * (the QP's error or the watchdog's cut), which its waiter must reap.
+	 */
+	if (how == LOSE_LINK)
+		EXPECT_LT(0, st.polled_reads) TH_LOG("no failed read reaped by its polling waiter");
+#endif
 	EXPECT_LT(0, st.io_errors);
 	EXPECT_LT(0, st.sigbus);
 	EXPECT_TRUE(st.state & EMP_STATE_IO_ERROR);

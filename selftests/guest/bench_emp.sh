@@ -23,13 +23,15 @@ AROUND_GEOMS=65536/4096+65536/65536+2097152/65536
 VM_SIZE=32 VM_BUDGET=4 VM_ROUNDS=2 VM_SECS=3 VM_GEOM=65536/4096	# KVM guest on an instance
 VMH_SIZE=32 VMH_BUDGET=8 VMH_ROUNDS=2 VMH_SUB=65536	# the same, 2 MiB blocks mapped whole or not
 PARTS="fault tput around vm vmhuge swap"
+# Opt-in part pollsweep: RDMA fault latency per poll setting (see below).
+POLL_ROUNDS=3 POLL_SETTINGS=off+0+20+50+200
 EMP_PARAMS=		# emp.ko parameters, e.g. emp.bench=EMP_PARAMS=clean_ahead=0
 for a in $(cat /proc/cmdline); do
 	case "$a" in emp.bench=*) eval "$(echo "${a#emp.bench=}" | tr , ' ')" ;; esac
 done
 # Lists are joined by + on the command line (emp.bench=PARTS=fault+swap).
 PARTS=$(echo "$PARTS" | tr + ' ')
-for v in SWAP_GEOMS SWAP_DISTS SWAP_PCTS SWAP_THREADS AROUND_GEOMS; do
+for v in SWAP_GEOMS SWAP_DISTS SWAP_PCTS SWAP_THREADS AROUND_GEOMS POLL_SETTINGS; do
 	eval "$v=\$(echo \"\$$v\" | tr + ' ')"
 done
 FAULT_ROUNDS=2			# EMP and its contender alternate, this many times
@@ -150,6 +152,44 @@ case " $PARTS " in *" fault "*)
 		ran "ib_read_lat -s 4096 over rxe0" iblat $FAULT_N_NET
 	else
 		skip_all "fault latency, EMP on RDMA"; skip_all "ib_read_lat over rxe0"
+	fi
+	;;
+esac
+
+# Opt-in (PARTS=pollsweep): the RDMA tier's fault latency (cold, 1 thread)
+# under each of POLL_SETTINGS (off: emp.ko poll_reads=N, the interrupt-
+# driven way; N: poll_reads=Y poll_us=N), the settings taking turns, then
+# ib_read_lat, in each of POLL_ROUNDS rounds, so that host noise hits all
+# alike. In the table the EMP column names the setting (pN: poll_us=N).
+pollrun() {	# pollrun SETTING
+	if [ "$1" = off ]; then echo N > /sys/module/emp/parameters/poll_reads
+	else echo Y > /sys/module/emp/parameters/poll_reads
+		echo "$1" > /sys/module/emp/parameters/poll_us; fi
+	$B fault --tier rdma --addr 10.0.2.15 --port 19683 --size $FAULT_NET_SIZE \
+		--budget $FAULT_NET_BUDGET --n $FAULT_N_NET --full 0 > /tmp/pollrun.out
+	rc=$?
+	s=$1; [ "$s" = off ] || s=p$s
+	sed "s/\"mode\":\"cold\"/\"mode\":\"$s\"/" /tmp/pollrun.out
+	return $rc
+}
+case " $PARTS " in *" pollsweep "*)
+	if { [ -d /sys/class/infiniband/rxe0 ] || { modprobe -a rdma_rxe rdma_cm rdma_ucm &&
+	     rdma link add rxe0 type rxe netdev eth0; }; } &&
+	   { [ -d /sys/module/emp_rdma ] || insmod /emp/modules/emp_rdma.ko; }; then
+		for i in $(seq 50); do rdma link show rxe0/1 | grep -q "state ACTIVE" && break; sleep 0.1; done
+		vmd -d rxe0 -a 10.0.2.15 -p 19683 -m $((FAULT_NET_SIZE + 16)) > /tmp/vmd-poll.log 2>&1 &
+		vmd=$!
+		for i in $(seq 100); do grep -q serving /tmp/vmd-poll.log && break; sleep 0.1; done
+		for r in $(seq $POLL_ROUNDS); do
+			for s in $POLL_SETTINGS; do
+				ran "fault latency, EMP on RDMA, poll setting $s, round $r" pollrun $s
+			done
+			ran "ib_read_lat -s 4096 over rxe0, round $r" iblat $FAULT_N_NET
+		done
+		kill $vmd; wait $vmd 2>/dev/null
+		echo Y > /sys/module/emp/parameters/poll_reads
+	else
+		skip_all "fault latency, EMP on RDMA, poll settings"
 	fi
 	;;
 esac
