@@ -316,6 +316,7 @@ void emp_cache_init(struct emp_instance *inst);
 void emp_cache_stop(struct emp_instance *inst);
 int emp_cache_charge(struct emp_instance *inst, struct emp_block *self, long n);
 bool emp_cache_trycharge(struct emp_instance *inst, long n, long keep);
+int emp_block_cmp_index(const void *a, const void *b);
 long emp_reclaim_fault_reserve(struct emp_instance *inst);
 void emp_cache_uncharge(struct emp_instance *inst, long n);
 int emp_cache_shrink(struct emp_instance *inst);

@@ -315,7 +315,7 @@ one_by_one:
  * it until the caller unlocks: a new mapping needs a fault, and a fault
  * needs blk->lock.
  */
-static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
+static void emp_block_quiesce_pages(struct emp_instance *inst, struct emp_block *blk)
 {
 	struct page **pages = emp_block_pages(inst, blk);
 	unsigned int i;
@@ -324,9 +324,21 @@ static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
 	for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk))
 		if (pages[i])
 			lock_page(pages[i]);
+}
+
+/* Unmap @nr blocks from @index on: one range, so one TLB flush per mapping. */
+static void emp_unmap_blocks(struct emp_instance *inst, unsigned long index,
+			     unsigned long nr)
+{
 	if (inst->mapping)
-		unmap_mapping_range(inst->mapping, (loff_t)blk->index << inst->block_shift,
-				    1ULL << inst->block_shift, 1);
+		unmap_mapping_range(inst->mapping, (loff_t)index << inst->block_shift,
+				    (loff_t)nr << inst->block_shift, 1);
+}
+
+static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
+{
+	emp_block_quiesce_pages(inst, blk);
+	emp_unmap_blocks(inst, blk->index, 1);
 }
 
 static void emp_block_unlock_pages(struct emp_instance *inst, struct emp_block *blk)
@@ -400,7 +412,8 @@ static void emp_evict_done(struct emp_instance *inst, struct emp_block *blk, int
 	emp_block_put(inst, blk);
 }
 
-static int emp_cmp_index(const void *a, const void *b)
+/* sort() order of an array of block pointers: by block number. */
+int emp_block_cmp_index(const void *a, const void *b)
 {
 	const struct emp_block *x = *(struct emp_block * const *)a;
 	const struct emp_block *y = *(struct emp_block * const *)b;
@@ -427,7 +440,7 @@ int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 		     unsigned int n, bool background)
 {
 	struct emp_evict_ctx ctx = { .background = background };
-	unsigned int i;
+	unsigned int i, run;
 
 	if (WARN_ON_ONCE(n > EMP_MAX_EVICT_BATCH))
 		n = EMP_MAX_EVICT_BATCH;
@@ -435,10 +448,22 @@ int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 	 * In instance order, so writebacks of neighbouring blocks go out one
 	 * after the other and the block layer merges them under the plug.
 	 */
-	sort(victims, n, sizeof(*victims), emp_cmp_index, NULL);
+	sort(victims, n, sizeof(*victims), emp_block_cmp_index, NULL);
 	for (i = 0; i < n; i++) {
 		set_bit(EMP_BLK_EVICTING, &victims[i]->flags);
-		emp_block_quiesce(inst, victims[i]);
+		emp_block_quiesce_pages(inst, victims[i]);
+	}
+	/*
+	 * Then unmapped, each run of neighbouring blocks with one call: one
+	 * TLB flush per run (a streaming workload's victims are mostly one
+	 * run). There is no kernel call a module may use to batch the flushes
+	 * of ranges that are not adjacent.
+	 */
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n &&
+		     victims[i + run]->index == victims[i]->index + run; run++)
+			;
+		emp_unmap_blocks(inst, victims[i]->index, run);
 	}
 	emp_writeback_blocks(inst, victims, n, emp_evict_done, &ctx);
 	return ctx.err;

@@ -250,17 +250,25 @@ bool emp_sub_dram_possible(bool huge)
  * to the budget as a whole; so does any block unless the instance takes
  * DRAM a subblock at a time (inst->sub_dram: emp_sub_pages() gives a
  * subblock its pages as it arrives, so a block random access touched once
- * costs one subblock of the budget, not the whole block).
+ * costs one subblock of the budget, not the whole block). @may_wait: evict
+ * or wait for room, as a fault does; else take free budget only, as
+ * read-ahead does (-ENOSPC without it).
  */
-static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk)
+static int emp_block_populate(struct emp_instance *inst, struct emp_block *blk,
+			      bool may_wait)
 {
 	struct page **pages = emp_block_pages(inst, blk);
 	int err;
 
 	if (!inst->sub_dram) {
-		err = emp_cache_charge(inst, blk, inst->block_pages);
-		if (err)
-			return err;
+		if (may_wait) {
+			err = emp_cache_charge(inst, blk, inst->block_pages);
+			if (err)
+				return err;
+		} else if (!emp_cache_trycharge(inst, inst->block_pages,
+						emp_reclaim_fault_reserve(inst))) {
+			return -ENOSPC;
+		}
 		if (inst->huge && emp_block_alloc_huge(inst, blk, pages)) {
 			set_bit(EMP_BLK_HUGE, &blk->flags);
 		} else if (emp_alloc_pages(pages, inst->block_pages)) {
@@ -463,6 +471,54 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 }
 
 /*
+ * Read-ahead past the end of block @index: the first subblocks of the
+ * blocks after it, @left subblocks in all. It takes free budget only (a
+ * block not resident yet becomes resident only if the budget has room for
+ * it) and stops at a block whose lock is taken (a fault or an eviction is
+ * at it: trylock, as eviction takes its victims' locks, so holding the
+ * faulting block's lock here cannot deadlock) or that gets nothing.
+ * Context: the caller holds the lock of block @index.
+ */
+static void emp_read_ahead_next(struct emp_instance *inst, unsigned long index,
+				unsigned long left)
+{
+	unsigned long nr_blocks = inst->size >> inst->block_shift;
+	struct emp_block *nb;
+	unsigned int n;
+
+	while (left && ++index < nr_blocks) {
+		n = min_t(unsigned long, left, inst->sub_per_block);
+		nb = emp_block_get(inst, index, true);
+		if (!nb)
+			return;
+		if (!mutex_trylock(&nb->lock)) {
+			emp_block_put(inst, nb);
+			return;
+		}
+		/*
+		 * Taking DRAM per subblock, a block is resident before any
+		 * arrives: its first one's DRAM first, so that no empty block
+		 * is left resident when the budget has no room.
+		 */
+		if (test_bit(EMP_BLK_DEAD, &nb->flags) ||
+		    (!test_bit(EMP_BLK_RESIDENT, &nb->flags) &&
+		     ((inst->sub_dram && emp_sub_pages(inst, nb, 0, false)) ||
+		      emp_block_populate(inst, nb, false)))) {
+			/* Not resident: it leaves no metadata behind. */
+			if (!test_bit(EMP_BLK_RESIDENT, &nb->flags))
+				emp_block_retire(inst, nb);
+			mutex_unlock(&nb->lock);
+			emp_block_put(inst, nb);
+			return;
+		}
+		emp_read_ahead(inst, nb, 0, n, true);
+		mutex_unlock(&nb->lock);
+		emp_block_put(inst, nb);
+		left -= n;
+	}
+}
+
+/*
  * Before a huge block is handed to the core for a PMD mapping, every
  * subblock must be present: wait for the background reads, then read
  * synchronously what is still missing (a read that failed or that could
@@ -646,7 +702,7 @@ again:
 		if (nowait)
 			goto later;
 		fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
-		err = emp_block_populate(inst, blk);
+		err = emp_block_populate(inst, blk, true);
 		if (err)
 			goto out_err;
 		hit = false;
@@ -696,7 +752,11 @@ again:
 		if (err)
 			goto out_err;
 	} else if (win) {
-		emp_read_ahead(inst, blk, sub + 1, sub + 1 + win, true);
+		unsigned int in_blk = min(win, inst->sub_per_block - 1 - sub);
+
+		emp_read_ahead(inst, blk, sub + 1, sub + 1 + in_blk, true);
+		if (win > in_blk)
+			emp_read_ahead_next(inst, blk->index, win - in_blk);
 	}
 	emp_block_touch(inst, blk);
 	if (fpin) {
