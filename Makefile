@@ -206,7 +206,7 @@ build/unit/wire_test: selftests/unit/wire_test.c $(VMD_DIR)/wire.c $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $(filter %.c,$^)
 
-# --- VM mode (issue 8): emp-qemu, its test payload, make vmtest -------------
+# --- VM mode: emp-qemu, its test payload, make vmtest, make vmtest-patched -
 # emp-qemu runs stock QEMU with guest RAM on an instance (tools/emp-qemu.c).
 # Its guest test (selftests/guest/emp_qemu.sh) needs qemu-system-x86_64 and
 # its libraries in the initramfs (about 50 MB more), so it is opt-in:
