@@ -209,17 +209,18 @@ out_free:
 }
 
 /*
- * DRAM a subblock at a time. Off by default: with it, a hot set of 64K
- * blocks lost 15-25 % of its pages to a scan in some CI runs of
- * emp_policy_test (not in the same test's runs under load, and never with
- * whole-block charging), cause not found yet. make bench measured 64K/4K
- * random access at 0.7-1.3x of swap with it, 0.24-0.32x without.
+ * DRAM a subblock at a time (on by default). It was off for a while: with
+ * it, CI saw a hot set of 64K blocks lose 15-25 % of its pages to a scan
+ * in emp_policy_test three times; the likely cause, the victim choice
+ * taking blocks it had just demoted when it went round a short inactive
+ * list, is fixed in emp_pick_victims(). make bench measured 64K/4K
+ * random access at 0.5-1.3x of swap with it, 0.24-0.47x without.
  */
-static bool sub_dram;
+static bool sub_dram = true;
 module_param(sub_dram, bool, 0644);
 MODULE_PARM_DESC(sub_dram,
 		 "new instances take DRAM a subblock at a time, as subblocks arrive, "
-		 "instead of a block at a time (experimental, default N)");
+		 "instead of a block at a time (default Y)");
 
 /**
  * emp_sub_dram_possible() - whether a new instance takes DRAM per subblock

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The local DRAM cache of an instance: the budget, the eviction clock,
- * writeback of dirty subblocks, the background cleaner, and synchronous
+ * The local DRAM cache of an instance: the budget, eviction (victims
+ * from emp_reclaim.c's lists), writeback of dirty subblocks, the background cleaner, and synchronous
  * tier transfers.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -15,12 +15,13 @@
 #include <linux/wait_bit.h>
 
 #include "emp.h"
+#include "emp_trace.h"
 
 /* Tiers per request: BIO_MAX_VECS pages is what one bio carries. */
 #define EMP_MAX_IO_PAGES	256
 /* Failed writebacks tolerated while looking for a block to evict. */
 #define EMP_EVICT_TRIES		8
-/* Blocks the cleaner takes off the clock's cold end per round. */
+/* Blocks the cleaner takes off the inactive list's old end per round. */
 #define EMP_CLEAN_BATCH		32
 
 /*
@@ -49,6 +50,8 @@ void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err)
 
 	if (err) {
 		atomic64_inc(&be->errors);
+		trace_emp_tier_error(be->ops->name, io->dir == EMP_IO_WRITE, io->pos,
+				     io->nr_pages, err);
 	} else if (io->dir == EMP_IO_READ) {
 		atomic64_inc(&be->reads);
 		atomic64_add(bytes, &be->read_bytes);
@@ -211,6 +214,8 @@ static int emp_wb_finish(struct emp_instance *inst, struct emp_block *blk,
 	int err = 0;
 
 	for (i = 0; i < nr; i++) {
+		trace_emp_writeback(inst->name, blk->index, runs[i].first, runs[i].nr,
+				    runs[i].err);
 		if (runs[i].err) {
 			err = -EIO;
 			this_cpu_inc(inst->stats->io_errors);
@@ -398,6 +403,7 @@ static void emp_evict_done(struct emp_instance *inst, struct emp_block *blk, int
 {
 	struct emp_evict_ctx *ctx = arg;
 
+	trace_emp_evict(inst->name, blk->index, ctx->background, err);
 	if (err) {
 		emp_block_unlock_pages(inst, blk);
 		clear_bit(EMP_BLK_EVICTING, &blk->flags);
@@ -526,8 +532,8 @@ static bool emp_block_clean(struct emp_instance *inst, struct emp_block *blk)
 }
 
 /*
- * The cleaner, kicked by every eviction: the first blocks of the eviction
- * clock that are not referenced (at most EMP_CLEAN_BATCH, and an eighth of
+ * The cleaner, kicked by every eviction: the first blocks of the inactive
+ * list that are not referenced (at most EMP_CLEAN_BATCH, and an eighth of
  * the resident blocks) are the next victims; write back the dirty ones
  * among them. Cleaning further ahead costs more than it saves: a cleaned
  * block is unmapped, and one touched again before its eviction faults and
@@ -548,7 +554,7 @@ static void emp_clean_work(struct work_struct *work)
 		if (scanned++ >= 4 * EMP_CLEAN_BATCH)
 			break;
 		if (test_bit(EMP_BLK_REFERENCED, &blk->flags))
-			continue;	/* the clock passes it by once more */
+			continue;	/* the policy passes it by once more */
 		if (seen++ >= ahead)
 			break;
 		if (!bitmap_empty(emp_blk_map(inst, blk, EMP_MAP_DIRTY), inst->sub_per_block) &&

@@ -7,8 +7,8 @@
  * Writes are seen through page_mkwrite, which marks the subblock dirty.
  *
  * No lock is shared by faults on different blocks except the per-CPU
- * counters and, briefly, the eviction clock's spinlock when a block is made
- * resident or evicted.
+ * counters and, briefly, the replacement lists' spinlock (lru_lock) when a
+ * block is made resident or evicted.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,6 +24,7 @@
 
 #include "emp.h"
 #include "emp_compat.h"
+#include "emp_trace.h"
 
 static bool fault_around = true;
 module_param(fault_around, bool, 0644);
@@ -55,6 +56,7 @@ static int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk,
 	be = emp_tier_of(inst, blk->index, &pos);
 	err = emp_tier_rw_sync(be, EMP_IO_READ, pos + ((u64)sub << inst->sub_shift),
 			       pages, inst->sub_pages);
+	trace_emp_fetch(inst->name, blk->index, sub, 1, false, err);
 	if (err) {
 		emp_io_failed(inst);
 		pr_warn_ratelimited("%s: read of block %lu subblock %u failed: %d\n",
@@ -84,6 +86,7 @@ static void emp_bg_end_io(struct emp_tier_io *io, int err)
 	unsigned int i;
 
 	emp_tier_account(b->be, io, err);
+	trace_emp_fetch(inst->name, blk->index, b->first, b->nr, true, err);
 	if (err) {
 		emp_io_failed(inst);
 	} else {
@@ -310,12 +313,15 @@ static void emp_map_around(struct vm_fault *vmf, struct emp_instance *inst,
 		this_cpu_add(inst->stats->mapped_around, mapped);
 }
 
-static void emp_account_fault(struct emp_instance *inst, u64 t0, bool hit)
+static void emp_account_fault(struct emp_instance *inst, pgoff_t pgoff, u64 t0, bool hit)
 {
+	u64 ns = ktime_get_ns() - t0;
+
 	emp_count(inst, faults);
 	if (hit)
 		emp_count(inst, hits);
-	this_cpu_inc(inst->stats->lat_fine[emp_lat_fine_bucket(ktime_get_ns() - t0)]);
+	this_cpu_inc(inst->stats->lat_fine[emp_lat_fine_bucket(ns)]);
+	trace_emp_fault(inst->name, pgoff, hit, ns);
 }
 
 /*
@@ -469,7 +475,7 @@ again:
 		mutex_unlock(&blk->lock);
 		emp_block_put(inst, blk);
 		fput(fpin);
-		emp_account_fault(inst, t0, hit);
+		emp_account_fault(inst, pgoff, t0, hit);
 		/*
 		 * MAJOR: after a retry answered under the per-VMA lock, only
 		 * that makes the kernel mark the retry FAULT_FLAG_TRIED.
@@ -496,7 +502,7 @@ again:
 	 * finds the page resident is that fault's end, counted by the try.
 	 */
 	if (!(hit && (vmf->flags & FAULT_FLAG_TRIED)))
-		emp_account_fault(inst, t0, hit);
+		emp_account_fault(inst, pgoff, t0, hit);
 	return VM_FAULT_LOCKED;
 
 later:
@@ -520,7 +526,7 @@ out_err:
 		fput(fpin);
 		return VM_FAULT_RETRY | VM_FAULT_MAJOR;
 	}
-	emp_account_fault(inst, t0, false);
+	emp_account_fault(inst, pgoff, t0, false);
 	if (err == -ENOMEM)
 		return VM_FAULT_OOM;
 	emp_count(inst, sigbus);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest selftest of the cache policy ("Beat Linux swap", item 8), by what it
- * must achieve rather than how:
+ * Guest selftest of the cache policy, by what it must achieve rather than
+ * how:
  *  - reserve:     a background reclaimer keeps free budget ahead of a steady
  *                 stream of faults, so faults almost never evict for
  *                 themselves (stat.direct_reclaims, stat.reclaimed);
@@ -353,7 +353,7 @@ TEST_F_TIMEOUT(replacement, a_hot_set_used_through_its_mapping_survives_a_scan, 
 }
 
 /*
- * DRAM a subblock at a time (emp.ko sub_dram=1, experimental): 2000 random
+ * DRAM a subblock at a time (emp.ko sub_dram, the default): 2000 random
  * pages of a 64K/4K instance, written then read back, stay resident in a
  * budget of 16 MiB (2000 subblocks, 7.8 MiB); charged a block at a time
  * they would need 125 MiB and evict most of it.
