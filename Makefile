@@ -1,12 +1,16 @@
 # EMP top-level Makefile.
 #
-#   make [KVER=6.1|6.12 | KDIR=<headers tree>]   emp.ko + tools + selftests
+#   make [KVER=6.1|6.12|sid|debug | KDIR=<headers tree>]   emp.ko + tools + selftests
+#   make kmod | tools | selftests | unittests | kernels | clean   parts of it
 #   make unit        host unit tests (no guest)
+#   make fuzz        the tier-spec parser under libFuzzer, bounded
 #   make test        full set-up, host unit tests, guest suite on all lines
 #   make demo        full set-up, boot a guest, show emp.ko working
 #   make shell KVER=6.12   interactive shell in a test guest
 #   make deps        install the Debian packages the build and guests need
 #   make bench       benchmarks in one guest (KVER), results in $EMP_CACHE/bench
+#   make vmtest, make vmtest-patched   opt-in VM-mode guest runs (below)
+#   make install, make install-dkms    (below)
 #
 # EMP_CACHE (default ~/.cache/emp) holds fetched kernels and generated files.
 
@@ -206,7 +210,7 @@ build/unit/wire_test: selftests/unit/wire_test.c $(VMD_DIR)/wire.c $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $(filter %.c,$^)
 
-# --- VM mode (issue 8): emp-qemu, its test payload, make vmtest -------------
+# --- VM mode: emp-qemu, its test payload, make vmtest, make vmtest-patched -
 # emp-qemu runs stock QEMU with guest RAM on an instance (tools/emp-qemu.c).
 # Its guest test (selftests/guest/emp_qemu.sh) needs qemu-system-x86_64 and
 # its libraries in the initramfs (about 50 MB more), so it is opt-in:

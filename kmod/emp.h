@@ -129,9 +129,9 @@ struct emp_stats {
  * @sub_per_block:  subblocks per block
  * @bitmap_longs:   longs per bitmap in emp_block.bits
  * @huge:           2 MiB blocks, each kept in one compound page when one
- *                  can be had and mapped whole (emp_fault.c); fixed at
+ *                  can be had and mapped whole (emp_block.c); fixed at
  *                  create from the huge_map parameter
- * @sub_dram:       DRAM taken a subblock at a time (emp_fault.c); fixed at
+ * @sub_dram:       DRAM taken a subblock at a time (emp_block.c); fixed at
  *                  create from the sub_dram parameter
  * @budget_pages:   DRAM budget, in pages (READ_ONCE/WRITE_ONCE)
  * @resident_pages: DRAM pages in use; charged before pages are allocated
@@ -298,15 +298,21 @@ int emp_instance_resize(const char *name, u64 dram_budget);
 int emp_check_name(const char *name);
 int emp_check_budget(u64 budget, u32 block_size);
 
-/* emp_fault.c */
-extern const struct vm_operations_struct emp_vm_ops;
+/* emp_block.c */
 bool emp_sub_dram_possible(bool huge);
 bool emp_huge_possible(u32 block_size);
 struct emp_block *emp_block_get(struct emp_instance *inst, unsigned long index, bool make);
 bool emp_block_tryget(struct emp_block *blk);
 void emp_block_put(struct emp_instance *inst, struct emp_block *blk);
 void emp_block_retire(struct emp_instance *inst, struct emp_block *blk);
+int emp_block_populate(struct emp_instance *inst, struct emp_block *blk, bool may_wait);
+int emp_sub_pages(struct emp_instance *inst, struct emp_block *blk, unsigned int sub,
+		  bool may_wait);
+void emp_zero_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int sub);
 void emp_blocks_free(struct emp_instance *inst);
+
+/* emp_fault.c */
+extern const struct vm_operations_struct emp_vm_ops;
 bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset);
 
 /* emp_cache.c */
@@ -316,6 +322,7 @@ void emp_cache_init(struct emp_instance *inst);
 void emp_cache_stop(struct emp_instance *inst);
 int emp_cache_charge(struct emp_instance *inst, struct emp_block *self, long n);
 bool emp_cache_trycharge(struct emp_instance *inst, long n, long keep);
+int emp_block_cmp_index(const void *a, const void *b);
 long emp_reclaim_fault_reserve(struct emp_instance *inst);
 void emp_cache_uncharge(struct emp_instance *inst, long n);
 int emp_cache_shrink(struct emp_instance *inst);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The local DRAM cache of an instance: the budget, the eviction clock,
- * writeback of dirty subblocks, the background cleaner, and synchronous
+ * The local DRAM cache of an instance: the budget, eviction (victims
+ * from emp_reclaim.c's lists), writeback of dirty subblocks, the background cleaner, and synchronous
  * tier transfers.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -16,12 +16,13 @@
 #include <linux/wait_bit.h>
 
 #include "emp.h"
+#include "emp_trace.h"
 
 /* Tiers per request: BIO_MAX_VECS pages is what one bio carries. */
 #define EMP_MAX_IO_PAGES	256
 /* Failed writebacks tolerated while looking for a block to evict. */
 #define EMP_EVICT_TRIES		8
-/* Blocks the cleaner takes off the clock's cold end per round. */
+/* Blocks the cleaner takes off the inactive list's old end per round. */
 #define EMP_CLEAN_BATCH		32
 
 /*
@@ -50,6 +51,8 @@ void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err)
 
 	if (err) {
 		atomic64_inc(&be->errors);
+		trace_emp_tier_error(be->ops->name, io->dir == EMP_IO_WRITE, io->pos,
+				     io->nr_pages, err);
 	} else if (io->dir == EMP_IO_READ) {
 		atomic64_inc(&be->reads);
 		atomic64_add(bytes, &be->read_bytes);
@@ -279,6 +282,8 @@ static int emp_wb_finish(struct emp_instance *inst, struct emp_block *blk,
 	int err = 0;
 
 	for (i = 0; i < nr; i++) {
+		trace_emp_writeback(inst->name, blk->index, runs[i].first, runs[i].nr,
+				    runs[i].err);
 		if (runs[i].err) {
 			err = -EIO;
 			this_cpu_inc(inst->stats->io_errors);
@@ -384,7 +389,7 @@ one_by_one:
  * it until the caller unlocks: a new mapping needs a fault, and a fault
  * needs blk->lock.
  */
-static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
+static void emp_block_quiesce_pages(struct emp_instance *inst, struct emp_block *blk)
 {
 	struct page **pages = emp_block_pages(inst, blk);
 	unsigned int i;
@@ -393,9 +398,21 @@ static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
 	for (i = 0; i < inst->block_pages; i += emp_block_step(inst, blk))
 		if (pages[i])
 			lock_page(pages[i]);
+}
+
+/* Unmap @nr blocks from @index on: one range, so one TLB flush per mapping. */
+static void emp_unmap_blocks(struct emp_instance *inst, unsigned long index,
+			     unsigned long nr)
+{
 	if (inst->mapping)
-		unmap_mapping_range(inst->mapping, (loff_t)blk->index << inst->block_shift,
-				    1ULL << inst->block_shift, 1);
+		unmap_mapping_range(inst->mapping, (loff_t)index << inst->block_shift,
+				    (loff_t)nr << inst->block_shift, 1);
+}
+
+static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)
+{
+	emp_block_quiesce_pages(inst, blk);
+	emp_unmap_blocks(inst, blk->index, 1);
 }
 
 static void emp_block_unlock_pages(struct emp_instance *inst, struct emp_block *blk)
@@ -455,6 +472,7 @@ static void emp_evict_done(struct emp_instance *inst, struct emp_block *blk, int
 {
 	struct emp_evict_ctx *ctx = arg;
 
+	trace_emp_evict(inst->name, blk->index, ctx->background, err);
 	if (err) {
 		emp_block_unlock_pages(inst, blk);
 		clear_bit(EMP_BLK_EVICTING, &blk->flags);
@@ -469,7 +487,8 @@ static void emp_evict_done(struct emp_instance *inst, struct emp_block *blk, int
 	emp_block_put(inst, blk);
 }
 
-static int emp_cmp_index(const void *a, const void *b)
+/* sort() order of an array of block pointers: by block number. */
+int emp_block_cmp_index(const void *a, const void *b)
 {
 	const struct emp_block *x = *(struct emp_block * const *)a;
 	const struct emp_block *y = *(struct emp_block * const *)b;
@@ -496,7 +515,7 @@ int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 		     unsigned int n, bool background)
 {
 	struct emp_evict_ctx ctx = { .background = background };
-	unsigned int i;
+	unsigned int i, run;
 
 	if (WARN_ON_ONCE(n > EMP_MAX_EVICT_BATCH))
 		n = EMP_MAX_EVICT_BATCH;
@@ -504,10 +523,22 @@ int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 	 * In instance order, so writebacks of neighbouring blocks go out one
 	 * after the other and the block layer merges them under the plug.
 	 */
-	sort(victims, n, sizeof(*victims), emp_cmp_index, NULL);
+	sort(victims, n, sizeof(*victims), emp_block_cmp_index, NULL);
 	for (i = 0; i < n; i++) {
 		set_bit(EMP_BLK_EVICTING, &victims[i]->flags);
-		emp_block_quiesce(inst, victims[i]);
+		emp_block_quiesce_pages(inst, victims[i]);
+	}
+	/*
+	 * Then unmapped, each run of neighbouring blocks with one call: one
+	 * TLB flush per run (a streaming workload's victims are mostly one
+	 * run). There is no kernel call a module may use to batch the flushes
+	 * of ranges that are not adjacent.
+	 */
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n &&
+		     victims[i + run]->index == victims[i]->index + run; run++)
+			;
+		emp_unmap_blocks(inst, victims[i]->index, run);
 	}
 	emp_writeback_blocks(inst, victims, n, emp_evict_done, &ctx);
 	return ctx.err;
@@ -570,8 +601,8 @@ static bool emp_block_clean(struct emp_instance *inst, struct emp_block *blk)
 }
 
 /*
- * The cleaner, kicked by every eviction: the first blocks of the eviction
- * clock that are not referenced (at most EMP_CLEAN_BATCH, and an eighth of
+ * The cleaner, kicked by every eviction: the first blocks of the inactive
+ * list that are not referenced (at most EMP_CLEAN_BATCH, and an eighth of
  * the resident blocks) are the next victims; write back the dirty ones
  * among them. Cleaning further ahead costs more than it saves: a cleaned
  * block is unmapped, and one touched again before its eviction faults and
@@ -592,7 +623,7 @@ static void emp_clean_work(struct work_struct *work)
 		if (scanned++ >= 4 * EMP_CLEAN_BATCH)
 			break;
 		if (test_bit(EMP_BLK_REFERENCED, &blk->flags))
-			continue;	/* the clock passes it by once more */
+			continue;	/* the policy passes it by once more */
 		if (seen++ >= ahead)
 			break;
 		if (!bitmap_empty(emp_blk_map(inst, blk, EMP_MAP_DIRTY), inst->sub_per_block) &&

@@ -59,6 +59,8 @@ static int emp_ioc_info(void __user *uarg)
 			 EMP_FEAT_TIER_TCP | EMP_FEAT_FAULT_AROUND |
 			 EMP_FEAT_NOWAIT | EMP_FEAT_CLEAN_AHEAD | EMP_FEAT_HUGE_MAP |
 			 EMP_FEAT_RECLAIM | EMP_FEAT_POLLED_READS;
+	if (emp_tier_kind_served(EMP_TIER_RDMA))
+		info.features |= EMP_FEAT_TIER_RDMA;
 	info.page_size = PAGE_SIZE;
 	info.nr_instances = atomic_read(&emp_state.nr_instances);
 	info.min_block_size = EMP_MIN_BLOCK;

@@ -9,6 +9,9 @@
 
 #include "emp.h"
 
+#define CREATE_TRACE_POINTS
+#include "emp_trace.h"
+
 struct emp_module_state emp_state;
 
 static int emp_ctl_open(struct inode *inode, struct file *file)

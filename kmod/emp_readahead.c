@@ -8,6 +8,13 @@
  *
  * - a miss right where the last window ended continues a sequential
  *   stream: the window doubles (from 2), up to the rest of the block;
+ *   where a block is one subblock (4K/4K), which leaves nothing to read
+ *   ahead inside it, up to 128 KiB of the blocks after it instead
+ *   (emp_read_ahead_next() in emp_fault.c). Not across blocks of several
+ *   subblocks: the next block's read-ahead subblocks then wait for their
+ *   first touch before fault-around maps them, and a sequential read of
+ *   64K/4K blocks took 8 faults for a block where it takes 2 (paging
+ *   test), a VM over it half again as many;
  * - otherwise the window is the number of read-ahead subblocks that were
  *   faulted on since the last miss, rounded up to a power of two; none
  *   (random access) gives no read-ahead at all: the fault reads only what
@@ -24,6 +31,9 @@
 #include <linux/log2.h>
 
 #include "emp.h"
+
+/* Largest window, in bytes, when a block is smaller (mm's default too). */
+#define EMP_RA_MAX_BYTES	(128U << 10)
 
 /* Instance-wide number of subblock @sub of @blk. */
 static unsigned long emp_sub_number(struct emp_instance *inst, struct emp_block *blk,
@@ -42,13 +52,18 @@ static unsigned long emp_sub_number(struct emp_instance *inst, struct emp_block 
  *
  * Context: Any; the state is updated without a lock (a race costs at
  * worst one window of the wrong size).
- * Return: subblocks to read ahead after @sub, within the block.
+ * Return: subblocks to read ahead after @sub: within @blk, or, for blocks
+ * of one subblock, in the blocks after it.
  */
 unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
 			   unsigned int sub)
 {
 	unsigned long g = emp_sub_number(inst, blk, sub);
-	unsigned int room = inst->sub_per_block - 1 - sub;
+	bool across = inst->sub_per_block == 1;
+	unsigned long room = across ? (inst->size >> inst->sub_shift) - 1 - g :
+				      inst->sub_per_block - 1 - sub;
+	unsigned int limit = across ? max(1U, EMP_RA_MAX_BYTES >> inst->sub_shift) :
+				      inst->sub_per_block;
 	unsigned int hits = atomic_xchg(&inst->ra_hits, 0);
 	unsigned int win = READ_ONCE(inst->ra_win);
 
@@ -58,9 +73,9 @@ unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
 		win = roundup_pow_of_two(hits);
 	else
 		win = 0;
-	win = min(win, inst->sub_per_block);
+	win = min(win, limit);
 	WRITE_ONCE(inst->ra_win, win);
-	win = min(win, room);
+	win = min_t(unsigned long, win, room);
 	WRITE_ONCE(inst->ra_next, g + 1 + win);
 	return win;
 }

@@ -48,6 +48,7 @@
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 
 #include "emp.h"
 
@@ -333,32 +334,46 @@ void emp_block_touch(struct emp_instance *inst, struct emp_block *blk)
 /*
  * Unmap the blocks in @deact so that their next access faults and shows
  * they are in use. A block whose lock is taken is left alone: a fault or
- * an eviction is at it. The caller took a reference on each; dropped here.
+ * an eviction is at it. Neighbouring blocks are unmapped with one call,
+ * so one TLB flush per run (a stream's blocks come in runs). A block is
+ * unlocked before its run is unmapped: a fault in between maps it again
+ * and is seen all the same (its next access after the unmap faults). The
+ * caller took a reference on each; dropped here.
  */
 static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 			   unsigned int n)
 {
+	unsigned long start = 0, len = 0;
 	unsigned int i;
 
+	sort(deact, n, sizeof(*deact), emp_block_cmp_index, NULL);
 	for (i = 0; i < n; i++) {
 		struct emp_block *blk = deact[i];
+		bool unmap = false;
 
-		if (!mutex_trylock(&blk->lock)) {
-			emp_block_put(inst, blk);
-			continue;
+		if (mutex_trylock(&blk->lock)) {
+			if (test_bit(EMP_BLK_RESIDENT, &blk->flags) &&
+			    !test_bit(EMP_BLK_DEACTIVATED, &blk->flags)) {
+				set_bit(EMP_BLK_DEACTIVATED, &blk->flags);
+				emp_count(inst, deactivated);
+				unmap = true;
+			}
+			mutex_unlock(&blk->lock);
 		}
-		if (test_bit(EMP_BLK_RESIDENT, &blk->flags) &&
-		    !test_bit(EMP_BLK_DEACTIVATED, &blk->flags)) {
-			set_bit(EMP_BLK_DEACTIVATED, &blk->flags);
-			if (inst->mapping)
-				unmap_mapping_range(inst->mapping,
-						    (loff_t)blk->index << inst->block_shift,
-						    1ULL << inst->block_shift, 0);
-			emp_count(inst, deactivated);
+		if (unmap && len && blk->index == start + len) {
+			len++;
+		} else if (unmap) {
+			if (len && inst->mapping)
+				unmap_mapping_range(inst->mapping, (loff_t)start << inst->block_shift,
+						    (loff_t)len << inst->block_shift, 0);
+			start = blk->index;
+			len = 1;
 		}
-		mutex_unlock(&blk->lock);
 		emp_block_put(inst, blk);
 	}
+	if (len && inst->mapping)
+		unmap_mapping_range(inst->mapping, (loff_t)start << inst->block_shift,
+				    (loff_t)len << inst->block_shift, 0);
 }
 
 /*
@@ -405,6 +420,29 @@ static struct emp_block *emp_demote_one(struct emp_instance *inst)
 	return blk;
 }
 
+/*
+ * Demote the oldest active block to the inactive list, to be observed
+ * like any other: its accessed bits cleared (@young), or queued in
+ * @deact to be unmapped. Return: false if none was (the active list is
+ * empty, or @deact is full).
+ */
+static bool emp_refill_one(struct emp_instance *inst, bool young,
+			   struct emp_block **deact, unsigned int *nd)
+{
+	struct emp_block *blk;
+
+	if (!young && *nd == EMP_DEACT_BATCH)
+		return false;
+	blk = emp_demote_one(inst);
+	if (!blk)
+		return false;
+	if (young)
+		emp_block_young(inst, blk);
+	else if (emp_block_tryget(blk))
+		deact[(*nd)++] = blk;
+	return true;
+}
+
 /**
  * emp_pick_victims() - take blocks to evict off the inactive list
  * @inst:    the instance
@@ -428,33 +466,27 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 	struct emp_block *deact[EMP_DEACT_BATCH], *blk;
 	bool aware = READ_ONCE(access_aware), young;
 	unsigned int n = 0, nd = 0;
-	long scan;
+	long scan, pass;
 
 	spin_lock(&inst->lru_lock);
 	young = aware && emp_young_usable(inst);
 	scan = 2 * (inst->nr_active + inst->nr_inactive) + 2;
+	pass = inst->nr_inactive;
 	while (n < max && scan-- > 0) {
 		if (!aware && inst->nr_active) {
 			/* Switched off: the active list drains, nothing unmapped. */
 			emp_demote_one(inst);
 			continue;
 		}
-		if (emp_inactive_low(inst, young)) {
-			/* A demoted block is deactivated too: same rule. */
-			if (young) {
-				blk = emp_demote_one(inst);
-				if (blk)
-					emp_block_young(inst, blk);
-			} else {
-				if (nd == EMP_DEACT_BATCH)
-					break;
-				blk = emp_demote_one(inst);
-				if (blk && emp_block_tryget(blk))
-					deact[nd++] = blk;
-			}
-			if (list_empty(&inst->inactive))
-				break;
-		}
+		/*
+		 * Refilled during the choice only when empty, or after a
+		 * whole pass without a victim (the list may hold nothing but
+		 * @self and busy blocks); else once the choice is made.
+		 */
+		if ((list_empty(&inst->inactive) ||
+		     (!n && --pass < 0 && emp_inactive_low(inst, young))) &&
+		    !emp_refill_one(inst, young, deact, &nd) && list_empty(&inst->inactive))
+			break;
 		blk = list_first_entry(&inst->inactive, struct emp_block, lru);
 		if (blk == self) {
 			list_move_tail(&blk->lru, &inst->inactive);
@@ -535,6 +567,13 @@ take:
 		clear_bit(EMP_BLK_SEEN, &blk->flags);
 		victims[n++] = blk;
 	}
+	/*
+	 * The inactive list is refilled after the choice, not during it: a
+	 * call that went round a short list took the blocks it had just
+	 * demoted, hot ones among them, before anything could touch them.
+	 */
+	while (aware && emp_inactive_low(inst, young) && emp_refill_one(inst, young, deact, &nd))
+		;
 	spin_unlock(&inst->lru_lock);
 	emp_deactivate(inst, deact, nd);
 	return n;

@@ -83,6 +83,25 @@ void emp_tier_unregister(const struct emp_tier_ops *ops)
 }
 EXPORT_SYMBOL_GPL(emp_tier_unregister);
 
+/**
+ * emp_tier_kind_served() - whether new instances can use tier kind @kind now
+ * @kind: EMP_TIER_*
+ *
+ * For EMP_IOC_INFO's feature bits: a kind in a module of its own (RDMA)
+ * is served while that module is loaded.
+ */
+bool emp_tier_kind_served(u32 kind)
+{
+	bool served;
+
+	if (!kind || kind >= EMP_TIER_KINDS)
+		return false;
+	mutex_lock(&emp_kinds_lock);
+	served = emp_kinds[kind];
+	mutex_unlock(&emp_kinds_lock);
+	return served;
+}
+
 static const struct emp_tier_ops *emp_tier_get_ops(u32 kind)
 {
 	const struct emp_tier_ops *ops;

@@ -109,6 +109,7 @@ struct emp_backend {
 
 int emp_tier_register(const struct emp_tier_ops *ops);
 void emp_tier_unregister(const struct emp_tier_ops *ops);
+bool emp_tier_kind_served(u32 kind);
 int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backend **out);
 void emp_tier_destroy(struct emp_backend *be);
 void emp_tiers_init(void);

@@ -32,7 +32,7 @@ if make -s tools selftests; then
 else
 	fail_step build-tools
 fi
-# --- tools (issue 4): fuzzing of the tier-spec parser ----------------------
+# --- tools: fuzzing of the tier-spec parser, packaging ---------------------
 if make -s fuzz > "$EMP_OUT/fuzz.log" 2>&1; then
 	tail -n 1 "$EMP_OUT/fuzz.log"
 	echo "fuzz 1 0 0" >> "$EMP_OUT/counts"
@@ -47,7 +47,7 @@ fi
 "$EMP_TOP/scripts/tap-count.sh" "$EMP_OUT/packaging.tap" packaging ||
 	grep -v '^ok ' "$EMP_OUT/packaging.tap"
 # --- end tools ---------------------------------------------------------------
-# --- VM mode (issue 8): the QEMU patch applies to Debian's QEMU source -------
+# --- VM mode: the QEMU patch applies to Debian's QEMU source ---------------
 if "$EMP_TOP/qemu-patch/build.sh" --check > "$EMP_OUT/qemu-patch.log" 2>&1; then
 	tail -n 1 "$EMP_OUT/qemu-patch.log"
 	echo "qemu-patch 1 0 0" >> "$EMP_OUT/counts"
@@ -55,7 +55,7 @@ else
 	tail -n 20 "$EMP_OUT/qemu-patch.log"
 	fail_step qemu-patch
 fi
-# --- vmd (issue 6): the donor daemon over TCP on 127.0.0.1 -------------------
+# --- vmd: the donor daemon over TCP on 127.0.0.1 ---------------------------
 if [ -x "$EMP_TOP/build/tools/vmd" ]; then
 	"$EMP_TOP/tools/vmd/host-test.sh" > "$EMP_OUT/vmd-host.tap" 2> "$EMP_OUT/vmd-host.log"
 	# Appends "vmd-host P F S" to the counts.
@@ -80,7 +80,7 @@ fi
 # guest.sh appended the planted run's counts; drop them.
 sed -i "/^guest-$first /d" "$EMP_OUT/counts"
 
-# --- debug lane (issue 5): Debian's 6.12 source built with KASAN, lockdep,
+# --- debug lane: Debian's 6.12 source built with KASAN, lockdep,
 # kmemleak and fault injection (scripts/debug-kernel.sh; cached, a warm run
 # skips the build) is the line `debug`, tested after the others: the suite
 # (without the tools' and policy tests, selftests/guest/run.sh), then the

@@ -351,7 +351,7 @@ TEST_F_TIMEOUT(tcp, mixed_tcp_and_nvme_spread_blocks, 120)
 }
 
 #ifdef EMP_REMOTE_RDMA
-/* Issue 6: one instance over RDMA, TCP and NVMe at once. */
+/* One instance over RDMA, TCP and NVMe tiers at once. */
 TEST_F_TIMEOUT(tcp, mixed_rdma_tcp_and_nvme, 120)
 {
 	const uint64_t part = 4ULL << 20;

@@ -4,7 +4,7 @@
 # then everything unloaded again.
 . /emp/tests/tap.sh
 PATH=$PATH:/usr/bin:/usr/sbin
-tap_plan 5
+tap_plan 7
 tap_check "rdma_rxe, rdma_cm and rdma_ucm load" modprobe -a rdma_rxe rdma_cm rdma_ucm
 tap_check "rxe0 on eth0 is ACTIVE" sh -c '
 	rdma link add rxe0 type rxe netdev eth0 || exit 1
@@ -15,6 +15,13 @@ tap_check "rxe0 on eth0 is ACTIVE" sh -c '
 	rdma link show; exit 1'
 tap_check "emp_rdma.ko loads and registers the RDMA tier kind" sh -c '
 	insmod /emp/modules/emp_rdma.ko && dmesg | grep -q "tier kind rdma available"'
+# EMP_IOC_INFO's feature bit 4 (EMP_FEAT_TIER_RDMA) follows emp_rdma.ko.
+rdma_feature() {
+	f=$(empctl info | awk '/^features:/ { print $2 }')
+	echo "features: $f"
+	[ -n "$f" ] && [ $(( f & 16 )) -ne 0 ]
+}
+tap_check "empctl info announces the RDMA tier while emp_rdma.ko is loaded" rdma_feature
 # Its own TAP counts its tests; a missing or crashed binary prints none, so
 # its exit status is a check of its own.
 /emp/tests/emp_remote_rdma_test
@@ -26,4 +33,6 @@ tap_check "emp_rdma.ko, rxe0 and rdma_rxe go away" sh -c '
 	rmmod rdma_ucm 2>/dev/null
 	rmmod rdma_rxe && exit 0
 	lsmod; exit 1'
+no_rdma_feature() { ! rdma_feature; }
+tap_check "empctl info no longer announces it once emp_rdma.ko is gone" no_rdma_feature
 tap_exit

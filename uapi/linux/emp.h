@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * EMP (Elastic Memory Platform) ioctl ABI of /dev/emp.
+ * EMP (Elastic Memory Platform) ioctl ABI of /dev/emp, emp.ko's control
+ * device, and the names of the instance device nodes (/dev/emp-NAME, which
+ * take mmap MAP_SHARED and lseek, and carry no ioctls).
  *
- * This is the only header shared by emp.ko and userspace.
+ * The other headers shared with userspace are linux/emp_kvm.h (the ioctls
+ * of /dev/emp_kvm, emp_kvm.ko's device) and linux/emp_wire.h (the wire
+ * protocol between the remote tiers and the donor daemon vmd).
  *
  * Rules every command follows:
  *  - Arguments are structs of fixed-width types whose first member is
@@ -313,10 +317,11 @@ struct emp_tier_stat {
  * @huge_faults:   out: faults on a block of 2 MiB kept in one compound
  *                 page, answered with the whole block resident, so that the
  *                 kernel maps it with one PMD entry where the mapping is
- *                 2 MiB aligned (see the emp.ko parameter huge_map). Absent
- *                 (the struct ends before it) in modules without
- *                 EMP_FEAT_HUGE_MAP.
- * The struct ends before the following in modules without EMP_FEAT_RECLAIM:
+ *                 2 MiB aligned (see the emp.ko parameter huge_map). Zero
+ *                 from modules without EMP_FEAT_HUGE_MAP (a reserved field
+ *                 there).
+ * Modules without EMP_FEAT_RECLAIM have a reserved field (zero) where
+ * @direct_reclaims is, and their struct ends before @reclaimed:
  * @direct_reclaims: out: faults that found no free DRAM within the budget
  *                 and evicted a block themselves (the background
  *                 reclaimer had not kept up)

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Blocks: their lifetime (made at a fault, in the instance's index while
+ * referenced, freed after an RCU grace period), their DRAM (a block at a
+ * time, one compound page for whole-block mappings, or a subblock at a
+ * time), and their teardown with the instance. The fault path
+ * (emp_fault.c) and eviction (emp_cache.c) use them.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/wait_bit.h>
+
+#include "emp.h"
+
+/*
+ * Whole-block mappings. An instance with 2 MiB blocks made while huge_map
+ * is on keeps each resident block in one compound page when the page
+ * allocator has one at hand, and a fault on such a block reads every
+ * subblock in before it returns a page of it: the core then maps the
+ * whole block with one PMD entry (finish_fault()'s do_set_pmd(), when the
+ * mapping is 2 MiB aligned and no page table is there yet), and a KVM
+ * guest, whose nested page size follows the host mapping, gets a 2 MiB
+ * mapping: one guest fault per block instead of one per 4 KiB page.
+ * The costs: the first touch of a block waits for all of it; the first
+ * write through a PMD marks the whole block dirty (the PMD is writable for
+ * all of it), so eviction writes 2 MiB; a subblock that cannot be read
+ * fails every access to its block. Such instances get no fault-around
+ * (vm_insert_pages() needs VM_MIXEDMAP, under which the core would not
+ * account a PMD-mapped compound page the way it unmaps it); the whole
+ * block arrives on one fault anyway.
+ */
+static bool huge_map = true;
+module_param(huge_map, bool, 0644);
+MODULE_PARM_DESC(huge_map,
+		 "instances made with 2 MiB blocks map each resident block whole, "
+		 "with one PMD entry (a KVM guest gets 2 MiB mappings) (default Y)");
+
+/**
+ * emp_huge_possible() - whether a new instance gets whole-block mappings
+ * @block_size: its block size
+ *
+ * Return: true when huge_map is on, the kernel has transparent huge pages
+ * and a block is exactly what one PMD entry maps.
+ */
+bool emp_huge_possible(u32 block_size)
+{
+	return IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) && READ_ONCE(huge_map) &&
+	       block_size == PMD_SIZE;
+}
+
+/* One compound page for a huge instance's block, if it comes easily. */
+static bool emp_block_alloc_huge(struct emp_instance *inst, struct emp_block *blk,
+				 struct page **pages)
+{
+	struct page *head;
+	unsigned int i;
+
+	head = alloc_pages(GFP_HIGHUSER | __GFP_COMP | __GFP_NORETRY | __GFP_NOWARN,
+			   inst->block_shift - PAGE_SHIFT);
+	if (!head)
+		return false;
+	/*
+	 * Its page offset in the instance: finish_fault() maps no PMD past
+	 * i_size, reckoned from the folio's index, which the allocator leaves
+	 * as the page's last user set it (a CI run got 4 KiB PTEs only).
+	 */
+	page_folio(head)->index = blk->index << (inst->block_shift - PAGE_SHIFT);
+	/* A compound page's struct pages are contiguous (nth_page() is gone). */
+	for (i = 0; i < inst->block_pages; i++)
+		pages[i] = head + i;
+	return true;
+}
+
+/**
+ * emp_block_tryget() - take a reference on a block found without one
+ * @blk: a block seen in the index under RCU, or on a list under lru_lock
+ *
+ * Return: false if it is on its way to being freed.
+ */
+bool emp_block_tryget(struct emp_block *blk)
+{
+	return refcount_inc_not_zero(&blk->ref);
+}
+
+/**
+ * emp_block_get() - find, or make, the block of a block number, referenced
+ * @inst:  the instance
+ * @index: block number, below the instance's block count
+ * @make:  make it (not resident yet) when the index has none
+ *
+ * Context: Process context; may sleep to allocate when @make.
+ * Return: the block with a reference (emp_block_put() it), or NULL when
+ * there is none and @make is false, or out of memory.
+ */
+struct emp_block *emp_block_get(struct emp_instance *inst, unsigned long index, bool make)
+{
+	struct emp_block *blk, *old;
+	size_t size;
+
+	for (;;) {
+		rcu_read_lock();
+		blk = xa_load(&inst->blocks, index);
+		if (blk && !emp_block_tryget(blk))
+			blk = NULL;	/* retired, about to leave the index */
+		rcu_read_unlock();
+		if (blk || !make)
+			return blk;
+		size = sizeof(*blk) + EMP_NR_MAPS * inst->bitmap_longs * sizeof(long) +
+		       inst->block_pages * sizeof(struct page *);
+		blk = kzalloc(size, GFP_KERNEL);
+		if (!blk)
+			return NULL;
+		mutex_init(&blk->lock);
+		INIT_LIST_HEAD(&blk->lru);
+		refcount_set(&blk->ref, 2);	/* the index's and the caller's */
+		blk->index = index;
+		old = xa_cmpxchg(&inst->blocks, index, NULL, blk, GFP_KERNEL);
+		if (!old) {
+			atomic_long_add(ksize(blk), &inst->meta_bytes);
+			return blk;
+		}
+		mutex_destroy(&blk->lock);
+		kfree(blk);
+		if (xa_is_err(old))
+			return NULL;
+		/* Somebody made it first (or a retired one is still leaving). */
+		cond_resched();
+	}
+}
+
+static void emp_block_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct emp_block, rcu));
+}
+
+/**
+ * emp_block_put() - drop a reference; the last one frees the block
+ * @inst: the instance
+ * @blk:  the block
+ *
+ * Context: Any context but hard IRQ (the free waits for an RCU grace period).
+ */
+void emp_block_put(struct emp_instance *inst, struct emp_block *blk)
+{
+	if (!refcount_dec_and_test(&blk->ref))
+		return;
+	atomic_long_sub(ksize(blk), &inst->meta_bytes);
+	mutex_destroy(&blk->lock);
+	/*
+	 * After a grace period (lookups under RCU, emp_bg_end_io()'s wake-up);
+	 * call_rcu() rather than kfree_rcu(), whose batches wait seconds:
+	 * destroy's rcu_barrier() then gives all of it back at once.
+	 */
+	call_rcu(&blk->rcu, emp_block_free_rcu);
+}
+
+/**
+ * emp_block_retire() - take a block that is not resident out of the index
+ * @inst: the instance
+ * @blk:  the block; the caller holds blk->lock and a reference
+ *
+ * Faults waiting for its lock find it dead and look the number up again.
+ */
+void emp_block_retire(struct emp_instance *inst, struct emp_block *blk)
+{
+	if (test_and_set_bit(EMP_BLK_DEAD, &blk->flags))
+		return;
+	xa_cmpxchg(&inst->blocks, blk->index, blk, NULL, 0);
+	emp_block_put(inst, blk);	/* the index's reference */
+}
+
+#define EMP_ALLOC_TRIES	3
+
+/*
+ * Allocate @n pages into @pages (a page gets EMP_ALLOC_TRIES attempts).
+ * Return: 0, or -ENOMEM with none left allocated.
+ */
+static int emp_alloc_pages(struct page **pages, unsigned int n)
+{
+	unsigned int i, try;
+
+	for (i = 0; i < n; i++) {
+		/*
+		 * A block is up to 512 pages: one transient failure must not
+		 * fail the whole fault, or a fault answered VM_FAULT_OOM is
+		 * retried by the kernel and fails again, forever, while
+		 * allocations keep failing now and then (the debug lane's
+		 * fault injection showed it). Persistent failure still gives
+		 * -ENOMEM.
+		 */
+		for (try = 0; try < EMP_ALLOC_TRIES && !pages[i]; try++)
+			pages[i] = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
+		if (!pages[i])
+			goto out_free;
+	}
+	return 0;
+
+out_free:
+	while (i--) {
+		put_page(pages[i]);
+		pages[i] = NULL;
+	}
+	return -ENOMEM;
+}
+
+/*
+ * DRAM a subblock at a time (on by default). It was off for a while: with
+ * it, CI saw a hot set of 64K blocks lose 15-25 % of its pages to a scan
+ * in emp_policy_test three times; the likely cause, the victim choice
+ * taking blocks it had just demoted when it went round a short inactive
+ * list, is fixed in emp_pick_victims(). make bench measured 64K/4K
+ * random access at 0.5-1.3x of swap with it, 0.24-0.47x without.
+ */
+static bool sub_dram = true;
+module_param(sub_dram, bool, 0644);
+MODULE_PARM_DESC(sub_dram,
+		 "new instances take DRAM a subblock at a time, as subblocks arrive, "
+		 "instead of a block at a time (default Y)");
+
+/**
+ * emp_sub_dram_possible() - whether a new instance takes DRAM per subblock
+ * @huge: whether it gets whole-block mappings (those take whole blocks)
+ */
+bool emp_sub_dram_possible(bool huge)
+{
+	return !huge && READ_ONCE(sub_dram);
+}
+
+/*
+ * Make a block resident. A block of an instance with whole-block mappings
+ * (inst->huge) gets all its DRAM now, one compound page if it can, charged
+ * to the budget as a whole; so does any block unless the instance takes
+ * DRAM a subblock at a time (inst->sub_dram: emp_sub_pages() gives a
+ * subblock its pages as it arrives, so a block random access touched once
+ * costs one subblock of the budget, not the whole block). @may_wait: evict
+ * or wait for room, as a fault does; else take free budget only, as
+ * read-ahead does (-ENOSPC without it).
+ */
+int emp_block_populate(struct emp_instance *inst, struct emp_block *blk, bool may_wait)
+{
+	struct page **pages = emp_block_pages(inst, blk);
+	int err;
+
+	if (!inst->sub_dram) {
+		if (may_wait) {
+			err = emp_cache_charge(inst, blk, inst->block_pages);
+			if (err)
+				return err;
+		} else if (!emp_cache_trycharge(inst, inst->block_pages,
+						emp_reclaim_fault_reserve(inst))) {
+			return -ENOSPC;
+		}
+		if (inst->huge && emp_block_alloc_huge(inst, blk, pages)) {
+			set_bit(EMP_BLK_HUGE, &blk->flags);
+		} else if (emp_alloc_pages(pages, inst->block_pages)) {
+			/* A huge one failing that: single pages, mapped one by one. */
+			emp_cache_uncharge(inst, inst->block_pages);
+			return -ENOMEM;
+		}
+	}
+	set_bit(EMP_BLK_RESIDENT, &blk->flags);
+	emp_lru_add(inst, blk);
+	return 0;
+}
+
+/*
+ * Give subblock @sub of resident @blk its DRAM pages, charged to the
+ * budget, unless it has them (they stay until the block is evicted, also
+ * when a read into them failed). @may_wait: evict or wait for room, as a
+ * fault does; else take free budget only, as read-ahead does, and leave
+ * part of the reclaimer's reserve to the faults.
+ * Context: caller holds blk->lock.
+ * Return: 0, -ENOSPC (no free budget, !@may_wait), -ENOMEM, or
+ * emp_cache_charge()'s error (-EAGAIN: let go of blk->lock and retry).
+ */
+int emp_sub_pages(struct emp_instance *inst, struct emp_block *blk, unsigned int sub,
+		  bool may_wait)
+{
+	struct page **pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
+	int err;
+
+	if (pages[0])
+		return 0;
+	if (may_wait) {
+		err = emp_cache_charge(inst, blk, inst->sub_pages);
+		if (err)
+			return err;
+	} else if (!emp_cache_trycharge(inst, inst->sub_pages, emp_reclaim_fault_reserve(inst))) {
+		return -ENOSPC;
+	}
+	err = emp_alloc_pages(pages, inst->sub_pages);
+	if (err)
+		emp_cache_uncharge(inst, inst->sub_pages);
+	return err;
+}
+
+/* A never-written subblock arrives: zeros, no I/O. */
+void emp_zero_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int sub)
+{
+	struct page **pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
+	unsigned int i;
+
+	for (i = 0; i < inst->sub_pages; i++)
+		clear_highpage(pages[i]);
+	set_bit(sub, emp_blk_map(inst, blk, EMP_MAP_PRESENT));
+	emp_count(inst, zero_fills);
+}
+
+/**
+ * emp_blocks_free() - free every block of an instance being destroyed
+ * @inst: the instance; nothing maps it and no fault can start
+ *
+ * Context: Process context, sleeps until background reads are over.
+ */
+void emp_blocks_free(struct emp_instance *inst)
+{
+	struct emp_block *blk;
+	unsigned long index;
+	unsigned int i;
+
+	xa_for_each(&inst->blocks, index, blk)
+		wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
+	synchronize_rcu();	/* see emp_bg_end_io() */
+	xa_for_each(&inst->blocks, index, blk) {
+		struct page **pages = emp_block_pages(inst, blk);
+
+		if (test_bit(EMP_BLK_RESIDENT, &blk->flags)) {
+			unsigned int step = emp_block_step(inst, blk);
+			long freed = 0;
+
+			for (i = 0; i < inst->block_pages; i += step) {
+				if (!pages[i])	/* a subblock that never arrived */
+					continue;
+				put_page(pages[i]);
+				freed += step;
+			}
+			emp_cache_uncharge(inst, freed);
+		}
+		/* Nobody else holds a reference now: this frees it. */
+		WARN_ON_ONCE(refcount_read(&blk->ref) != 1);
+		emp_block_put(inst, blk);
+	}
+	xa_destroy(&inst->blocks);
+}
