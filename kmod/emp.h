@@ -333,6 +333,7 @@ int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
 			   unsigned int sub);
 bool emp_ra_hit(struct emp_instance *inst, struct emp_block *blk, unsigned int sub);
+void emp_ra_cut(struct emp_instance *inst, struct emp_block *blk, unsigned long sub);
 
 /* emp_reclaim.c */
 void emp_lru_add(struct emp_instance *inst, struct emp_block *blk);

@@ -117,11 +117,13 @@ static void emp_bg_end_io(struct emp_tier_io *io, int err)
  * Read ahead subblocks [@first, @end) of @blk: zero-fill the never-written
  * ones and start background reads of the stored ones that are neither
  * present nor being read, adjacent subblocks merged. With @mark, they get
- * the AHEAD bit (emp_readahead.c). A run whose request cannot be allocated
- * is left for its own fault. The caller holds blk->lock.
+ * the AHEAD bit (emp_readahead.c). It stops at the first subblock that
+ * gets no free budget, or whose request cannot be allocated (left for its
+ * own fault). The caller holds blk->lock.
+ * Return: where it stopped: @end, or that subblock.
  */
-static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
-			   unsigned int first, unsigned int end, bool mark)
+static unsigned int emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
+				   unsigned int first, unsigned int end, bool mark)
 {
 	unsigned long *present = emp_blk_map(inst, blk, EMP_MAP_PRESENT);
 	unsigned long *busy = emp_blk_map(inst, blk, EMP_MAP_BUSY);
@@ -140,7 +142,7 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 		}
 		/* Read-ahead takes free budget only: not worth an eviction. */
 		if (emp_sub_pages(inst, blk, sub, false))
-			break;
+			return sub;
 		if (!emp_sub_stored(inst, blk, sub)) {
 			if (mark)
 				set_bit(sub, ahead);
@@ -156,7 +158,7 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 		/* GFP_NOIO: see emp_bdev_submit(); failure only costs a later fault. */
 		b = kmalloc(sizeof(*b), GFP_NOIO | __GFP_NOWARN);
 		if (!b)
-			break;
+			return sub;
 		b->inst = inst;
 		b->be = be;
 		b->blk = blk;
@@ -177,6 +179,7 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
 		be->ops->submit(be, &b->io);
 		sub = stop;
 	}
+	return min(sub, end);
 }
 
 /*
@@ -187,22 +190,23 @@ static void emp_read_ahead(struct emp_instance *inst, struct emp_block *blk,
  * at it: trylock, as eviction takes its victims' locks, so holding the
  * faulting block's lock here cannot deadlock) or that gets nothing.
  * Context: the caller holds the lock of block @index.
+ * Return: subblocks covered (all @left, or where it stopped).
  */
-static void emp_read_ahead_next(struct emp_instance *inst, unsigned long index,
-				unsigned long left)
+static unsigned long emp_read_ahead_next(struct emp_instance *inst, unsigned long index,
+					 unsigned long left)
 {
-	unsigned long nr_blocks = inst->size >> inst->block_shift;
+	unsigned long nr_blocks = inst->size >> inst->block_shift, done = 0;
 	struct emp_block *nb;
-	unsigned int n;
+	unsigned int n, got;
 
 	while (left && ++index < nr_blocks) {
 		n = min_t(unsigned long, left, inst->sub_per_block);
 		nb = emp_block_get(inst, index, true);
 		if (!nb)
-			return;
+			return done;
 		if (!mutex_trylock(&nb->lock)) {
 			emp_block_put(inst, nb);
-			return;
+			return done;
 		}
 		/*
 		 * Taking DRAM per subblock, a block is resident before any
@@ -218,13 +222,20 @@ static void emp_read_ahead_next(struct emp_instance *inst, unsigned long index,
 				emp_block_retire(inst, nb);
 			mutex_unlock(&nb->lock);
 			emp_block_put(inst, nb);
-			return;
+			return done;
 		}
-		emp_read_ahead(inst, nb, 0, n, true);
+		got = emp_read_ahead(inst, nb, 0, n, true);
+		/* Its first touch is the hit that maps the rest: emp_readahead.c. */
+		if (got > 1)
+			bitmap_clear(emp_blk_map(inst, nb, EMP_MAP_AHEAD), 1, got - 1);
 		mutex_unlock(&nb->lock);
 		emp_block_put(inst, nb);
+		done += got;
+		if (got < n)
+			return done;
 		left -= n;
 	}
+	return done;
 }
 
 /*
@@ -465,10 +476,14 @@ again:
 			goto out_err;
 	} else if (win) {
 		unsigned int in_blk = min(win, inst->sub_per_block - 1 - sub);
+		unsigned long done;
 
-		emp_read_ahead(inst, blk, sub + 1, sub + 1 + in_blk, true);
-		if (win > in_blk)
-			emp_read_ahead_next(inst, blk->index, win - in_blk);
+		done = emp_read_ahead(inst, blk, sub + 1, sub + 1 + in_blk, true) - (sub + 1);
+		if (done == in_blk && win > in_blk)
+			done += emp_read_ahead_next(inst, blk->index, win - in_blk);
+		/* Cut short (no free budget, a busy block): the stream goes on from there. */
+		if (done < win)
+			emp_ra_cut(inst, blk, sub + 1 + done);
 	}
 	emp_block_touch(inst, blk);
 	if (fpin) {

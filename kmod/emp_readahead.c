@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Adaptive read-ahead inside a block. A fault that must read its subblock
- * from a tier may also start background reads of the subblocks after it,
- * as many as recent history justifies (as the kernel's swap readahead sizes
- * its window from swap-cache hits, and mm/readahead.c ramps on sequential
- * hits):
+ * Adaptive read-ahead. A fault that must read its subblock from a tier may
+ * also start background reads of the subblocks after it, as many as recent
+ * history justifies (as the kernel's swap readahead sizes its window from
+ * swap-cache hits, and mm/readahead.c ramps on sequential hits):
  *
  * - a miss right where the last window ended continues a sequential
- *   stream: the window doubles (from 2), up to the rest of the block;
- *   where a block is one subblock (4K/4K), which leaves nothing to read
- *   ahead inside it, up to 128 KiB of the blocks after it instead
- *   (emp_read_ahead_next() in emp_fault.c). Not across blocks of several
- *   subblocks: the next block's read-ahead subblocks then wait for their
- *   first touch before fault-around maps them, and a sequential read of
- *   64K/4K blocks took 8 faults for a block where it takes 2 (paging
- *   test), a VM over it half again as many;
+ *   stream: the window doubles (from 2), up to a block or 128 KiB,
+ *   whichever is larger. A window that passes the end of the block goes
+ *   on into the blocks after it (emp_read_ahead_next() in emp_fault.c),
+ *   rounded up to whole blocks: a block read ahead is read whole, and
+ *   only its first subblock is marked read-ahead, so that the first touch
+ *   of the block faults once, is seen as a hit, and maps the rest of it
+ *   (fault-around skips marked subblocks until then); a window that could
+ *   not be read whole (no free budget, a block busy) ends where it
+ *   stopped (emp_ra_cut()), so the miss there still continues the stream;
  * - otherwise the window is the number of read-ahead subblocks that were
  *   faulted on since the last miss, rounded up to a power of two; none
  *   (random access) gives no read-ahead at all: the fault reads only what
@@ -52,18 +52,15 @@ static unsigned long emp_sub_number(struct emp_instance *inst, struct emp_block 
  *
  * Context: Any; the state is updated without a lock (a race costs at
  * worst one window of the wrong size).
- * Return: subblocks to read ahead after @sub: within @blk, or, for blocks
- * of one subblock, in the blocks after it.
+ * Return: subblocks to read ahead after @sub: in @blk, then whole blocks
+ * after it.
  */
 unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
 			   unsigned int sub)
 {
 	unsigned long g = emp_sub_number(inst, blk, sub);
-	bool across = inst->sub_per_block == 1;
-	unsigned long room = across ? (inst->size >> inst->sub_shift) - 1 - g :
-				      inst->sub_per_block - 1 - sub;
-	unsigned int limit = across ? max(1U, EMP_RA_MAX_BYTES >> inst->sub_shift) :
-				      inst->sub_per_block;
+	unsigned long room = (inst->size >> inst->sub_shift) - 1 - g;
+	unsigned int limit = max(inst->sub_per_block, EMP_RA_MAX_BYTES >> inst->sub_shift);
 	unsigned int hits = atomic_xchg(&inst->ra_hits, 0);
 	unsigned int win = READ_ONCE(inst->ra_win);
 
@@ -75,9 +72,27 @@ unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
 		win = 0;
 	win = min(win, limit);
 	WRITE_ONCE(inst->ra_win, win);
+	/* Past this block: whole blocks (see the top of this file). */
+	if (sub + 1 + win > inst->sub_per_block)
+		win = round_up(sub + 1 + win, inst->sub_per_block) - (sub + 1);
 	win = min_t(unsigned long, win, room);
 	WRITE_ONCE(inst->ra_next, g + 1 + win);
 	return win;
+}
+
+/**
+ * emp_ra_cut() - the window was read only up to a point
+ * @inst: the instance
+ * @blk:  the block of the fault
+ * @sub:  the first subblock not read ahead, counted from the start of @blk
+ *        (it may lie in a block after it)
+ *
+ * The miss there continues the stream (the window keeps growing), where
+ * the end of the window it meant to read would have looked random.
+ */
+void emp_ra_cut(struct emp_instance *inst, struct emp_block *blk, unsigned long sub)
+{
+	WRITE_ONCE(inst->ra_next, blk->index * inst->sub_per_block + sub);
 }
 
 /**

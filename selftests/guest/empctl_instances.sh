@@ -48,6 +48,32 @@ stat_json() {
 	grep -q '"tiers":\[{"index":0,"kind":"bdev","size":268435456,"reads":0,' /tmp/o
 }
 
+# Prometheus' text format: HELP and TYPE before each family's samples,
+# every sample "family{labels} value"; values agree with the instance.
+prom_valid() {
+	awk '
+	/^# HELP [a-z_]+ ./ { help[$3] = 1; next }
+	/^# TYPE [a-z_]+ (counter|gauge)$/ { if (!help[$3]) bad = 1; type[$3] = 1; next }
+	/^[a-z_]+[{][a-z]+="[^"]*"(,[a-z]+="[^"]*")*[}] [0-9.e+-]+$/ {
+		f = $0; sub(/[{].*/, "", f); if (!type[f]) bad = 1; n++; next }
+	{ bad = 1; print "not in the format: " $0 }
+	END { exit bad || !n }' "$1"
+}
+
+stat_prometheus() {
+	run 0 empctl stat db --prometheus && prom_valid /tmp/o &&
+	grep -q '^emp_dram_budget_bytes{name="db"} 33554432$' /tmp/o &&
+	grep -q '^emp_faults_total{name="db"} 0$' /tmp/o &&
+	grep -q '^# TYPE emp_faults_total counter$' /tmp/o &&
+	grep -q '^emp_tier_size_bytes{name="db",tier="0",kind="bdev"} 268435456$' /tmp/o &&
+	grep -q '^emp_fault_latency_seconds{name="db",quantile="0.99"} ' /tmp/o &&
+	cp /tmp/o /tmp/prom.one &&
+	run 0 empctl stat --prometheus && cmp /tmp/o /tmp/prom.one &&
+	run 2 empctl stat db --prometheus --json && grep -q "goes alone" /tmp/e &&
+	run 2 empctl stat --prometheus --watch 1 &&
+	run 1 empctl stat nosuch --prometheus
+}
+
 watch_text() {
 	run 0 empctl stat db --watch 0.2 --count 3 &&
 	[ "$(grep -c '^---- [0-9-]* [0-9:]* ----$' /tmp/o)" -eq 3 ] &&
@@ -141,12 +167,13 @@ help() {
 	run 2 empctl help nosuch && run 2 empctl stat db --bogus && run 2 empctl list extra
 }
 
-tap_plan 14
+tap_plan 15
 tap_check "create an instance on the NVMe disk" create
 tap_check "list: aligned table with units" list_text
 tap_check "list --json: valid, with the instance's geometry" list_json
 tap_check "stat: geometry, counters and the tier table" stat_text
 tap_check "stat --json: valid, counters and tiers" stat_json
+tap_check "stat --prometheus: the text format, one instance or all" stat_prometheus
 tap_check "stat --watch: three timed reports with rates" watch_text
 tap_check "stat --watch --json: one JSON object per line" watch_json
 tap_check "resize --dram changes the budget (sysfs and stat agree)" resize

@@ -49,10 +49,13 @@ const struct empctl_cmd empctl_cmds[] = {
 	  cmd_list },
 	{ "stat", "show the geometry and counters of an instance",
 	  "Usage: empctl stat NAME [--json] [--watch SECS [--count N]]\n"
+	  "       empctl stat [NAME] --prometheus\n"
 	  "Geometry, DRAM use, fault counters, fault latency and per-tier traffic of\n"
 	  "instance NAME.\n"
 	  "  -j, --json         print one JSON object (schema in empctl(8)); with\n"
 	  "                     --watch, one object per line\n"
+	  "  -p, --prometheus   print NAME, or every instance, in Prometheus' text\n"
+	  "                     format (node_exporter's textfile collector), once\n"
 	  "  -w, --watch SECS   report again every SECS seconds (decimals allowed)\n"
 	  "                     until interrupted; text reports add rates per second\n"
 	  "  -n, --count N      with --watch: stop after N reports\n",

@@ -44,6 +44,9 @@ void show_spec_error(const char *cmd, const char *spec, const struct emp_spec *s
 int cmd_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
 
+/* Print @n instances in Prometheus' text format (stat --prometheus). */
+void print_stats_prometheus(const struct emp_stat *st, unsigned int n);
+
 /* Print an instance as JSON (the stat --json object; "time" when @with_time). */
 void print_stat_json(const struct emp_stat *st, int with_time);
 

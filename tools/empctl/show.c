@@ -285,10 +285,51 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 	tbl_free(&tiers);
 }
 
+/*
+ * stat --prometheus [NAME]: NAME, or every instance, as one snapshot. An
+ * instance destroyed between the list and its stat is left out.
+ */
+static int stat_prometheus(int fd, const char *name)
+{
+	char (*names)[EMP_NAME_MAX] = NULL;
+	struct emp_stat *st;
+	int n, i, got = 0, ret;
+
+	if (name) {
+		n = 1;
+	} else {
+		n = all_names(fd, &names);
+		if (n < 0)
+			return fail("list: %s%s", strerror(-n), errno_hint("list", -n));
+	}
+	st = calloc(n ? n : 1, sizeof(*st));
+	if (!st) {
+		free(names);
+		return fail("out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		ret = emp_stat(fd, name ? name : names[i], &st[got]);
+		if (ret == -ENOENT && !name)
+			continue;
+		if (ret) {
+			free(st);
+			free(names);
+			return fail("stat %s: %s%s", name ? name : names[i], strerror(-ret),
+				    errno_hint("stat", -ret));
+		}
+		got++;
+	}
+	print_stats_prometheus(st, got);
+	free(st);
+	free(names);
+	return fflush(stdout) ? fail("stdout: %s", strerror(errno)) : EX_OK;
+}
+
 int cmd_stat(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json",  no_argument,       NULL, 'j' },
+		{ "prometheus", no_argument,  NULL, 'p' },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help",  no_argument,       NULL, 'h' },
@@ -298,15 +339,18 @@ int cmd_stat(int argc, char **argv)
 	double every = 0, last = 0, t;
 	long count = -1, done = 0;
 	const char *name;
-	int json = 0, ch, fd, ret;
+	int json = 0, prom = 0, ch, fd, ret;
 	struct sigaction sa;
 	char *end;
 
 	optind = 1;
-	while ((ch = cmd_getopt("stat", argc, argv, "jw:n:h", opts)) != -1) {
+	while ((ch = cmd_getopt("stat", argc, argv, "jpw:n:h", opts)) != -1) {
 		switch (ch) {
 		case 'j':
 			json = 1;
+			break;
+		case 'p':
+			prom = 1;
 			break;
 		case 'w':
 			errno = 0;
@@ -325,11 +369,22 @@ int cmd_stat(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (optind == argc)
+	if (prom && (json || every))
+		return usage_error("stat", "--prometheus goes alone: one snapshot, neither --json "
+				   "nor --watch (run it from a timer)");
+	if (optind == argc && !prom)
 		return usage_error("stat", "missing NAME");
-	if (optind + 1 != argc)
+	if (optind + 1 < argc)
 		return usage_error("stat", "unexpected argument '%s'", argv[optind + 1]);
-	name = argv[optind];
+	name = optind < argc ? argv[optind] : NULL;
+	if (prom && !name) {
+		fd = open_ctl();
+		if (fd < 0)
+			return EX_FAIL;
+		ret = stat_prometheus(fd, NULL);
+		close(fd);
+		return ret;
+	}
 	if (emp_check_name(name))
 		return usage_error("stat", "'%s' is not an instance name", name);
 	if (count > 0 && !every)
@@ -337,6 +392,11 @@ int cmd_stat(int argc, char **argv)
 	fd = open_ctl();
 	if (fd < 0)
 		return EX_FAIL;
+	if (prom) {
+		ret = stat_prometheus(fd, name);
+		close(fd);
+		return ret;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
