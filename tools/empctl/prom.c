@@ -59,6 +59,8 @@ static const struct prom_metric inst_metrics[] = {
 	{ "emp_prefetched_total", PROM_COUNTER, STAT(prefetched), "Subblocks read ahead." },
 	{ "emp_prefetch_hits_total", PROM_COUNTER, STAT(prefetch_hits),
 	  "Faults that found their subblock read ahead." },
+	{ "emp_polled_reads_total", PROM_COUNTER, STAT(polled_reads),
+	  "Reads of faults whose completion the faulting task polled for." },
 };
 
 static const struct prom_metric tier_metrics[] = {
