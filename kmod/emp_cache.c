@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The local DRAM cache of an instance: the budget, eviction (victims
- * from emp_reclaim.c's lists), writeback of dirty subblocks, the background cleaner, and synchronous
- * tier transfers.
+ * The local DRAM cache of an instance: the budget, eviction (victims from
+ * emp_reclaim.c's lists), writeback of dirty subblocks, the background
+ * cleaner, and synchronous (or polled) tier transfers.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
