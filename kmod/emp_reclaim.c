@@ -7,23 +7,21 @@
  * list. Faults show only the first access to a page; the accesses that go
  * through a mapping are learnt in one of two ways.
  *
- * With young_bits=1, where the page tables tell (x86, every mapping
- * recorded by emp_vma_track(), no MMU-notifier user such as KVM on its
- * mm, pages mapped one by one), by the accessed bits of the block's page table
+ * Where the page tables tell (young_bits=1; x86, every mapping recorded
+ * by emp_vma_track(), no MMU-notifier user such as KVM on its mm, pages
+ * mapped one by one), by the accessed bits of the block's page table
  * entries, as the kernel's own reclaim reads them: cleared when the block
- * first reaches the old end of the inactive list, read at its next visit;
- * no TLB flush, no fault. A block found idle that way is not evicted yet:
- * a TLB entry that outlived the clearing hides accesses from the bits
- * (measured: a 2 MiB hot set of 4 KiB blocks looked idle and was evicted
- * every pass), so it is unmapped ("deactivated") and goes round once
- * more, as eviction would have unmapped it anyway.
+ * first reaches the old end of the inactive list (or leaves the active
+ * list), read at its next visit; no fault. Once per scan that cleared
+ * bits, the TLBs of the CPUs running the mappings are flushed, so that a
+ * TLB entry made before the clearing cannot hide later accesses.
  *
- * Otherwise (the default), the way NUMA balancing does: every block is
- * unmapped at its first visit.
+ * Otherwise, the way NUMA balancing does: every block is unmapped
+ * ("deactivated") at its first visit, and an access to it faults
+ * (cheaply: the block is resident) and marks it referenced.
  *
- * Either way an access to an unmapped block faults (cheaply: the block is
- * resident) and marks it referenced. At the old end again, a block found
- * in use moves to the active list ("reactivated"), any other is evicted.
+ * At the old end again, a block found in use moves to the active list
+ * ("reactivated"), any other is evicted.
  * The inactive list is kept at an eighth (a quarter with accessed bits)
  * of the resident blocks or more by moving the oldest active blocks back
  * to it, to be watched afresh. A stream of blocks touched once passes
@@ -48,9 +46,12 @@
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 #include <linux/sort.h>
+#include <asm/tlbflush.h>
 
 #include "emp.h"
+#include "emp_compat.h"
 
 /* Most blocks one reclaim round evicts together. */
 #define EMP_RECLAIM_BATCH	EMP_MAX_EVICT_BATCH
@@ -78,21 +79,25 @@ MODULE_PARM_DESC(access_aware,
 		 "blocks once per pass (scan resistant; costs an unmap and a fault) (default Y)");
 
 /*
- * Accessed bits instead of unmapping where they can be read. Off by
- * default: under TCG, where every test and benchmark of this project
- * runs, QEMU's software TLB keeps a translation until the guest flushes
- * it, so a bit once cleared is seldom set again, every block looks idle
- * and is unmapped a visit later anyway; the hot set test then lost 13-18 %
- * of a 4 KiB-block hot set on sid in some runs (none with unmapping).
- * Measured, it saved some minor faults (docs/bench.md); on a CPU, whose
- * TLB holds a few thousand entries, it should save most of them.
+ * Accessed bits instead of unmapping where they can be read: no unmap
+ * and no fault per block and pass, one TLB flush per scan instead. (It
+ * was off by default while it flushed nothing: QEMU's software TLB keeps
+ * a translation until the guest flushes it, so a cleared bit was seldom
+ * set again and the hot set test lost 13-18 % of a hot set on sid.)
+ * Where the kernel keeps its TLB flush from modules (kernels with
+ * EXPORT_SYMBOL_FOR_KVM, sid's 7.2 among them) blocks are unmapped.
  */
-static bool young_bits;
+static bool young_bits = true;
 module_param(young_bits, bool, 0644);
 MODULE_PARM_DESC(young_bits,
 		 "the replacement reads page table accessed bits instead of unmapping "
-		 "blocks where it can (x86, no KVM on the mapping's mm, not whole-block "
-		 "mappings) (default N)");
+		 "blocks where it can (x86 kernels that let modules flush TLBs, no KVM on "
+		 "the mapping's mm, not whole-block mappings) (default Y)");
+
+/* Accessed bits can be read, and TLBs flushed after their clearing. */
+#if defined(CONFIG_X86) && defined(HAVE_FLUSH_TLB_ALL)
+#define EMP_YOUNG_BITS	1
+#endif
 
 struct workqueue_struct *emp_reclaim_wq;
 
@@ -147,7 +152,8 @@ static bool emp_young_usable(struct emp_instance *inst)
 	struct emp_vma_ref *r;
 	bool ok;
 
-	if (!IS_ENABLED(CONFIG_X86) || !READ_ONCE(young_bits) || inst->huge)
+	/* Without a TLB flush the bits cannot be trusted (emp_young_flush()). */
+	if (!IS_ENABLED(EMP_YOUNG_BITS) || !READ_ONCE(young_bits) || inst->huge)
 		return false;
 	spin_lock(&inst->vma_lock);
 	ok = !inst->vmas_untracked;
@@ -164,7 +170,7 @@ static bool emp_young_usable(struct emp_instance *inst)
 	return ok;
 }
 
-#ifdef CONFIG_X86
+#if IS_ENABLED(EMP_YOUNG_BITS)
 /*
  * Test and clear the accessed bits of the pages mapped in [@addr, @end)
  * of @mm, which lies within one VMA; the caller holds the mmap lock. The
@@ -224,7 +230,7 @@ static bool emp_range_young(struct mm_struct *mm, unsigned long addr, unsigned l
  * worst. Only a mapping still in its mm's tree is walked: munmap detaches
  * a VMA before it frees its page tables with the mmap lock downgraded,
  * and calls ->close (which drops it from @inst->vmas) only after.
- * Context: lru_lock held; nothing here sleeps.
+ * Context: any process context (lru_lock held or not); nothing here sleeps.
  * Return: true if any was set.
  */
 static bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
@@ -255,10 +261,44 @@ static bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
 	spin_unlock(&inst->vma_lock);
 	return young;
 }
+
+static void emp_flush_tlb_here(void *unused)
+{
+	__flush_tlb_all();
+}
+
+/*
+ * After accessed bits were cleared: flush the TLBs of the CPUs that may
+ * cache translations of @inst's mappings, so that the next access to a
+ * page walks its page table and sets the bit again. Without it a TLB
+ * entry that outlived the clearing hides every access it serves (the
+ * kernel's own reclaim accepts that, relying on small TLBs; QEMU's
+ * software TLB holds a whole working set, and a hot block then looks
+ * idle). One flush for a whole scan, not one per block: a module can
+ * flush only whole TLBs (__flush_tlb_all(), with its IPIs), but the scan
+ * clears the bits of many blocks at once. A CPU that ran a mapping's mm
+ * and has left it is not in its mm_cpumask and is not flushed: with
+ * PCIDs it may keep entries of that mm until its next flush, which hides
+ * accesses as before, on that CPU only, and not for long.
+ * Context: no lock held that is taken with interrupts off; takes vma_lock.
+ */
+static void emp_young_flush(struct emp_instance *inst)
+{
+	struct emp_vma_ref *r;
+
+	spin_lock(&inst->vma_lock);
+	list_for_each_entry(r, &inst->vmas, node)
+		on_each_cpu_mask(mm_cpumask(r->vma->vm_mm), emp_flush_tlb_here, NULL, true);
+	spin_unlock(&inst->vma_lock);
+}
 #else
 static bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
 {
 	return false;
+}
+
+static void emp_young_flush(struct emp_instance *inst)
+{
 }
 #endif
 
@@ -331,21 +371,39 @@ void emp_block_touch(struct emp_instance *inst, struct emp_block *blk)
 		emp_count(inst, reactivated);
 }
 
+static void emp_unmap_run(struct emp_instance *inst, unsigned long start, unsigned long len)
+{
+	if (len && inst->mapping)
+		unmap_mapping_range(inst->mapping, (loff_t)start << inst->block_shift,
+				    (loff_t)len << inst->block_shift, 0);
+}
+
 /*
  * Unmap the blocks in @deact so that their next access faults and shows
  * they are in use. A block whose lock is taken is left alone: a fault or
  * an eviction is at it. Neighbouring blocks are unmapped with one call,
  * so one TLB flush per run (a stream's blocks come in runs). A block is
  * unlocked before its run is unmapped: a fault in between maps it again
- * and is seen all the same (its next access after the unmap faults). The
- * caller took a reference on each; dropped here.
+ * and is seen all the same (its next access after the unmap faults).
+ * With accessed bits (@young) their bits are cleared instead, and the
+ * TLBs flushed once for all. The caller took a reference on each;
+ * dropped here.
  */
 static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
-			   unsigned int n)
+			   unsigned int n, bool young)
 {
 	unsigned long start = 0, len = 0;
 	unsigned int i;
 
+	if (young) {
+		for (i = 0; i < n; i++)
+			emp_block_young(inst, deact[i]);
+		if (n)
+			emp_young_flush(inst);
+		for (i = 0; i < n; i++)
+			emp_block_put(inst, deact[i]);
+		return;
+	}
 	sort(deact, n, sizeof(*deact), emp_block_cmp_index, NULL);
 	for (i = 0; i < n; i++) {
 		struct emp_block *blk = deact[i];
@@ -363,17 +421,13 @@ static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 		if (unmap && len && blk->index == start + len) {
 			len++;
 		} else if (unmap) {
-			if (len && inst->mapping)
-				unmap_mapping_range(inst->mapping, (loff_t)start << inst->block_shift,
-						    (loff_t)len << inst->block_shift, 0);
+			emp_unmap_run(inst, start, len);
 			start = blk->index;
 			len = 1;
 		}
 		emp_block_put(inst, blk);
 	}
-	if (len && inst->mapping)
-		unmap_mapping_range(inst->mapping, (loff_t)start << inst->block_shift,
-				    (loff_t)len << inst->block_shift, 0);
+	emp_unmap_run(inst, start, len);
 }
 
 /*
@@ -422,39 +476,90 @@ static struct emp_block *emp_demote_one(struct emp_instance *inst)
 
 /*
  * Demote the oldest active block to the inactive list, to be observed
- * like any other: its accessed bits cleared (@young), or queued in
- * @deact to be unmapped. Return: false if none was (the active list is
+ * like any other: queued in @deact to be unmapped, or to have its
+ * accessed bits cleared. Return: false if none was (the active list is
  * empty, or @deact is full).
  */
-static bool emp_refill_one(struct emp_instance *inst, bool young,
-			   struct emp_block **deact, unsigned int *nd)
+static bool emp_refill_one(struct emp_instance *inst, struct emp_block **deact,
+			   unsigned int *nd)
 {
 	struct emp_block *blk;
 
-	if (!young && *nd == EMP_DEACT_BATCH)
+	if (*nd == EMP_DEACT_BATCH)
 		return false;
 	blk = emp_demote_one(inst);
 	if (!blk)
 		return false;
-	if (young)
-		emp_block_young(inst, blk);
-	else if (emp_block_tryget(blk))
+	if (emp_block_tryget(blk))
 		deact[(*nd)++] = blk;
 	return true;
+}
+
+/* Take @blk, off the lists and referenced, as a victim. */
+static void emp_take_victim(struct emp_instance *inst, struct emp_block *blk)
+{
+	/* On a list, so in the index: the reference cannot fail. */
+	WARN_ON_ONCE(!emp_block_tryget(blk));
+	list_del_init(&blk->lru);
+	inst->nr_inactive--;
+	clear_bit(EMP_BLK_SEEN, &blk->flags);
+}
+
+/*
+ * Judge the blocks in @test (taken off the inactive list, referenced) by
+ * their accessed bits, without lru_lock: a fault making a block resident
+ * takes that lock, and page table walks under it would keep the fault
+ * waiting (the kernel's reclaim, too, isolates pages before it checks
+ * their references). One found in use goes to the active list; an idle
+ * one becomes a victim while @victims has room and its lock is free, or
+ * goes back to the old end of the inactive list. Return: victims added.
+ */
+static unsigned int emp_judge_young(struct emp_instance *inst, struct emp_block **test,
+				    unsigned int nt, struct emp_block **victims, unsigned int room)
+{
+	bool used[EMP_RECLAIM_BATCH];
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nt; i++)
+		used[i] = emp_block_young(inst, test[i]);
+	spin_lock(&inst->lru_lock);
+	for (i = 0; i < nt; i++) {
+		struct emp_block *blk = test[i];
+
+		if (used[i] || test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags)) {
+			emp_count(inst, reactivated);
+			list_add_tail(&blk->lru, &inst->active);
+			inst->nr_active++;
+			set_bit(EMP_BLK_ACTIVE, &blk->flags);
+		} else if (n < room && mutex_trylock(&blk->lock)) {
+			clear_bit(EMP_BLK_SEEN, &blk->flags);
+			victims[n++] = blk;
+			test[i] = NULL;		/* its reference goes with it */
+		} else {
+			list_add(&blk->lru, &inst->inactive);
+			inst->nr_inactive++;
+		}
+	}
+	spin_unlock(&inst->lru_lock);
+	for (i = 0; i < nt; i++)
+		if (test[i])
+			emp_block_put(inst, test[i]);
+	return n;
 }
 
 /**
  * emp_pick_victims() - take blocks to evict off the inactive list
  * @inst:    the instance
  * @self:    a block never to choose (the faulting one), or NULL
- * @victims: gets up to @max blocks, each locked (blk->lock), referenced and
- *           off the lists
+ * @victims: gets up to @max blocks (@max <= EMP_RECLAIM_BATCH), each
+ *           locked (blk->lock), referenced and off the lists
  * @max:     how many
  *
  * Scans from the old end of the inactive list: a block seen for the first
- * time is deactivated and goes round again; one used since (a fault, or
- * its accessed bits) moves to the active list; an unused one whose lock
- * is free is a victim. Keeps the inactive list at an eighth of the
+ * time is deactivated (unmapped, or its accessed bits cleared) and goes
+ * round again; one used since (a fault, or its accessed bits) moves to
+ * the active list; an unused one whose lock is free is a victim. Keeps
+ * the inactive list at an eighth (a quarter with accessed bits) of the
  * resident blocks or more.
  *
  * Context: Process context; sleeps (deactivation by unmapping).
@@ -463,16 +568,20 @@ static bool emp_refill_one(struct emp_instance *inst, bool young,
 unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			      struct emp_block **victims, unsigned int max)
 {
-	struct emp_block *deact[EMP_DEACT_BATCH], *blk;
+	struct emp_block *deact[EMP_DEACT_BATCH], *test[EMP_RECLAIM_BATCH], *blk;
 	bool aware = READ_ONCE(access_aware), young;
-	unsigned int n = 0, nd = 0;
+	unsigned int n = 0, nd = 0, nt;
 	long scan, pass;
 
+	if (WARN_ON_ONCE(max > EMP_RECLAIM_BATCH))
+		max = EMP_RECLAIM_BATCH;
 	spin_lock(&inst->lru_lock);
 	young = aware && emp_young_usable(inst);
 	scan = 2 * (inst->nr_active + inst->nr_inactive) + 2;
+again:
 	pass = inst->nr_inactive;
-	while (n < max && scan-- > 0) {
+	nt = 0;
+	while (n + nt < max && scan-- > 0) {
 		if (!aware && inst->nr_active) {
 			/* Switched off: the active list drains, nothing unmapped. */
 			emp_demote_one(inst);
@@ -484,8 +593,8 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 		 * @self and busy blocks); else once the choice is made.
 		 */
 		if ((list_empty(&inst->inactive) ||
-		     (!n && --pass < 0 && emp_inactive_low(inst, young))) &&
-		    !emp_refill_one(inst, young, deact, &nd) && list_empty(&inst->inactive))
+		     (!n && !nt && --pass < 0 && emp_inactive_low(inst, young))) &&
+		    !emp_refill_one(inst, deact, &nd) && list_empty(&inst->inactive))
 			break;
 		blk = list_first_entry(&inst->inactive, struct emp_block, lru);
 		if (blk == self) {
@@ -501,21 +610,13 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			}
 			goto take;
 		}
-		if (!test_bit(EMP_BLK_SEEN, &blk->flags) && young) {
-			/* First time at the end: watch its accessed bits. */
-			emp_block_young(inst, blk);
-			set_bit(EMP_BLK_SEEN, &blk->flags);
-			clear_bit(EMP_BLK_REFERENCED, &blk->flags);
-			list_move_tail(&blk->lru, &inst->inactive);
-			continue;
-		}
 		if (!test_bit(EMP_BLK_SEEN, &blk->flags) && nd < EMP_DEACT_BATCH) {
 			/*
 			 * First time at the end: learn whether it is still
 			 * used. With the batch full (a list of nothing but
 			 * newcomers, as after a cold start) the oldest go
 			 * unobserved, in order, so that eviction goes on
-			 * while those unmapped get time to show their use.
+			 * while those deactivated get time to show their use.
 			 */
 			if (!emp_block_tryget(blk))
 				break;
@@ -532,27 +633,19 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			}
 			goto take;
 		}
-		if (test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags) ||
-		    (young && emp_block_young(inst, blk))) {
-			if (young)
-				emp_count(inst, reactivated);
+		if (test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags)) {
 			list_move_tail(&blk->lru, &inst->active);
 			inst->nr_inactive--;
 			inst->nr_active++;
 			set_bit(EMP_BLK_ACTIVE, &blk->flags);
 			continue;
 		}
-		if (young && !test_bit(EMP_BLK_DEACTIVATED, &blk->flags) &&
-		    nd < EMP_DEACT_BATCH && emp_block_tryget(blk)) {
-			/*
-			 * Idle by its accessed bits, which a TLB entry that
-			 * outlived their clearing can hide (there is no TLB
-			 * flush a module may call): unmapped, it goes round
-			 * once more, and a use now faults. Eviction would
-			 * unmap it anyway, so this costs only the round.
-			 */
-			list_move_tail(&blk->lru, &inst->inactive);
-			deact[nd++] = blk;
+		if (young) {
+			/* Its bits decide, read without the lock. */
+			WARN_ON_ONCE(!emp_block_tryget(blk));
+			list_del_init(&blk->lru);
+			inst->nr_inactive--;
+			test[nt++] = blk;
 			continue;
 		}
 		if (!mutex_trylock(&blk->lock)) {
@@ -560,22 +653,26 @@ unsigned int emp_pick_victims(struct emp_instance *inst, struct emp_block *self,
 			continue;
 		}
 take:
-		/* On a list, so in the index: the reference cannot fail. */
-		WARN_ON_ONCE(!emp_block_tryget(blk));
-		list_del_init(&blk->lru);
-		inst->nr_inactive--;
-		clear_bit(EMP_BLK_SEEN, &blk->flags);
+		emp_take_victim(inst, blk);
 		victims[n++] = blk;
+	}
+	if (nt) {
+		spin_unlock(&inst->lru_lock);
+		n += emp_judge_young(inst, test, nt, victims + n, max - n);
+		spin_lock(&inst->lru_lock);
+		/* Those found in use took no victim's place: look further. */
+		if (n < max && scan > 0)
+			goto again;
 	}
 	/*
 	 * The inactive list is refilled after the choice, not during it: a
 	 * call that went round a short list took the blocks it had just
 	 * demoted, hot ones among them, before anything could touch them.
 	 */
-	while (aware && emp_inactive_low(inst, young) && emp_refill_one(inst, young, deact, &nd))
+	while (aware && emp_inactive_low(inst, young) && emp_refill_one(inst, deact, &nd))
 		;
 	spin_unlock(&inst->lru_lock);
-	emp_deactivate(inst, deact, nd);
+	emp_deactivate(inst, deact, nd, young);
 	return n;
 }
 
