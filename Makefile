@@ -134,7 +134,7 @@ MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= /lib/systemd/system
 DEFAULTDIR ?= /etc/default
 DKMSDIR    ?= /usr/src
-EMP_VERSION = $(shell sed -n 's/^\#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' kmod/emp.h)
+EMP_VERSION = $(shell sed -n 's/^\#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' kmod/emp_export.h)
 MANPAGES   := $(wildcard tools/man/*.[1-8])
 
 # The man pages also go into the guests, for selftests/guest/man_examples.sh.

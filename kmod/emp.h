@@ -29,11 +29,9 @@
 #include <linux/xarray.h>
 #include <linux/emp.h>
 
+#include "emp_export.h"
 #include "emp_lat.h"
 #include "emp_tier.h"
-
-#define EMP_VERSION_CODE	((0 << 16) | (2 << 8) | 0)	/* 0.2.0 */
-#define EMP_VERSION_STR		"0.2.0"
 
 /* Geometry limits, also reported through EMP_IOC_INFO. */
 #define EMP_MIN_BLOCK		SZ_4K
@@ -313,7 +311,6 @@ void emp_blocks_free(struct emp_instance *inst);
 
 /* emp_fault.c */
 extern const struct vm_operations_struct emp_vm_ops;
-bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset);
 
 /* emp_cache.c */
 int emp_cache_module_init(void);
@@ -334,6 +331,14 @@ unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
 			   unsigned int sub);
 bool emp_ra_hit(struct emp_instance *inst, struct emp_block *blk, unsigned int sub);
 void emp_ra_cut(struct emp_instance *inst, struct emp_block *blk, unsigned long sub);
+
+/* emp_tier.c: the table of tier kinds (the contract is emp_tier.h) */
+bool emp_tier_kind_served(u32 kind);
+int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backend **out);
+void emp_tier_destroy(struct emp_backend *be);
+void emp_tiers_init(void);
+void emp_tiers_exit(void);
+void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err);
 
 /* emp_reclaim.c */
 void emp_lru_add(struct emp_instance *inst, struct emp_block *blk);

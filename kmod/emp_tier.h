@@ -109,11 +109,6 @@ struct emp_backend {
 
 int emp_tier_register(const struct emp_tier_ops *ops);
 void emp_tier_unregister(const struct emp_tier_ops *ops);
-bool emp_tier_kind_served(u32 kind);
-int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backend **out);
-void emp_tier_destroy(struct emp_backend *be);
-void emp_tiers_init(void);
-void emp_tiers_exit(void);
 
 extern const struct emp_tier_ops emp_bdev_ops;
 extern const struct emp_tier_ops emp_tcp_ops;
@@ -139,7 +134,5 @@ void emp_wire_hello_init(struct emp_wire_hello_msg *m, const struct emp_tier *de
 			 u64 session);
 int emp_wire_reply_check(const char *what, struct emp_wire_reply_msg *m,
 			 const struct emp_tier *desc);
-
-void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err);
 
 #endif /* _EMP_TIER_H */

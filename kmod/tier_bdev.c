@@ -9,7 +9,6 @@
 #include <linux/blkdev.h>
 #include <linux/slab.h>
 
-#include "emp.h"
 #include "emp_compat.h"
 #include "emp_tier.h"
 

@@ -40,7 +40,6 @@
 #include <rdma/rdma_cm.h>
 #include <rdma/rw.h>
 
-#include "emp.h"
 #include "emp_tier.h"
 
 #define EMP_RDMA_MAX_QUEUES	64

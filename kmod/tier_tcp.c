@@ -45,7 +45,6 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
-#include "emp.h"
 #include "emp_compat.h"
 #include "emp_tier.h"
 

@@ -25,7 +25,7 @@ check() {
 	if "$@" > "$tmp/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/#   /' "$tmp/out" | tail -n 40; fi
 }
 
-version=$(sed -n 's/^#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' "$top/kmod/emp.h")
+version=$(sed -n 's/^#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' "$top/kmod/emp_export.h")
 host_state() {	# what must not change on the host
 	ls -la /var/lib/dkms 2>&1
 	for l in $lines; do
