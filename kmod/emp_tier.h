@@ -113,13 +113,20 @@ void emp_tier_unregister(const struct emp_tier_ops *ops);
 extern const struct emp_tier_ops emp_bdev_ops;
 extern const struct emp_tier_ops emp_tcp_ops;
 
-int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss);
 unsigned int emp_request_timeout(void);
 
 dev_t emp_tier_bdev_dev(struct emp_backend *be);
 u64 emp_tier_bdev_offset(struct emp_backend *be);
 
-/* The HELLO exchange of remote tiers (emp_wire.c). */
+/*
+ * What the remote tiers share (tier_remote.c): the donor's address and
+ * name, and the HELLO exchange.
+ */
+#define EMP_PEER_MAX	(EMP_PATH_MAX + 8)	/* "ADDR:PORT" and its NUL */
+
+int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss);
+void emp_tier_peer(const struct emp_tier *desc, char *buf, size_t len);
+
 struct emp_wire_hello_msg {
 	struct emp_wire_hdr h;
 	struct emp_wire_hello hello;

@@ -34,7 +34,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bvec.h>
-#include <linux/inet.h>
 #include <linux/net.h>
 #include <linux/sched/mm.h>
 #include <linux/skbuff.h>
@@ -159,7 +158,7 @@ struct emp_tcp_tier {
 	struct delayed_work watch;
 	bool closing;
 	u64 session;
-	char peer[EMP_PATH_MAX + 8];
+	char peer[EMP_PEER_MAX];
 	unsigned int nr_queues;
 	struct emp_tcp_queue q[];
 };
@@ -168,35 +167,6 @@ static struct emp_tcp_tier *to_tcp_tier(struct emp_backend *be)
 {
 	return container_of(be, struct emp_tcp_tier, be);
 }
-
-/**
- * emp_tier_addr() - socket address of a remote tier
- * @desc: tier description: path holds an IPv4 or IPv6 address, port the port
- * @ss:   out
- *
- * Return: the address length, or -EINVAL if @desc->path is not an address.
- */
-int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	size_t len = strnlen(desc->path, EMP_PATH_MAX);
-
-	memset(ss, 0, sizeof(*ss));
-	if (in4_pton(desc->path, len, (u8 *)&sin->sin_addr, -1, NULL) &&
-	    len == strlen(desc->path)) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(desc->port);
-		return sizeof(*sin);
-	}
-	if (in6_pton(desc->path, len, (u8 *)&sin6->sin6_addr, -1, NULL)) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(desc->port);
-		return sizeof(*sin6);
-	}
-	return -EINVAL;
-}
-EXPORT_SYMBOL_GPL(emp_tier_addr);
 
 /* Drop one reference of @req; the last completes it. @err 0 keeps req->err. */
 static void emp_tcp_req_put(struct emp_tcp_req *req, int err)
@@ -814,7 +784,7 @@ static int emp_tcp_create(const struct emp_tier *desc, void *holder,
 	if (!t)
 		return -ENOMEM;
 	t->nr_queues = nr;
-	snprintf(t->peer, sizeof(t->peer), "%s:%u", desc->path, desc->port);
+	emp_tier_peer(desc, t->peer, sizeof(t->peer));
 	INIT_DELAYED_WORK(&t->watch, emp_tcp_watch);
 	t->wq = alloc_workqueue("emp-tcp", WQ_UNBOUND | WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
 	err = -ENOMEM;
