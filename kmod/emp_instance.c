@@ -175,7 +175,7 @@ static int emp_check_create(const struct emp_create *c, const struct emp_tier *t
 	return 0;
 }
 
-/* Two tiers on one block device must not overlap. */
+/* Two tiers must not share storage (ranges of one block device). */
 static int emp_check_overlap(struct emp_instance *inst)
 {
 	unsigned int i, j;
@@ -183,17 +183,11 @@ static int emp_check_overlap(struct emp_instance *inst)
 	for (i = 0; i < inst->nr_tiers; i++) {
 		for (j = i + 1; j < inst->nr_tiers; j++) {
 			struct emp_backend *a = inst->tiers[i], *b = inst->tiers[j];
-			u64 ao, bo;
 
-			if (a->ops->kind != EMP_TIER_BDEV || b->ops->kind != EMP_TIER_BDEV ||
-			    emp_tier_bdev_dev(a) != emp_tier_bdev_dev(b))
+			if (a->ops != b->ops || !a->ops->overlaps || !a->ops->overlaps(a, b))
 				continue;
-			ao = emp_tier_bdev_offset(a);
-			bo = emp_tier_bdev_offset(b);
-			if (ao < bo + b->size && bo < ao + a->size) {
-				emp_reject(inst->name, "tiers %u and %u overlap on one device", i, j);
-				return -EINVAL;
-			}
+			emp_reject(inst->name, "tiers %u and %u overlap on one device", i, j);
+			return -EINVAL;
 		}
 	}
 	return 0;

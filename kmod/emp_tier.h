@@ -75,6 +75,9 @@ struct emp_tier_io {
  *           polled transfers would complete without it leave it NULL.
  *           Context: process context, does not sleep; several tasks may
  *           poll one queue at once.
+ * @overlaps: optional: whether two backends of this kind share storage
+ *           (two ranges of one block device that intersect), so that one
+ *           instance must not have both. Context: process context.
  * @destroy: release everything the backend holds; no I/O is in flight.
  */
 struct emp_tier_ops {
@@ -84,6 +87,7 @@ struct emp_tier_ops {
 	int (*create)(const struct emp_tier *desc, void *holder, struct emp_backend **out);
 	void (*submit)(struct emp_backend *be, struct emp_tier_io *io);
 	int (*poll)(struct emp_backend *be, struct emp_tier_io *io);
+	bool (*overlaps)(struct emp_backend *a, struct emp_backend *b);
 	void (*destroy)(struct emp_backend *be);
 };
 
@@ -110,13 +114,11 @@ struct emp_backend {
 int emp_tier_register(const struct emp_tier_ops *ops);
 void emp_tier_unregister(const struct emp_tier_ops *ops);
 
+/* The kinds built into emp.ko; emp_tier.c puts them in its table. */
 extern const struct emp_tier_ops emp_bdev_ops;
 extern const struct emp_tier_ops emp_tcp_ops;
 
 unsigned int emp_request_timeout(void);
-
-dev_t emp_tier_bdev_dev(struct emp_backend *be);
-u64 emp_tier_bdev_offset(struct emp_backend *be);
 
 /*
  * What the remote tiers share (tier_remote.c): the donor's address and
