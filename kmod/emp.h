@@ -33,12 +33,6 @@
 #include "emp_lat.h"
 #include "emp_tier.h"
 
-/* Geometry limits, also reported through EMP_IOC_INFO. */
-#define EMP_MIN_BLOCK		SZ_4K
-#define EMP_MAX_BLOCK		SZ_2M
-#define EMP_MIN_SUBBLOCK	SZ_4K
-#define EMP_MAX_SUBBLOCK	SZ_128K
-#define EMP_MAX_SUB_PER_BLOCK	(EMP_MAX_BLOCK / EMP_MIN_SUBBLOCK)
 /* Most blocks one emp_evict_blocks() call takes. */
 #define EMP_MAX_EVICT_BATCH	32
 

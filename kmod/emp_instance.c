@@ -137,13 +137,13 @@ static int emp_check_create(const struct emp_create *c, const struct emp_tier *t
 		emp_reject(c->name, "flags or reserved fields are not zero");
 		return -EINVAL;
 	}
-	if (!is_power_of_2(c->block_size) || c->block_size < EMP_MIN_BLOCK ||
-	    c->block_size > EMP_MAX_BLOCK) {
+	if (!is_power_of_2(c->block_size) || c->block_size < EMP_BLOCK_MIN ||
+	    c->block_size > EMP_BLOCK_MAX) {
 		emp_reject(c->name, "block size %u is not a power of two in 4K..2M", c->block_size);
 		return -EINVAL;
 	}
-	if (!is_power_of_2(c->subblock_size) || c->subblock_size < EMP_MIN_SUBBLOCK ||
-	    c->subblock_size > EMP_MAX_SUBBLOCK || c->subblock_size > c->block_size) {
+	if (!is_power_of_2(c->subblock_size) || c->subblock_size < EMP_SUBBLOCK_MIN ||
+	    c->subblock_size > EMP_SUBBLOCK_MAX || c->subblock_size > c->block_size) {
 		emp_reject(c->name, "subblock size %u is not a power of two in 4K..128K, at most the block size",
 			   c->subblock_size);
 		return -EINVAL;

@@ -83,12 +83,6 @@ char *emp_format_human(uint64_t bytes, char *buf, size_t len);
 
 /* ---- Tier specs (emp-spec(7)) ------------------------------------------ */
 
-/* Geometry limits of the ABI (see struct emp_create). */
-#define EMP_BLOCK_MIN		(4U << 10)
-#define EMP_BLOCK_MAX		(2U << 20)
-#define EMP_SUBBLOCK_MIN	(4U << 10)
-#define EMP_SUBBLOCK_MAX	(128U << 10)
-
 /*
  * Defaults of every tool: a 64 KiB block (unit of placement and residence)
  * fetched in 4 KiB subblocks (the faulting page first, the rest of the block

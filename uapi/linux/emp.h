@@ -68,6 +68,15 @@
 #define EMP_PATH_MAX		108
 /* Longest shared secret of a remote tier (same as the wire protocol's). */
 #define EMP_SECRET_MAX		64
+/*
+ * Geometry of an instance (struct emp_create): block and subblock sizes
+ * are powers of two in these ranges, in bytes, the subblock at most the
+ * block. EMP_IOC_INFO reports the same values.
+ */
+#define EMP_BLOCK_MIN		(4U << 10)
+#define EMP_BLOCK_MAX		(2U << 20)
+#define EMP_SUBBLOCK_MIN	(4U << 10)
+#define EMP_SUBBLOCK_MAX	(128U << 10)
 
 /**
  * struct emp_info - identity and limits of the loaded module (EMP_IOC_INFO)
