@@ -139,6 +139,16 @@ const char *emp_tier_kind_name(uint32_t kind);
 int emp_check_name(const char *name);
 
 /*
+ * The DRAM budget rule of the ABI (EMP_IOC_CREATE and EMP_IOC_RESIZE): a
+ * multiple of the page size, and at least two blocks (emp_budget_min()).
+ * emp_budget_check() says which part @budget breaks for @block_size:
+ * EMP_BUDGET_OK (0), EMP_BUDGET_UNALIGNED or EMP_BUDGET_SMALL.
+ */
+enum { EMP_BUDGET_OK, EMP_BUDGET_UNALIGNED, EMP_BUDGET_SMALL };
+uint64_t emp_budget_min(uint32_t block_size);
+int emp_budget_check(uint64_t budget, uint32_t block_size);
+
+/*
  * Fill @c for EMP_IOC_CREATE from a parsed spec: @inst_size 0 means the
  * tiers' capacity, @block/@subblock 0 mean the defaults above, the DRAM
  * budget is the spec's or the default. Checks what the ABI requires of the
