@@ -88,25 +88,16 @@ struct emp_block {
 	unsigned long bits[];
 };
 
-/*
- * The instance counters, one list for the per-CPU struct, its sum, the
- * EMP_IOC_STAT copy and the sysfs files (stats/NAME): X(name) per counter,
- * each a __u64 of the same name in struct emp_stat.
- */
-#define EMP_COUNTERS(X)							\
-	X(faults) X(hits) X(zero_fills) X(fetches) X(evictions)		\
-	X(writebacks) X(io_errors) X(sigbus) X(mapped_around)		\
-	X(nowait_retries) X(cleaned) X(huge_faults) X(direct_reclaims)	\
-	X(reclaimed) X(deactivated) X(reactivated) X(prefetched)	\
-	X(prefetch_hits) X(polled_reads)
-
 /**
  * struct emp_stats - per-CPU fault path counters (see struct emp_stat)
- * Only u64 members: emp_stats_sum() adds them up as an array.
+ * One per counter of EMP_STAT_COUNTERS (uapi/linux/emp.h), each a u64 of
+ * the same name as in struct emp_stat, which the STAT copy and the sysfs
+ * files (stats/NAME) are made from too. Only u64 members:
+ * emp_stats_sum() adds them up as an array.
  */
 struct emp_stats {
-#define EMP_X_FIELD(name) u64 name;
-	EMP_COUNTERS(EMP_X_FIELD)
+#define EMP_X_FIELD(name, help) u64 name;
+	EMP_STAT_COUNTERS(EMP_X_FIELD)
 #undef EMP_X_FIELD
 	u64 lat_fine[EMP_LAT_FINE_BUCKETS];
 };

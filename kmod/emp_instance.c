@@ -266,7 +266,7 @@ static const struct attribute_group emp_inst_group = {
 	.attrs = emp_inst_attrs,
 };
 
-#define EMP_STAT_ATTR(field)							\
+#define EMP_STAT_ATTR(field, help)						\
 static ssize_t stat_##field##_show(struct device *dev,				\
 				   struct device_attribute *a, char *buf)	\
 {										\
@@ -276,7 +276,7 @@ static ssize_t stat_##field##_show(struct device *dev,				\
 static struct device_attribute dev_attr_stat_##field =				\
 	__ATTR(field, 0444, stat_##field##_show, NULL);
 
-EMP_COUNTERS(EMP_STAT_ATTR)
+EMP_STAT_COUNTERS(EMP_STAT_ATTR)
 
 /* One line of bucket counts: the power-of-two histogram (lat_hist). */
 static ssize_t latency_hist_show(struct device *dev, struct device_attribute *a, char *buf)
@@ -318,9 +318,9 @@ static ssize_t tiers_show(struct device *dev, struct device_attribute *a, char *
 }
 static DEVICE_ATTR_RO(tiers);
 
-#define EMP_STAT_ATTR_PTR(field) &dev_attr_stat_##field.attr,
+#define EMP_STAT_ATTR_PTR(field, help) &dev_attr_stat_##field.attr,
 static struct attribute *emp_stat_attrs[] = {
-	EMP_COUNTERS(EMP_STAT_ATTR_PTR)
+	EMP_STAT_COUNTERS(EMP_STAT_ATTR_PTR)
 	&dev_attr_latency_hist.attr,
 	&dev_attr_tiers.attr,
 	NULL,
@@ -659,8 +659,9 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 	st->resident = (u64)atomic_long_read(&inst->resident_pages) << PAGE_SHIFT;
 	st->nr_open = inst->nr_open;
 	st->nr_tiers = inst->nr_tiers;
-#define EMP_STAT_COPY(field) st->field = emp_stat_sum(inst, offsetof(struct emp_stats, field));
-	EMP_COUNTERS(EMP_STAT_COPY)
+#define EMP_STAT_COPY(field, help) \
+	st->field = emp_stat_sum(inst, offsetof(struct emp_stats, field));
+	EMP_STAT_COUNTERS(EMP_STAT_COPY)
 #undef EMP_STAT_COPY
 	for (i = 0; i < EMP_LAT_FINE_BUCKETS; i++)
 		st->lat_fine[i] = emp_stat_sum(inst, offsetof(struct emp_stats, lat_fine[i]));

@@ -202,12 +202,6 @@ static void populate(uint8_t *m, uint64_t size)
 		*(volatile uint64_t *)(m + pg * ET_PAGE) = et_word(pg, 1, 0);
 }
 
-/* The instance counters every EMP result records, as deltas over the run. */
-#define BENCH_COUNTERS(X) X(faults) X(hits) X(zero_fills) X(fetches) X(evictions) \
-	X(writebacks) X(io_errors) X(sigbus) X(mapped_around) X(nowait_retries) \
-	X(cleaned) X(huge_faults) X(direct_reclaims) X(reclaimed) X(deactivated) \
-	X(reactivated) X(prefetched) X(prefetch_hits) X(polled_reads)
-
 /* The kernel's fault latency quantile @permille over the faults between @a
  * and @b, from the fine histogram; JSON null when it is in the open last
  * bucket (4.3 s and more), 0 when there were no faults. */
@@ -238,8 +232,9 @@ static void print_stat_delta(const struct emp_stat *a, const struct emp_stat *b)
 		t[2] += b->tier[i].writes - a->tier[i].writes;
 		t[3] += b->tier[i].write_bytes - a->tier[i].write_bytes;
 	}
-#define X(f) printf("\"" #f "\":%llu,", (unsigned long long)(b->f - a->f));
-	BENCH_COUNTERS(X)
+	/* Every instance counter (EMP_STAT_COUNTERS), as a delta over the run. */
+#define X(f, help) printf("\"" #f "\":%llu,", (unsigned long long)(b->f - a->f));
+	EMP_STAT_COUNTERS(X)
 #undef X
 	printf("\"tier_reads\":%llu,\"tier_read_bytes\":%llu,\"tier_writes\":%llu,"
 	       "\"tier_write_bytes\":%llu,\"meta_bytes\":%llu",
