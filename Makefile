@@ -174,7 +174,8 @@ install-tools: build/tools/empctl build/tools/libemp-preload.so $(LIBEMP)
 # The module sources as DKMS wants them: /usr/src/emp-VERSION/dkms.conf.
 install-dkms:
 	d="$(DESTDIR)$(DKMSDIR)/emp-$(EMP_VERSION)" && rm -rf "$$d" && install -d "$$d" && \
-	find kmod uapi -name '*.[ch]' -o -name Kbuild | tar -cf - -T - packaging/dkms-build.sh | \
+	find kmod uapi -name '*.[ch]' -o -name Kbuild | \
+		tar -cf - -T - kmod/compat/probe.sh packaging/dkms-build.sh | \
 		tar -xf - -C "$$d" && \
 	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(EMP_VERSION)"/' dkms.conf > "$$d/dkms.conf" && \
 	echo "installed the DKMS sources of emp $(EMP_VERSION) in $$d"

@@ -52,6 +52,7 @@ installed() {
 		 usr/share/man/man7/emp-spec.7 lib/systemd/system/emp-vmd.service \
 		 etc/default/emp-vmd "usr/src/emp-$version/dkms.conf" \
 		 "usr/src/emp-$version/packaging/dkms-build.sh" "usr/src/emp-$version/kmod/Kbuild" \
+		 "usr/src/emp-$version/kmod/compat/probe.sh" \
 		 "usr/src/emp-$version/uapi/linux/emp.h"; do
 		[ -s "$dest/$f" ] || { echo "missing: $f"; return 1; }
 	done
