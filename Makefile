@@ -183,13 +183,16 @@ install-dkms:
 clean:
 	rm -rf build
 
-# --- vmd: the donor daemon, its test client and fuzzer (tools/vmd/) ----------
+# --- vmd: the donor daemon (tools/vmd/), its test client and fuzzer ---------
+# (selftests/vmd/: vmd-client and vmd-fuzz, run against vmd on the host by
+# selftests/vmd/host-test.sh and in the guests by vmd_rdma.sh)
 VMD_DIR  := tools/vmd
 VMD_HDR  := $(VMD_DIR)/wire.h $(VMD_DIR)/vmd.h uapi/linux/emp_wire.h
-VMD_BINS := build/tools/vmd build/tools/vmd-client build/tools/vmd-fuzz
+VMDT_DIR := selftests/vmd
 VMD_CFLAGS = $(UCFLAGS) -I$(EMP_TOP)/$(VMD_DIR) -D_GNU_SOURCE -pthread
 
-tools: $(VMD_BINS)
+tools: build/tools/vmd
+selftests: build/selftests/vmd-client build/selftests/vmd-fuzz
 
 # Only libemp's size helpers: vmd does not need the rest.
 build/tools/vmd: $(VMD_DIR)/vmd.c $(VMD_DIR)/tcp.c $(VMD_DIR)/rdma.c $(VMD_DIR)/wire.c \
@@ -197,13 +200,13 @@ build/tools/vmd: $(VMD_DIR)/vmd.c $(VMD_DIR)/tcp.c $(VMD_DIR)/rdma.c $(VMD_DIR)/
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
 
-build/tools/vmd-client: $(VMD_DIR)/vmd-client.c $(VMD_DIR)/rclient.c $(VMD_DIR)/client.c \
-			$(VMD_DIR)/wire.c $(VMD_DIR)/rclient.h $(VMD_DIR)/client.h $(VMD_HDR)
+build/selftests/vmd-client: $(VMDT_DIR)/vmd-client.c $(VMDT_DIR)/rclient.c $(VMDT_DIR)/client.c \
+			    $(VMD_DIR)/wire.c $(VMDT_DIR)/rclient.h $(VMDT_DIR)/client.h $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
 
-build/tools/vmd-fuzz: $(VMD_DIR)/vmd-fuzz.c $(VMD_DIR)/client.c $(VMD_DIR)/wire.c \
-		      $(VMD_DIR)/client.h $(VMD_HDR)
+build/selftests/vmd-fuzz: $(VMDT_DIR)/vmd-fuzz.c $(VMDT_DIR)/client.c $(VMD_DIR)/wire.c \
+			  $(VMDT_DIR)/client.h $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^)
 
@@ -222,12 +225,13 @@ build/tools/emp-qemu: tools/emp-qemu.c $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) -o $@ $< $(LIBEMP)
 
-# A 64 KiB -bios image (flat, 32-bit) that checks a pattern over the RAM.
+# The guest tests' payload (selftests/emp-qemu-payload.S): a 64 KiB -bios
+# image (flat, 32-bit) that checks a pattern over the RAM.
 selftests: build/selftests/emp-qemu-payload.bin
-build/selftests/emp-qemu-payload.bin: tools/emp-qemu-payload.S
-	@mkdir -p build/tools $(@D)
-	$(AS) --32 -o build/tools/emp-qemu-payload.o $<
-	objcopy -O binary -j .text build/tools/emp-qemu-payload.o $@
+build/selftests/emp-qemu-payload.bin: selftests/emp-qemu-payload.S
+	@mkdir -p build/obj $(@D)
+	$(AS) --32 -o build/obj/emp-qemu-payload.o $<
+	objcopy -O binary -j .text build/obj/emp-qemu-payload.o $@
 
 .PHONY: vmtest install-emp-qemu
 VMTEST_LINES ?= $(KVER)

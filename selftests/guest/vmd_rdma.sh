@@ -24,17 +24,17 @@ vmd_diag() {
 	sed 's/^/#   kernel stack: /' /proc/$vmd/stack 2>/dev/null
 	dmesg | grep cm_destroy_id | tail -n 3 | sed 's/^/#   /'
 }
-vmd-client --rdma --also-tcp --size 4 --secret $secret $ip $port
+/emp/tests/vmd-client --rdma --also-tcp --size 4 --secret $secret $ip $port
 if [ $? -eq 0 ]; then tap_ok "vmd-client over RDMA passed"; else
 	tap_not_ok "vmd-client over RDMA passed"; vmd_diag
 fi
-vmd-client --size 4 --secret $secret $ip $port
+/emp/tests/vmd-client --size 4 --secret $secret $ip $port
 if [ $? -eq 0 ]; then tap_ok "vmd-client over TCP (guest) passed"; else
 	tap_not_ok "vmd-client over TCP (guest) passed"; vmd_diag
 fi
 
 # SIGTERM with an RDMA session open: closed, freed, exit status 0.
-vmd-client --hello --hold 20 --rdma --size 4 --secret $secret $ip $port > /tmp/held &
+/emp/tests/vmd-client --hello --hold 20 --rdma --size 4 --secret $secret $ip $port > /tmp/held &
 held=$!
 for i in $(seq 50); do grep -q ^OK /tmp/held && break; sleep 0.1; done
 kill -TERM $vmd
