@@ -102,9 +102,10 @@ deps:
 # ping-pong) in one guest; not part of make test. See docs/bench.md.
 .PHONY: bench
 BENCH_BIN := build/selftests/emp_bench
-$(BENCH_BIN): selftests/bench/emp_bench.c selftests/lib/emp_test.h selftests/lib/emp_kvm_vm.h $(LIBEMP) $(LIB_HDR)
+$(BENCH_BIN): selftests/bench/emp_bench.c selftests/bench/bench_swap.c selftests/bench/bench_vm.c \
+	      selftests/bench/bench.h selftests/lib/emp_test.h selftests/lib/emp_kvm_vm.h $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(UCFLAGS) -I$(EMP_TOP)/selftests -o $@ $< $(LIBEMP) -lpthread -lm
+	$(CC) $(UCFLAGS) -I$(EMP_TOP)/selftests -o $@ $(filter %.c,$^) $(LIBEMP) -lpthread -lm
 
 bench: all $(BENCH_BIN)
 	KVER=$(KVER) scripts/bench.sh
