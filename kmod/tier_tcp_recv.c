@@ -39,7 +39,8 @@ static int emp_tcp_rx_hdr(struct emp_tcp_queue *q)
 	req = list_first_entry_or_null(&q->pending, struct emp_tcp_req, list);
 	spin_unlock_bh(&q->lock);
 	if (!req || le32_to_cpu(h->magic) != EMP_WIRE_MAGIC ||
-	    le16_to_cpu(h->op) != EMP_WIRE_REPLY || le64_to_cpu(h->tag) != le64_to_cpu(req->hdr.tag)) {
+	    le16_to_cpu(h->op) != EMP_WIRE_REPLY ||
+	    le64_to_cpu(h->tag) != le64_to_cpu(req->hdr.tag)) {
 		pr_warn("tcp tier %s: queue %u: unexpected reply (op %u, tag %llu)\n",
 			q->t->peer, q->id, le16_to_cpu(h->op), le64_to_cpu(h->tag));
 		return -EPROTO;
