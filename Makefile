@@ -102,9 +102,10 @@ deps:
 # ping-pong) in one guest; not part of make test. See docs/bench.md.
 .PHONY: bench
 BENCH_BIN := build/selftests/emp_bench
-$(BENCH_BIN): selftests/bench/emp_bench.c selftests/lib/emp_test.h selftests/lib/emp_kvm_vm.h $(LIBEMP) $(LIB_HDR)
+$(BENCH_BIN): selftests/bench/emp_bench.c selftests/bench/bench_swap.c selftests/bench/bench_vm.c \
+	      selftests/bench/bench.h selftests/lib/emp_test.h selftests/lib/emp_kvm_vm.h $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(UCFLAGS) -I$(EMP_TOP)/selftests -o $@ $< $(LIBEMP) -lpthread -lm
+	$(CC) $(UCFLAGS) -I$(EMP_TOP)/selftests -o $@ $(filter %.c,$^) $(LIBEMP) -lpthread -lm
 
 bench: all $(BENCH_BIN)
 	KVER=$(KVER) scripts/bench.sh
@@ -134,7 +135,7 @@ MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= /lib/systemd/system
 DEFAULTDIR ?= /etc/default
 DKMSDIR    ?= /usr/src
-EMP_VERSION = $(shell sed -n 's/^\#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' kmod/emp.h)
+EMP_VERSION = $(shell sed -n 's/^\#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' kmod/emp_export.h)
 MANPAGES   := $(wildcard tools/man/*.[1-8])
 
 # The man pages also go into the guests, for selftests/guest/man_examples.sh.
@@ -174,7 +175,8 @@ install-tools: build/tools/empctl build/tools/libemp-preload.so $(LIBEMP)
 # The module sources as DKMS wants them: /usr/src/emp-VERSION/dkms.conf.
 install-dkms:
 	d="$(DESTDIR)$(DKMSDIR)/emp-$(EMP_VERSION)" && rm -rf "$$d" && install -d "$$d" && \
-	find kmod uapi -name '*.[ch]' -o -name Kbuild | tar -cf - -T - packaging/dkms-build.sh | \
+	find kmod uapi -name '*.[ch]' -o -name Kbuild | \
+		tar -cf - -T - kmod/compat/probe.sh packaging/dkms-build.sh | \
 		tar -xf - -C "$$d" && \
 	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(EMP_VERSION)"/' dkms.conf > "$$d/dkms.conf" && \
 	echo "installed the DKMS sources of emp $(EMP_VERSION) in $$d"
@@ -182,13 +184,16 @@ install-dkms:
 clean:
 	rm -rf build
 
-# --- vmd: the donor daemon, its test client and fuzzer (tools/vmd/) ----------
+# --- vmd: the donor daemon (tools/vmd/), its test client and fuzzer ---------
+# (selftests/vmd/: vmd-client and vmd-fuzz, run against vmd on the host by
+# selftests/vmd/host-test.sh and in the guests by vmd_rdma.sh)
 VMD_DIR  := tools/vmd
 VMD_HDR  := $(VMD_DIR)/wire.h $(VMD_DIR)/vmd.h uapi/linux/emp_wire.h
-VMD_BINS := build/tools/vmd build/tools/vmd-client build/tools/vmd-fuzz
+VMDT_DIR := selftests/vmd
 VMD_CFLAGS = $(UCFLAGS) -I$(EMP_TOP)/$(VMD_DIR) -D_GNU_SOURCE -pthread
 
-tools: $(VMD_BINS)
+tools: build/tools/vmd
+selftests: build/selftests/vmd-client build/selftests/vmd-fuzz
 
 # Only libemp's size helpers: vmd does not need the rest.
 build/tools/vmd: $(VMD_DIR)/vmd.c $(VMD_DIR)/tcp.c $(VMD_DIR)/rdma.c $(VMD_DIR)/wire.c \
@@ -196,13 +201,13 @@ build/tools/vmd: $(VMD_DIR)/vmd.c $(VMD_DIR)/tcp.c $(VMD_DIR)/rdma.c $(VMD_DIR)/
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
 
-build/tools/vmd-client: $(VMD_DIR)/vmd-client.c $(VMD_DIR)/rclient.c $(VMD_DIR)/client.c \
-			$(VMD_DIR)/wire.c $(VMD_DIR)/rclient.h $(VMD_DIR)/client.h $(VMD_HDR)
+build/selftests/vmd-client: $(VMDT_DIR)/vmd-client.c $(VMDT_DIR)/rclient.c $(VMDT_DIR)/client.c \
+			    $(VMD_DIR)/wire.c $(VMDT_DIR)/rclient.h $(VMDT_DIR)/client.h $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
 
-build/tools/vmd-fuzz: $(VMD_DIR)/vmd-fuzz.c $(VMD_DIR)/client.c $(VMD_DIR)/wire.c \
-		      $(VMD_DIR)/client.h $(VMD_HDR)
+build/selftests/vmd-fuzz: $(VMDT_DIR)/vmd-fuzz.c $(VMDT_DIR)/client.c $(VMD_DIR)/wire.c \
+			  $(VMDT_DIR)/client.h $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^)
 
@@ -221,12 +226,13 @@ build/tools/emp-qemu: tools/emp-qemu.c $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) -o $@ $< $(LIBEMP)
 
-# A 64 KiB -bios image (flat, 32-bit) that checks a pattern over the RAM.
+# The guest tests' payload (selftests/emp-qemu-payload.S): a 64 KiB -bios
+# image (flat, 32-bit) that checks a pattern over the RAM.
 selftests: build/selftests/emp-qemu-payload.bin
-build/selftests/emp-qemu-payload.bin: tools/emp-qemu-payload.S
-	@mkdir -p build/tools $(@D)
-	$(AS) --32 -o build/tools/emp-qemu-payload.o $<
-	objcopy -O binary -j .text build/tools/emp-qemu-payload.o $@
+build/selftests/emp-qemu-payload.bin: selftests/emp-qemu-payload.S
+	@mkdir -p build/obj $(@D)
+	$(AS) --32 -o build/obj/emp-qemu-payload.o $<
+	objcopy -O binary -j .text build/obj/emp-qemu-payload.o $@
 
 .PHONY: vmtest install-emp-qemu
 VMTEST_LINES ?= $(KVER)

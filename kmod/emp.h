@@ -29,18 +29,10 @@
 #include <linux/xarray.h>
 #include <linux/emp.h>
 
+#include "emp_export.h"
 #include "emp_lat.h"
 #include "emp_tier.h"
 
-#define EMP_VERSION_CODE	((0 << 16) | (2 << 8) | 0)	/* 0.2.0 */
-#define EMP_VERSION_STR		"0.2.0"
-
-/* Geometry limits, also reported through EMP_IOC_INFO. */
-#define EMP_MIN_BLOCK		SZ_4K
-#define EMP_MAX_BLOCK		SZ_2M
-#define EMP_MIN_SUBBLOCK	SZ_4K
-#define EMP_MAX_SUBBLOCK	SZ_128K
-#define EMP_MAX_SUB_PER_BLOCK	(EMP_MAX_BLOCK / EMP_MIN_SUBBLOCK)
 /* Most blocks one emp_evict_blocks() call takes. */
 #define EMP_MAX_EVICT_BATCH	32
 
@@ -96,25 +88,16 @@ struct emp_block {
 	unsigned long bits[];
 };
 
-/*
- * The instance counters, one list for the per-CPU struct, its sum, the
- * EMP_IOC_STAT copy and the sysfs files (stats/NAME): X(name) per counter,
- * each a __u64 of the same name in struct emp_stat.
- */
-#define EMP_COUNTERS(X)							\
-	X(faults) X(hits) X(zero_fills) X(fetches) X(evictions)		\
-	X(writebacks) X(io_errors) X(sigbus) X(mapped_around)		\
-	X(nowait_retries) X(cleaned) X(huge_faults) X(direct_reclaims)	\
-	X(reclaimed) X(deactivated) X(reactivated) X(prefetched)	\
-	X(prefetch_hits) X(polled_reads)
-
 /**
  * struct emp_stats - per-CPU fault path counters (see struct emp_stat)
- * Only u64 members: emp_stats_sum() adds them up as an array.
+ * One per counter of EMP_STAT_COUNTERS (uapi/linux/emp.h), each a u64 of
+ * the same name as in struct emp_stat, which the STAT copy and the sysfs
+ * files (stats/NAME) are made from too. Only u64 members:
+ * emp_stats_sum() adds them up as an array.
  */
 struct emp_stats {
-#define EMP_X_FIELD(name) u64 name;
-	EMP_COUNTERS(EMP_X_FIELD)
+#define EMP_X_FIELD(name, help) u64 name;
+	EMP_STAT_COUNTERS(EMP_X_FIELD)
 #undef EMP_X_FIELD
 	u64 lat_fine[EMP_LAT_FINE_BUCKETS];
 };
@@ -313,7 +296,6 @@ void emp_blocks_free(struct emp_instance *inst);
 
 /* emp_fault.c */
 extern const struct vm_operations_struct emp_vm_ops;
-bool emp_vma_instance(struct vm_area_struct *vma, char *name, u64 *offset);
 
 /* emp_cache.c */
 int emp_cache_module_init(void);
@@ -334,6 +316,14 @@ unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
 			   unsigned int sub);
 bool emp_ra_hit(struct emp_instance *inst, struct emp_block *blk, unsigned int sub);
 void emp_ra_cut(struct emp_instance *inst, struct emp_block *blk, unsigned long sub);
+
+/* emp_tier.c: the table of tier kinds (the contract is emp_tier.h) */
+bool emp_tier_kind_served(u32 kind);
+int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backend **out);
+void emp_tier_destroy(struct emp_backend *be);
+void emp_tiers_init(void);
+void emp_tiers_exit(void);
+void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err);
 
 /* emp_reclaim.c */
 void emp_lru_add(struct emp_instance *inst, struct emp_block *blk);

@@ -137,13 +137,13 @@ static int emp_check_create(const struct emp_create *c, const struct emp_tier *t
 		emp_reject(c->name, "flags or reserved fields are not zero");
 		return -EINVAL;
 	}
-	if (!is_power_of_2(c->block_size) || c->block_size < EMP_MIN_BLOCK ||
-	    c->block_size > EMP_MAX_BLOCK) {
+	if (!is_power_of_2(c->block_size) || c->block_size < EMP_BLOCK_MIN ||
+	    c->block_size > EMP_BLOCK_MAX) {
 		emp_reject(c->name, "block size %u is not a power of two in 4K..2M", c->block_size);
 		return -EINVAL;
 	}
-	if (!is_power_of_2(c->subblock_size) || c->subblock_size < EMP_MIN_SUBBLOCK ||
-	    c->subblock_size > EMP_MAX_SUBBLOCK || c->subblock_size > c->block_size) {
+	if (!is_power_of_2(c->subblock_size) || c->subblock_size < EMP_SUBBLOCK_MIN ||
+	    c->subblock_size > EMP_SUBBLOCK_MAX || c->subblock_size > c->block_size) {
 		emp_reject(c->name, "subblock size %u is not a power of two in 4K..128K, at most the block size",
 			   c->subblock_size);
 		return -EINVAL;
@@ -175,7 +175,7 @@ static int emp_check_create(const struct emp_create *c, const struct emp_tier *t
 	return 0;
 }
 
-/* Two tiers on one block device must not overlap. */
+/* Two tiers must not share storage (ranges of one block device). */
 static int emp_check_overlap(struct emp_instance *inst)
 {
 	unsigned int i, j;
@@ -183,17 +183,11 @@ static int emp_check_overlap(struct emp_instance *inst)
 	for (i = 0; i < inst->nr_tiers; i++) {
 		for (j = i + 1; j < inst->nr_tiers; j++) {
 			struct emp_backend *a = inst->tiers[i], *b = inst->tiers[j];
-			u64 ao, bo;
 
-			if (a->ops->kind != EMP_TIER_BDEV || b->ops->kind != EMP_TIER_BDEV ||
-			    emp_tier_bdev_dev(a) != emp_tier_bdev_dev(b))
+			if (a->ops != b->ops || !a->ops->overlaps || !a->ops->overlaps(a, b))
 				continue;
-			ao = emp_tier_bdev_offset(a);
-			bo = emp_tier_bdev_offset(b);
-			if (ao < bo + b->size && bo < ao + a->size) {
-				emp_reject(inst->name, "tiers %u and %u overlap on one device", i, j);
-				return -EINVAL;
-			}
+			emp_reject(inst->name, "tiers %u and %u overlap on one device", i, j);
+			return -EINVAL;
 		}
 	}
 	return 0;
@@ -272,7 +266,7 @@ static const struct attribute_group emp_inst_group = {
 	.attrs = emp_inst_attrs,
 };
 
-#define EMP_STAT_ATTR(field)							\
+#define EMP_STAT_ATTR(field, help)						\
 static ssize_t stat_##field##_show(struct device *dev,				\
 				   struct device_attribute *a, char *buf)	\
 {										\
@@ -282,7 +276,7 @@ static ssize_t stat_##field##_show(struct device *dev,				\
 static struct device_attribute dev_attr_stat_##field =				\
 	__ATTR(field, 0444, stat_##field##_show, NULL);
 
-EMP_COUNTERS(EMP_STAT_ATTR)
+EMP_STAT_COUNTERS(EMP_STAT_ATTR)
 
 /* One line of bucket counts: the power-of-two histogram (lat_hist). */
 static ssize_t latency_hist_show(struct device *dev, struct device_attribute *a, char *buf)
@@ -324,9 +318,9 @@ static ssize_t tiers_show(struct device *dev, struct device_attribute *a, char *
 }
 static DEVICE_ATTR_RO(tiers);
 
-#define EMP_STAT_ATTR_PTR(field) &dev_attr_stat_##field.attr,
+#define EMP_STAT_ATTR_PTR(field, help) &dev_attr_stat_##field.attr,
 static struct attribute *emp_stat_attrs[] = {
-	EMP_COUNTERS(EMP_STAT_ATTR_PTR)
+	EMP_STAT_COUNTERS(EMP_STAT_ATTR_PTR)
 	&dev_attr_latency_hist.attr,
 	&dev_attr_tiers.attr,
 	NULL,
@@ -665,8 +659,9 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 	st->resident = (u64)atomic_long_read(&inst->resident_pages) << PAGE_SHIFT;
 	st->nr_open = inst->nr_open;
 	st->nr_tiers = inst->nr_tiers;
-#define EMP_STAT_COPY(field) st->field = emp_stat_sum(inst, offsetof(struct emp_stats, field));
-	EMP_COUNTERS(EMP_STAT_COPY)
+#define EMP_STAT_COPY(field, help) \
+	st->field = emp_stat_sum(inst, offsetof(struct emp_stats, field));
+	EMP_STAT_COUNTERS(EMP_STAT_COPY)
 #undef EMP_STAT_COPY
 	for (i = 0; i < EMP_LAT_FINE_BUCKETS; i++)
 		st->lat_fine[i] = emp_stat_sum(inst, offsetof(struct emp_stats, lat_fine[i]));

@@ -63,10 +63,10 @@ static int emp_ioc_info(void __user *uarg)
 		info.features |= EMP_FEAT_TIER_RDMA;
 	info.page_size = PAGE_SIZE;
 	info.nr_instances = atomic_read(&emp_state.nr_instances);
-	info.min_block_size = EMP_MIN_BLOCK;
-	info.max_block_size = EMP_MAX_BLOCK;
-	info.min_subblock_size = EMP_MIN_SUBBLOCK;
-	info.max_subblock_size = EMP_MAX_SUBBLOCK;
+	info.min_block_size = EMP_BLOCK_MIN;
+	info.max_block_size = EMP_BLOCK_MAX;
+	info.min_subblock_size = EMP_SUBBLOCK_MIN;
+	info.max_subblock_size = EMP_SUBBLOCK_MAX;
 	return emp_arg_out(uarg, &info, sizeof(info), usize);
 }
 

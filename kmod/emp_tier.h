@@ -75,6 +75,9 @@ struct emp_tier_io {
  *           polled transfers would complete without it leave it NULL.
  *           Context: process context, does not sleep; several tasks may
  *           poll one queue at once.
+ * @overlaps: optional: whether two backends of this kind share storage
+ *           (two ranges of one block device that intersect), so that one
+ *           instance must not have both. Context: process context.
  * @destroy: release everything the backend holds; no I/O is in flight.
  */
 struct emp_tier_ops {
@@ -84,6 +87,7 @@ struct emp_tier_ops {
 	int (*create)(const struct emp_tier *desc, void *holder, struct emp_backend **out);
 	void (*submit)(struct emp_backend *be, struct emp_tier_io *io);
 	int (*poll)(struct emp_backend *be, struct emp_tier_io *io);
+	bool (*overlaps)(struct emp_backend *a, struct emp_backend *b);
 	void (*destroy)(struct emp_backend *be);
 };
 
@@ -109,22 +113,22 @@ struct emp_backend {
 
 int emp_tier_register(const struct emp_tier_ops *ops);
 void emp_tier_unregister(const struct emp_tier_ops *ops);
-bool emp_tier_kind_served(u32 kind);
-int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backend **out);
-void emp_tier_destroy(struct emp_backend *be);
-void emp_tiers_init(void);
-void emp_tiers_exit(void);
 
+/* The kinds built into emp.ko; emp_tier.c puts them in its table. */
 extern const struct emp_tier_ops emp_bdev_ops;
 extern const struct emp_tier_ops emp_tcp_ops;
 
-int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss);
 unsigned int emp_request_timeout(void);
 
-dev_t emp_tier_bdev_dev(struct emp_backend *be);
-u64 emp_tier_bdev_offset(struct emp_backend *be);
+/*
+ * What the remote tiers share (tier_remote.c): the donor's address and
+ * name, and the HELLO exchange.
+ */
+#define EMP_PEER_MAX	(EMP_PATH_MAX + 8)	/* "ADDR:PORT" and its NUL */
 
-/* The HELLO exchange of remote tiers (emp_wire.c). */
+int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss);
+void emp_tier_peer(const struct emp_tier *desc, char *buf, size_t len);
+
 struct emp_wire_hello_msg {
 	struct emp_wire_hdr h;
 	struct emp_wire_hello hello;
@@ -139,7 +143,5 @@ void emp_wire_hello_init(struct emp_wire_hello_msg *m, const struct emp_tier *de
 			 u64 session);
 int emp_wire_reply_check(const char *what, struct emp_wire_reply_msg *m,
 			 const struct emp_tier *desc);
-
-void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err);
 
 #endif /* _EMP_TIER_H */

@@ -9,7 +9,6 @@
 #include <linux/blkdev.h>
 #include <linux/slab.h>
 
-#include "emp.h"
 #include "emp_compat.h"
 #include "emp_tier.h"
 
@@ -124,33 +123,21 @@ out_free:
 	return err;
 }
 
+/* Do two block-device tiers take intersecting ranges of one device? */
+static bool emp_bdev_overlaps(struct emp_backend *a, struct emp_backend *b)
+{
+	struct emp_bdev_tier *x = to_bdev_tier(a), *y = to_bdev_tier(b);
+
+	return x->h.bdev->bd_dev == y->h.bdev->bd_dev &&
+	       x->offset < y->offset + b->size && y->offset < x->offset + a->size;
+}
+
 const struct emp_tier_ops emp_bdev_ops = {
 	.kind		= EMP_TIER_BDEV,
 	.name		= "bdev",
 	.owner		= THIS_MODULE,
 	.create		= emp_bdev_create,
 	.submit		= emp_bdev_submit,
+	.overlaps	= emp_bdev_overlaps,
 	.destroy	= emp_bdev_destroy,
 };
-
-/**
- * emp_tier_bdev_dev() - device number of a block-device tier
- * @be: a backend made by emp_bdev_create()
- *
- * Return: the dev_t, used to refuse overlapping ranges of one device.
- */
-dev_t emp_tier_bdev_dev(struct emp_backend *be)
-{
-	return to_bdev_tier(be)->h.bdev->bd_dev;
-}
-
-/**
- * emp_tier_bdev_offset() - where a block-device tier starts in its device
- * @be: a backend made by emp_bdev_create()
- *
- * Return: the byte offset.
- */
-u64 emp_tier_bdev_offset(struct emp_backend *be)
-{
-	return to_bdev_tier(be)->offset;
-}

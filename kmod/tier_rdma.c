@@ -40,7 +40,6 @@
 #include <rdma/rdma_cm.h>
 #include <rdma/rw.h>
 
-#include "emp.h"
 #include "emp_tier.h"
 
 #define EMP_RDMA_MAX_QUEUES	64
@@ -118,7 +117,7 @@ struct emp_rdma_tier {
 	u64 remote_addr;
 	u64 session;
 	unsigned int nr_queues;
-	char peer[EMP_PATH_MAX + 8];
+	char peer[EMP_PEER_MAX];
 	struct emp_rdma_queue q[];
 };
 
@@ -659,7 +658,7 @@ static int emp_rdma_create(const struct emp_tier *desc, void *holder,
 	if (!t)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&t->watch, emp_rdma_watch);
-	snprintf(t->peer, sizeof(t->peer), "%s:%u", desc->path, desc->port);
+	emp_tier_peer(desc, t->peer, sizeof(t->peer));
 	t->nr_queues = n;
 	/* The first connection makes the donor session, the others join it. */
 	for (i = 0; i < 2 * n; i++) {

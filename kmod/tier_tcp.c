@@ -16,10 +16,11 @@
  * never by a submitter again, so a signal to a faulting task cannot cut a
  * message in half (and a non-blocking send does not look at signals).
  *
- * Receiving: replies are parsed straight from the socket's ->sk_data_ready
- * callback with tcp_read_sock() (softirq, or the socket owner's context
- * when it releases the socket lock), the data copied into the request's
- * pages and the request completed there: no thread is woken on the way.
+ * Receiving (tier_tcp_recv.c): replies are parsed straight from the
+ * socket's ->sk_data_ready callback with tcp_read_sock() (softirq, or the
+ * socket owner's context when it releases the socket lock), the data
+ * copied into the request's pages and the request completed there: no
+ * thread is woken on the way.
  *
  * Failure: a queue whose connection ends or breaks the protocol is
  * killed: every request on it fails with -EIO (the faulting access gets
@@ -34,10 +35,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bvec.h>
-#include <linux/inet.h>
 #include <linux/net.h>
 #include <linux/sched/mm.h>
-#include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
 #include <linux/uio.h>
@@ -45,9 +44,8 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
-#include "emp.h"
 #include "emp_compat.h"
-#include "emp_tier.h"
+#include "tier_tcp.h"
 
 #define EMP_TCP_CONNECT_TIMEOUT	(10 * HZ)
 #define EMP_TCP_USER_TIMEOUT_MS	30000
@@ -58,157 +56,6 @@ static unsigned int tcp_queues;
 module_param(tcp_queues, uint, 0644);
 MODULE_PARM_DESC(tcp_queues,
 		 "connections per TCP tier, for tiers created afterwards (default 0: one per online CPU, at most 4; at most 16)");
-
-struct emp_tcp_queue;
-
-/**
- * struct emp_tcp_req - one request, from submission to completion
- * @list: on its queue's send_q, then on .pending from its first byte sent
- * @io:   the transfer
- * @refs: 2 at submission: the sender's (dropped when every byte is in the
- *        socket) and the receiver's (dropped when the reply is in); the
- *        last one completes @io
- * @err:  result given to @io->end_io
- * @sent: jiffies when its sending began
- * @len:  bytes on the wire: the header, and the pages of a WRITE
- * @nr_bv: entries of @bv used for sending (1, or 1 + pages for a WRITE)
- * @hdr:  the request header, sent from here
- * @bv:   @hdr, then the pages of @io
- */
-struct emp_tcp_req {
-	struct list_head list;
-	struct emp_tier_io *io;
-	atomic_t refs;
-	int err;
-	unsigned long sent;
-	size_t len;
-	unsigned int nr_bv;
-	struct emp_wire_hdr hdr;
-	struct bio_vec bv[];
-};
-
-/**
- * struct emp_tcp_queue - one connection of a TCP tier
- * @t:          its tier
- * @id:         index in the tier, for messages
- * @sock:       the connection
- * @lock:       protects @send_q, @pending and @dead; taken with BH off,
- *              as the receive callback takes it in softirq context
- * @send_q:     requests not yet sent, oldest first
- * @pending:    requests sent or being sent, in wire order; the head is the
- *              one the next reply answers
- * @dead:       the connection failed; nothing more is queued on it
- * @send_mutex: held by whoever writes to the socket (a submitter, io_work,
- *              the kill); protects @snd and @snd_off.
- *              Lock order: send_mutex -> socket lock -> lock
- * @snd:        request whose bytes are being sent, or NULL
- * @snd_off:    bytes of @snd already in the socket
- * @rx_hdr:     reply header being received (the rx_* fields are only
- *              touched by the receive callback and the kill, both under
- *              the socket lock)
- * @rx_got:     bytes of @rx_hdr received
- * @rx_req:     request whose READ data is being received, or NULL
- * @rx_iter:    where that data goes
- * @rx_left:    bytes of it still to come
- * @rd_enabled: the receive callback may parse; cleared under the socket
- *              lock when the queue is killed
- * @io_work:    sends what submitters left (socket full or mutex taken)
- * @err_work:   kills the queue after a failure seen in atomic context
- * @data_ready:   the socket's own callbacks, put back at teardown
- * @state_change: likewise
- * @write_space:  likewise
- */
-struct emp_tcp_queue {
-	struct emp_tcp_tier *t;
-	unsigned int id;
-	struct socket *sock;
-	spinlock_t lock;
-	struct list_head send_q;
-	struct list_head pending;
-	bool dead;
-	struct mutex send_mutex;
-	struct emp_tcp_req *snd;
-	size_t snd_off;
-	struct emp_wire_hdr rx_hdr;
-	unsigned int rx_got;
-	struct emp_tcp_req *rx_req;
-	struct iov_iter rx_iter;
-	size_t rx_left;
-	bool rd_enabled;
-	struct work_struct io_work;
-	struct work_struct err_work;
-	void (*data_ready)(struct sock *sk);
-	void (*state_change)(struct sock *sk);
-	void (*write_space)(struct sock *sk);
-};
-
-/**
- * struct emp_tcp_tier - TCP backend
- * @be:        generic part
- * @wq:        io_work and err_work of the queues and the watchdog run here;
- *             WQ_MEM_RECLAIM, as eviction under memory pressure waits on it
- * @watch:     the watchdog: kills queues with an overdue request
- * @closing:   teardown has begun: the end of the connections is expected
- * @session:   donor session the queues share
- * @peer:      "addr:port" for messages
- * @nr_queues: queues in @q
- * @q:         the queues
- */
-struct emp_tcp_tier {
-	struct emp_backend be;
-	struct workqueue_struct *wq;
-	struct delayed_work watch;
-	bool closing;
-	u64 session;
-	char peer[EMP_PATH_MAX + 8];
-	unsigned int nr_queues;
-	struct emp_tcp_queue q[];
-};
-
-static struct emp_tcp_tier *to_tcp_tier(struct emp_backend *be)
-{
-	return container_of(be, struct emp_tcp_tier, be);
-}
-
-/**
- * emp_tier_addr() - socket address of a remote tier
- * @desc: tier description: path holds an IPv4 or IPv6 address, port the port
- * @ss:   out
- *
- * Return: the address length, or -EINVAL if @desc->path is not an address.
- */
-int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	size_t len = strnlen(desc->path, EMP_PATH_MAX);
-
-	memset(ss, 0, sizeof(*ss));
-	if (in4_pton(desc->path, len, (u8 *)&sin->sin_addr, -1, NULL) &&
-	    len == strlen(desc->path)) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(desc->port);
-		return sizeof(*sin);
-	}
-	if (in6_pton(desc->path, len, (u8 *)&sin6->sin6_addr, -1, NULL)) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(desc->port);
-		return sizeof(*sin6);
-	}
-	return -EINVAL;
-}
-EXPORT_SYMBOL_GPL(emp_tier_addr);
-
-/* Drop one reference of @req; the last completes it. @err 0 keeps req->err. */
-static void emp_tcp_req_put(struct emp_tcp_req *req, int err)
-{
-	if (err)
-		WRITE_ONCE(req->err, err);
-	if (!atomic_dec_and_test(&req->refs))
-		return;
-	req->io->end_io(req->io, READ_ONCE(req->err));
-	kfree(req);
-}
 
 /* ---- sending ------------------------------------------------------------- */
 
@@ -283,180 +130,6 @@ static void emp_tcp_io_work(struct work_struct *work)
 	emp_tcp_send_all(q, true);
 	mutex_unlock(&q->send_mutex);
 	memalloc_noreclaim_restore(noreclaim);
-}
-
-/* ---- receiving ----------------------------------------------------------- */
-
-/* The reply to @req is in: take it off .pending and drop the receiver's ref. */
-static void emp_tcp_rx_done(struct emp_tcp_queue *q, struct emp_tcp_req *req, int err)
-{
-	spin_lock_bh(&q->lock);
-	list_del_init(&req->list);
-	spin_unlock_bh(&q->lock);
-	q->rx_req = NULL;
-	q->rx_got = 0;
-	emp_tcp_req_put(req, err);
-}
-
-/* A whole reply header is in rx_hdr. Return: 0 or -EPROTO. */
-static int emp_tcp_rx_hdr(struct emp_tcp_queue *q)
-{
-	struct emp_wire_hdr *h = &q->rx_hdr;
-	struct emp_tcp_req *req;
-	u32 status = le32_to_cpu(h->status);
-	u32 len = le32_to_cpu(h->length);
-
-	spin_lock_bh(&q->lock);
-	req = list_first_entry_or_null(&q->pending, struct emp_tcp_req, list);
-	spin_unlock_bh(&q->lock);
-	if (!req || le32_to_cpu(h->magic) != EMP_WIRE_MAGIC ||
-	    le16_to_cpu(h->op) != EMP_WIRE_REPLY || le64_to_cpu(h->tag) != le64_to_cpu(req->hdr.tag)) {
-		pr_warn("tcp tier %s: queue %u: unexpected reply (op %u, tag %llu)\n",
-			q->t->peer, q->id, le16_to_cpu(h->op), le64_to_cpu(h->tag));
-		return -EPROTO;
-	}
-	if (status == EMP_WIRE_OK && req->io->dir == EMP_IO_READ) {
-		if (len != req->io->nr_pages << PAGE_SHIFT)
-			return -EPROTO;
-		iov_iter_bvec(&q->rx_iter, ITER_DEST, req->bv + 1, req->io->nr_pages, len);
-		q->rx_req = req;
-		q->rx_left = len;
-		return 0;
-	}
-	if (len)
-		return -EPROTO;
-	if (status != EMP_WIRE_OK)
-		pr_warn_ratelimited("tcp tier %s: donor refused a request: status %u\n",
-				    q->t->peer, status);
-	emp_tcp_rx_done(q, req, status == EMP_WIRE_OK ? 0 : -EIO);
-	return 0;
-}
-
-/*
- * tcp_read_sock() actor: parse replies out of @skb from @off, @len bytes.
- * Runs under the socket lock. Return: bytes used, or -errno to stop.
- */
-static int emp_tcp_recv_skb(read_descriptor_t *desc, struct sk_buff *skb,
-			    unsigned int off, size_t len)
-{
-	struct emp_tcp_queue *q = desc->arg.data;
-	size_t used = len, n;
-	int err;
-
-	if (unlikely(!q->rd_enabled))
-		return -ECONNABORTED;
-	while (len) {
-		if (!q->rx_req) {
-			n = min_t(size_t, len, sizeof(q->rx_hdr) - q->rx_got);
-			err = skb_copy_bits(skb, off, (u8 *)&q->rx_hdr + q->rx_got, n);
-			if (err)
-				goto out_fail;
-			q->rx_got += n;
-			off += n;
-			len -= n;
-			if (q->rx_got < sizeof(q->rx_hdr))
-				break;
-			err = emp_tcp_rx_hdr(q);
-			if (err)
-				goto out_fail;
-			continue;
-		}
-		n = min(len, q->rx_left);
-		err = skb_copy_datagram_iter(skb, off, &q->rx_iter, n);
-		if (err)
-			goto out_fail;
-		q->rx_left -= n;
-		off += n;
-		len -= n;
-		if (!q->rx_left)
-			emp_tcp_rx_done(q, q->rx_req, 0);
-	}
-	return used;
-
-out_fail:
-	q->rd_enabled = false;
-	queue_work(q->t->wq, &q->err_work);
-	return err;
-}
-
-static void emp_tcp_data_ready(struct sock *sk)
-{
-	struct emp_tcp_queue *q;
-
-	read_lock_bh(&sk->sk_callback_lock);
-	q = sk->sk_user_data;
-	if (q && q->rd_enabled) {
-		read_descriptor_t desc = { .arg.data = q, .count = 1 };
-
-		tcp_read_sock(sk, &desc, emp_tcp_recv_skb);
-	}
-	read_unlock_bh(&sk->sk_callback_lock);
-}
-
-static void emp_tcp_write_space(struct sock *sk)
-{
-	struct emp_tcp_queue *q;
-
-	read_lock_bh(&sk->sk_callback_lock);
-	q = sk->sk_user_data;
-	if (q && sk_stream_is_writeable(sk)) {
-		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
-		queue_work(q->t->wq, &q->io_work);
-	}
-	read_unlock_bh(&sk->sk_callback_lock);
-}
-
-static void emp_tcp_state_change(struct sock *sk)
-{
-	struct emp_tcp_queue *q;
-
-	read_lock_bh(&sk->sk_callback_lock);
-	q = sk->sk_user_data;
-	if (q) {
-		switch (sk->sk_state) {
-		case TCP_CLOSE:
-		case TCP_CLOSE_WAIT:
-		case TCP_LAST_ACK:
-		case TCP_FIN_WAIT1:
-		case TCP_FIN_WAIT2:
-			queue_work(q->t->wq, &q->err_work);
-			break;
-		default:
-			break;
-		}
-		q->state_change(sk);
-	}
-	read_unlock_bh(&sk->sk_callback_lock);
-}
-
-static void emp_tcp_set_callbacks(struct emp_tcp_queue *q)
-{
-	struct sock *sk = q->sock->sk;
-
-	write_lock_bh(&sk->sk_callback_lock);
-	q->data_ready = sk->sk_data_ready;
-	q->state_change = sk->sk_state_change;
-	q->write_space = sk->sk_write_space;
-	q->rd_enabled = true;
-	sk->sk_user_data = q;
-	sk->sk_data_ready = emp_tcp_data_ready;
-	sk->sk_state_change = emp_tcp_state_change;
-	sk->sk_write_space = emp_tcp_write_space;
-	write_unlock_bh(&sk->sk_callback_lock);
-}
-
-static void emp_tcp_restore_callbacks(struct emp_tcp_queue *q)
-{
-	struct sock *sk = q->sock->sk;
-
-	write_lock_bh(&sk->sk_callback_lock);
-	if (sk->sk_user_data == q) {
-		sk->sk_user_data = NULL;
-		sk->sk_data_ready = q->data_ready;
-		sk->sk_state_change = q->state_change;
-		sk->sk_write_space = q->write_space;
-	}
-	write_unlock_bh(&sk->sk_callback_lock);
 }
 
 /* ---- failure ------------------------------------------------------------- */
@@ -815,7 +488,7 @@ static int emp_tcp_create(const struct emp_tier *desc, void *holder,
 	if (!t)
 		return -ENOMEM;
 	t->nr_queues = nr;
-	snprintf(t->peer, sizeof(t->peer), "%s:%u", desc->path, desc->port);
+	emp_tier_peer(desc, t->peer, sizeof(t->peer));
 	INIT_DELAYED_WORK(&t->watch, emp_tcp_watch);
 	t->wq = alloc_workqueue("emp-tcp", WQ_UNBOUND | WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
 	err = -ENOMEM;

@@ -57,7 +57,7 @@ else
 fi
 # --- vmd: the donor daemon over TCP on 127.0.0.1 ---------------------------
 if [ -x "$EMP_TOP/build/tools/vmd" ]; then
-	"$EMP_TOP/tools/vmd/host-test.sh" > "$EMP_OUT/vmd-host.tap" 2> "$EMP_OUT/vmd-host.log"
+	"$EMP_TOP/selftests/vmd/host-test.sh" > "$EMP_OUT/vmd-host.tap" 2> "$EMP_OUT/vmd-host.log"
 	# Appends "vmd-host P F S" to the counts.
 	"$EMP_TOP/scripts/tap-count.sh" "$EMP_OUT/vmd-host.tap" vmd-host ||
 		grep -E '^not ok|^#' "$EMP_OUT/vmd-host.tap" | tail -n 40

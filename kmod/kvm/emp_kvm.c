@@ -29,7 +29,7 @@
 #include <linux/emp.h>
 #include <linux/emp_kvm.h>
 
-#include "../emp.h"
+#include "../emp_export.h"
 
 /*
  * Defined by kvm.ko (arch/x86/kvm/x86.c exports it). Its probe prototype

@@ -7,6 +7,7 @@
 # which the host collects. Sizes come from the kernel command line
 # (emp.bench=KEY=VAL,KEY=VAL...; see scripts/bench.sh), with these defaults:
 . /emp/tests/tap.sh
+. /emp/tests/lib_remote.sh
 PATH=$PATH:/usr/bin:/usr/sbin
 B=/emp/tests/emp_bench
 DEV=/dev/nvme0n1
@@ -125,29 +126,25 @@ case " $PARTS " in *" fault "*)
 	done
 
 	# TCP: vmd on loopback, then a plain 4 KiB ping-pong on loopback.
-	vmd --tcp -a 127.0.0.1 -p 19680 -m $((FAULT_SIZE + 16)) > /tmp/vmd-tcp.log 2>&1 &
-	vmd=$!
-	sleep 1
+	vmd_start /tmp/vmd-tcp.log --tcp -a 127.0.0.1 -p 19680 -m $((FAULT_SIZE + 16)) > /dev/null
 	ran "fault latency, EMP on TCP (vmd on 127.0.0.1)" $B fault --tier tcp \
 		--addr 127.0.0.1 --port 19680 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET \
 		--full $FAULT_NET_FULL_BUDGET --threads 2
-	kill $vmd; wait $vmd 2>/dev/null
+	vmd_stop
 	$B pingserve 19681 > /dev/null 2>&1 &
 	ps=$!
 	ran "4 KiB TCP ping-pong on 127.0.0.1" $B ping 127.0.0.1 19681 $FAULT_N_NET
 	kill $ps; wait $ps 2>/dev/null
 
 	# RDMA: Soft-RoCE on eth0, emp_rdma.ko, vmd on rxe0; then ib_read_lat.
-	if modprobe -a rdma_rxe rdma_cm rdma_ucm && rdma link add rxe0 type rxe netdev eth0 &&
+	if rxe_load && rdma link add rxe0 type rxe netdev eth0 &&
 	   insmod /emp/modules/emp_rdma.ko; then
-		for i in $(seq 50); do rdma link show rxe0/1 | grep -q "state ACTIVE" && break; sleep 0.1; done
-		vmd -d rxe0 -a 10.0.2.15 -p 19682 -m $((FAULT_SIZE + 16)) > /tmp/vmd-rdma.log 2>&1 &
-		vmd=$!
-		for i in $(seq 100); do grep -q serving /tmp/vmd-rdma.log && break; sleep 0.1; done
+		rxe_wait > /dev/null
+		vmd_start /tmp/vmd-rdma.log -d rxe0 -a 10.0.2.15 -p 19682 -m $((FAULT_SIZE + 16)) > /dev/null
 		ran "fault latency, EMP on RDMA (vmd on rxe0)" $B fault --tier rdma \
 			--addr 10.0.2.15 --port 19682 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET \
 			--full $FAULT_NET_FULL_BUDGET --threads 2
-		kill $vmd; wait $vmd 2>/dev/null
+		vmd_stop
 		# (perftest's -e, sleeping on completion events, reports "inf" latencies.)
 		ran "ib_read_lat -s 4096 over rxe0" iblat $FAULT_N_NET
 	else
@@ -173,20 +170,19 @@ pollrun() {	# pollrun SETTING
 	return $rc
 }
 case " $PARTS " in *" pollsweep "*)
-	if { [ -d /sys/class/infiniband/rxe0 ] || { modprobe -a rdma_rxe rdma_cm rdma_ucm &&
+	if { [ -d /sys/class/infiniband/rxe0 ] || { rxe_load &&
 	     rdma link add rxe0 type rxe netdev eth0; }; } &&
 	   { [ -d /sys/module/emp_rdma ] || insmod /emp/modules/emp_rdma.ko; }; then
-		for i in $(seq 50); do rdma link show rxe0/1 | grep -q "state ACTIVE" && break; sleep 0.1; done
-		vmd -d rxe0 -a 10.0.2.15 -p 19683 -m $((FAULT_NET_SIZE + 16)) > /tmp/vmd-poll.log 2>&1 &
-		vmd=$!
-		for i in $(seq 100); do grep -q serving /tmp/vmd-poll.log && break; sleep 0.1; done
+		rxe_wait > /dev/null
+		vmd_start /tmp/vmd-poll.log -d rxe0 -a 10.0.2.15 -p 19683 -m $((FAULT_NET_SIZE + 16)) \
+			> /dev/null
 		for r in $(seq $POLL_ROUNDS); do
 			for s in $POLL_SETTINGS; do
 				ran "fault latency, EMP on RDMA, poll setting $s, round $r" pollrun $s
 			done
 			ran "ib_read_lat -s 4096 over rxe0, round $r" iblat $FAULT_N_NET
 		done
-		kill $vmd; wait $vmd 2>/dev/null
+		vmd_stop
 		echo Y > /sys/module/emp/parameters/poll_reads
 	else
 		skip_all "fault latency, EMP on RDMA, poll settings"
@@ -229,13 +225,11 @@ esac
 # (TCG's cross-modifying code as KVM flips static keys); see docs/bench.md.
 case " $PARTS " in *" vmtcp "*)
 	if { modprobe kvm_amd 2>/dev/null || modprobe kvm_intel; } && [ -c /dev/kvm ]; then
-		vmd --tcp -a 127.0.0.1 -p 19683 -m $((VM_SIZE + 16)) > /tmp/vmd-vm.log 2>&1 &
-		vmd=$!
-		sleep 1
+		vmd_start /tmp/vmd-vm.log --tcp -a 127.0.0.1 -p 19683 -m $((VM_SIZE + 16)) > /dev/null
 		ran "VM mode: KVM guest on an instance, EMP on TCP (vmd on 127.0.0.1), block/subblock $VM_GEOM" \
 			$B vm --tier tcp --addr 127.0.0.1 --port 19683 --block ${VM_GEOM%/*} \
 			--sub ${VM_GEOM#*/} --size $VM_SIZE --budget $VM_BUDGET --n $VM_ROUNDS --secs $VM_SECS
-		kill $vmd; wait $vmd 2>/dev/null
+		vmd_stop
 	else
 		skip_all "VM mode on TCP: no /dev/kvm"
 	fi

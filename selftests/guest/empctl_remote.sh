@@ -5,6 +5,7 @@
 # EMP_PMEM_SECRET_FILE. The heap fits the DRAM budget: paging over TCP,
 # slow in an emulated guest, is emp_remote_test's subject.
 . /emp/tests/tap.sh
+. /emp/tests/lib_remote.sh
 PRELOAD=/emp/bin/libemp-preload.so
 PORT=19741
 SECRET=/tmp/remote.secret
@@ -19,18 +20,6 @@ run() {
 	rc=$?
 	cat /tmp/o /tmp/e
 	[ $rc -eq "$want" ] || { echo "exit status $rc, expected $want"; return 1; }
-}
-
-start_vmd() {
-	vmd -m 128 -p $PORT -a 127.0.0.1 --tcp --secret-file $SECRET 2> $LOG &
-	VMD=$!
-	i=0
-	while ! grep -q "$PORT" /proc/net/tcp 2>/dev/null &&
-	      ! grep -qi "$(printf ':%04X' $PORT)" /proc/net/tcp 2>/dev/null; do
-		[ $i -lt 100 ] || { cat $LOG; return 1; }
-		kill -0 $VMD 2>/dev/null || { cat $LOG; return 1; }
-		sleep 0.1; i=$((i + 1))
-	done
 }
 
 create_remote() {
@@ -58,10 +47,10 @@ preload_remote() {
 }
 
 tap_plan 4
-tap_check "vmd serves TCP on 127.0.0.1:$PORT with a secret" start_vmd
+tap_check "vmd serves TCP on 127.0.0.1:$PORT with a secret" \
+	vmd_start $LOG -m 128 -p $PORT -a 127.0.0.1 --tcp --secret-file $SECRET
 tap_check "empctl create --secret-file on a TCP tier; stat shows it; destroy" create_remote
 tap_check "a wrong secret: create fails with exit 1 and leaves nothing" wrong_secret
 tap_check "preload: a program heap on the TCP tier (paging over TCP is emp_remote_test)" preload_remote
-kill $VMD 2>/dev/null
-wait $VMD 2>/dev/null
+vmd_stop
 tap_exit

@@ -30,6 +30,7 @@
 #   EMP_FI_TMO    seconds one selftest run may take before it counts as hung
 #                 (default 300; 30 s without injection)
 . /emp/tests/tap.sh
+. /emp/tests/lib_remote.sh
 PATH=$PATH:/usr/bin:/usr/sbin	# the rdma tool
 D=/sys/kernel/debug
 # Kernel problems. A fault answered VM_FAULT_OOM ("Huh VM_FAULT_OOM leaked
@@ -132,7 +133,7 @@ tap_check "insmod emp.ko with each allocation of its init failing in turn: clean
 loaded || insmod /emp/modules/emp.ko || echo "# insmod emp.ko failed"
 modprobe -q kvm_amd 2>/dev/null || modprobe -q kvm_intel 2>/dev/null
 rdma_up() {
-	modprobe -a rdma_rxe rdma_cm rdma_ucm && rdma link add rxe0 type rxe netdev eth0 &&
+	rxe_load && rdma link add rxe0 type rxe netdev eth0 &&
 		insmod /emp/modules/emp_rdma.ko
 }
 case " $TESTS " in *rdma*) rdma_up > /tmp/fi.rdma 2>&1 || sed 's/^/# rdma set-up: /' /tmp/fi.rdma ;; esac

@@ -3,16 +3,11 @@
 # emp_remote_rdma_test (vmd on rxe0, the kernel's RDMA queues against it),
 # then everything unloaded again.
 . /emp/tests/tap.sh
+. /emp/tests/lib_remote.sh
 PATH=$PATH:/usr/bin:/usr/sbin
 tap_plan 7
-tap_check "rdma_rxe, rdma_cm and rdma_ucm load" modprobe -a rdma_rxe rdma_cm rdma_ucm
-tap_check "rxe0 on eth0 is ACTIVE" sh -c '
-	rdma link add rxe0 type rxe netdev eth0 || exit 1
-	for i in $(seq 50); do
-		rdma link show rxe0/1 | grep -q "state ACTIVE" && exit 0
-		sleep 0.1
-	done
-	rdma link show; exit 1'
+tap_check "rdma_rxe, rdma_cm and rdma_ucm load" rxe_load
+tap_check "rxe0 on eth0 is ACTIVE" rxe_up
 tap_check "emp_rdma.ko loads and registers the RDMA tier kind" sh -c '
 	insmod /emp/modules/emp_rdma.ko && dmesg | grep -q "tier kind rdma available"'
 # EMP_IOC_INFO's feature bit 4 (EMP_FEAT_TIER_RDMA) follows emp_rdma.ko.
@@ -28,11 +23,8 @@ tap_check "empctl info announces the RDMA tier while emp_rdma.ko is loaded" rdma
 rc=$?
 echo "# emp_remote_rdma_test exit $rc"
 tap_check "emp_remote_rdma_test ran and exited 0" test "$rc" = 0
-tap_check "emp_rdma.ko, rxe0 and rdma_rxe go away" sh -c '
-	rmmod emp_rdma && rdma link delete rxe0 || exit 1
-	rmmod rdma_ucm 2>/dev/null
-	rmmod rdma_rxe && exit 0
-	lsmod; exit 1'
+rdma_down() { rmmod emp_rdma && rxe_down; }
+tap_check "emp_rdma.ko, rxe0 and rdma_rxe go away" rdma_down
 no_rdma_feature() { ! rdma_feature; }
 tap_check "empctl info no longer announces it once emp_rdma.ko is gone" no_rdma_feature
 tap_exit

@@ -4,25 +4,17 @@
 # session) and over TCP, then SIGTERM with an RDMA session open.
 # vmd-client prints its own TAP streams between this script's lines.
 . /emp/tests/tap.sh
+. /emp/tests/lib_remote.sh
 PATH=$PATH:/usr/bin:/usr/sbin
 ip=10.0.2.15 port=19675 secret=guest-rdma-secret
 log=/tmp/vmd-rdma.log
 
 tap_plan 8
-tap_check "rdma_rxe and rdma_ucm load" modprobe -a rdma_rxe rdma_ucm
-tap_check "rxe0 on eth0 is ACTIVE" sh -c '
-	rdma link add rxe0 type rxe netdev eth0 || exit 1
-	for i in $(seq 50); do
-		rdma link show rxe0/1 | grep -q "state ACTIVE" && exit 0
-		sleep 0.1
-	done
-	rdma link show; exit 1'
-
-vmd -v -m 256 -p $port -d rxe0 --tcp --secret $secret 2> $log &
-vmd=$!
-tap_check "vmd serves rxe0 and TCP on port $port" sh -c "
-	for i in \$(seq 100); do grep -q serving $log && exit 0; sleep 0.1; done
-	cat $log; exit 1"
+tap_check "rdma_rxe and rdma_ucm load" rxe_load
+tap_check "rxe0 on eth0 is ACTIVE" rxe_up
+tap_check "vmd serves rxe0 and TCP on port $port" \
+	vmd_start $log -v -m 256 -p $port -d rxe0 --tcp --secret $secret
+vmd=$VMD
 
 # On a failure: vmd's log, and where vmd's main thread waits if it does
 # (a blocked rdma_destroy_id shows as cm_destroy_id here and in dmesg).
@@ -32,17 +24,17 @@ vmd_diag() {
 	sed 's/^/#   kernel stack: /' /proc/$vmd/stack 2>/dev/null
 	dmesg | grep cm_destroy_id | tail -n 3 | sed 's/^/#   /'
 }
-vmd-client --rdma --also-tcp --size 4 --secret $secret $ip $port
+/emp/tests/vmd-client --rdma --also-tcp --size 4 --secret $secret $ip $port
 if [ $? -eq 0 ]; then tap_ok "vmd-client over RDMA passed"; else
 	tap_not_ok "vmd-client over RDMA passed"; vmd_diag
 fi
-vmd-client --size 4 --secret $secret $ip $port
+/emp/tests/vmd-client --size 4 --secret $secret $ip $port
 if [ $? -eq 0 ]; then tap_ok "vmd-client over TCP (guest) passed"; else
 	tap_not_ok "vmd-client over TCP (guest) passed"; vmd_diag
 fi
 
 # SIGTERM with an RDMA session open: closed, freed, exit status 0.
-vmd-client --hello --hold 20 --rdma --size 4 --secret $secret $ip $port > /tmp/held &
+/emp/tests/vmd-client --hello --hold 20 --rdma --size 4 --secret $secret $ip $port > /tmp/held &
 held=$!
 for i in $(seq 50); do grep -q ^OK /tmp/held && break; sleep 0.1; done
 kill -TERM $vmd
@@ -63,9 +55,5 @@ wait $held 2>/dev/null
 # over 10 s; vmd's thread is stuck while it lasts).
 tap_check "no cm_id teardown stalled (cm_destroy_id_wait_timeout)" sh -c '
 	! dmesg | grep cm_destroy_id_wait_timeout'
-tap_check "rxe0 and rdma_rxe go away" sh -c '
-	rdma link delete rxe0 || exit 1
-	rmmod rdma_ucm 2>/dev/null
-	rmmod rdma_rxe && exit 0
-	lsmod; exit 1'
+tap_check "rxe0 and rdma_rxe go away" rxe_down
 tap_exit

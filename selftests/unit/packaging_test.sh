@@ -25,7 +25,7 @@ check() {
 	if "$@" > "$tmp/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/#   /' "$tmp/out" | tail -n 40; fi
 }
 
-version=$(sed -n 's/^#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' "$top/kmod/emp.h")
+version=$(sed -n 's/^#define EMP_VERSION_STR[^"]*"\(.*\)"/\1/p' "$top/kmod/emp_export.h")
 host_state() {	# what must not change on the host
 	ls -la /var/lib/dkms 2>&1
 	for l in $lines; do
@@ -52,6 +52,7 @@ installed() {
 		 usr/share/man/man7/emp-spec.7 lib/systemd/system/emp-vmd.service \
 		 etc/default/emp-vmd "usr/src/emp-$version/dkms.conf" \
 		 "usr/src/emp-$version/packaging/dkms-build.sh" "usr/src/emp-$version/kmod/Kbuild" \
+		 "usr/src/emp-$version/kmod/compat/probe.sh" \
 		 "usr/src/emp-$version/uapi/linux/emp.h"; do
 		[ -s "$dest/$f" ] || { echo "missing: $f"; return 1; }
 	done

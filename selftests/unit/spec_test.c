@@ -345,6 +345,18 @@ TEST(create_needs_a_tier)
 	EXPECT_NE(NULL, strstr(err, "no storage tier"));
 }
 
+/* The DRAM budget rule that create and empctl resize share. */
+TEST(budget_rule)
+{
+	EXPECT_EQ(128 << 10, emp_budget_min(64 << 10));
+	EXPECT_EQ(EMP_BUDGET_OK, emp_budget_check(128 << 10, 64 << 10));
+	EXPECT_EQ(EMP_BUDGET_OK, emp_budget_check(8 << 10, 4 << 10));
+	EXPECT_EQ(EMP_BUDGET_SMALL, emp_budget_check(64 << 10, 64 << 10));
+	EXPECT_EQ(EMP_BUDGET_SMALL, emp_budget_check(0, 4 << 10));
+	EXPECT_EQ(EMP_BUDGET_UNALIGNED, emp_budget_check(6 << 10, 4 << 10));
+	EXPECT_EQ(EMP_BUDGET_UNALIGNED, emp_budget_check((4ULL << 30) + 1, 2 << 20));
+}
+
 TEST(format_human)
 {
 	char b[32];

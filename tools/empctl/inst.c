@@ -215,11 +215,11 @@ int cmd_resize(int argc, char **argv)
 		close(fd);
 		return fail("resize %s: %s%s", name, strerror(-ret), errno_hint("resize", -ret));
 	}
-	if (dram % (uint64_t)sysconf(_SC_PAGESIZE) || dram < 2ULL * before.block_size) {
+	if (emp_budget_check(dram, before.block_size)) {
 		close(fd);
 		fprintf(stderr, "empctl resize: DRAM budget %s must be a multiple of the page size "
 			"and at least two blocks (%s)\n", emp_format_human(dram, b[0], sizeof(b[0])),
-			emp_format_human(2ULL * before.block_size, b[1], sizeof(b[1])));
+			emp_format_human(emp_budget_min(before.block_size), b[1], sizeof(b[1])));
 		return EX_USAGE;
 	}
 	ret = emp_resize(fd, name, dram);

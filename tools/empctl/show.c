@@ -37,22 +37,11 @@ void print_stat_json(const struct emp_stat *st, int with_time)
 	       st->id, state_name(st), (unsigned long long)st->inst_size, st->block_size,
 	       st->subblock_size, (unsigned long long)st->dram_budget,
 	       (unsigned long long)st->resident, st->nr_open);
-	printf("\"counters\":{\"faults\":%llu,\"hits\":%llu,\"zero_fills\":%llu,\"fetches\":%llu,"
-	       "\"evictions\":%llu,\"writebacks\":%llu,\"io_errors\":%llu,\"sigbus\":%llu,"
-	       "\"mapped_around\":%llu,\"nowait_retries\":%llu,\"cleaned\":%llu,"
-	       "\"huge_faults\":%llu,\"direct_reclaims\":%llu,\"reclaimed\":%llu,"
-	       "\"deactivated\":%llu,\"reactivated\":%llu,\"prefetched\":%llu,"
-	       "\"prefetch_hits\":%llu,\"polled_reads\":%llu,\"meta_bytes\":%llu},",
-	       (unsigned long long)st->faults, (unsigned long long)st->hits,
-	       (unsigned long long)st->zero_fills, (unsigned long long)st->fetches,
-	       (unsigned long long)st->evictions, (unsigned long long)st->writebacks,
-	       (unsigned long long)st->io_errors, (unsigned long long)st->sigbus,
-	       (unsigned long long)st->mapped_around, (unsigned long long)st->nowait_retries,
-	       (unsigned long long)st->cleaned, (unsigned long long)st->huge_faults,
-	       (unsigned long long)st->direct_reclaims, (unsigned long long)st->reclaimed,
-	       (unsigned long long)st->deactivated, (unsigned long long)st->reactivated,
-	       (unsigned long long)st->prefetched, (unsigned long long)st->prefetch_hits,
-	       (unsigned long long)st->polled_reads, (unsigned long long)st->meta_bytes);
+	printf("\"counters\":{");
+#define JSON_COUNTER(name, help) printf("\"" #name "\":%llu,", (unsigned long long)st->name);
+	EMP_STAT_COUNTERS(JSON_COUNTER)
+#undef JSON_COUNTER
+	printf("\"meta_bytes\":%llu},", (unsigned long long)st->meta_bytes);
 	printf("\"fault_latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"histogram\":[",
 	       (unsigned long long)emp_lat_quantile(st, 500), (unsigned long long)emp_lat_quantile(st, 990));
 	for (i = 0; i < EMP_LAT_BUCKETS; i++)
@@ -187,12 +176,22 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* "12345" or, in watch mode with an earlier report, "12345  (+678/s)". */
-static void counter(struct table *t, const char *label, uint64_t v, uint64_t prev,
+/*
+ * One counter's row, labelled with its field's @name ('_' shown as a
+ * blank): "12345" or, in watch mode with an earlier report,
+ * "12345  (+678/s)".
+ */
+static void counter(struct table *t, const char *name, uint64_t v, uint64_t prev,
 		    double dt, int rates)
 {
+	char label[32];
+	size_t i;
+
 	if (tbl_row(t))
 		return;
+	for (i = 0; name[i] && i < sizeof(label) - 1; i++)
+		label[i] = name[i] == '_' ? ' ' : name[i];
+	label[i] = 0;
 	tbl_set(t, 0, "%s", label);
 	tbl_set(t, 1, "%llu", (unsigned long long)v);
 	if (rates && dt > 0)
@@ -233,25 +232,9 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 		tbl_set(&kv, 2, "(%llu%% of the budget)",
 			(unsigned long long)(st->resident * 100 / st->dram_budget));
 	KV("open", "%u", st->nr_open);
-	counter(&kv, "faults", st->faults, prev->faults, dt, rates);
-	counter(&kv, "hits", st->hits, prev->hits, dt, rates);
-	counter(&kv, "zero fills", st->zero_fills, prev->zero_fills, dt, rates);
-	counter(&kv, "fetches", st->fetches, prev->fetches, dt, rates);
-	counter(&kv, "evictions", st->evictions, prev->evictions, dt, rates);
-	counter(&kv, "writebacks", st->writebacks, prev->writebacks, dt, rates);
-	counter(&kv, "io errors", st->io_errors, prev->io_errors, dt, rates);
-	counter(&kv, "sigbus", st->sigbus, prev->sigbus, dt, rates);
-	counter(&kv, "mapped around", st->mapped_around, prev->mapped_around, dt, rates);
-	counter(&kv, "nowait retries", st->nowait_retries, prev->nowait_retries, dt, rates);
-	counter(&kv, "cleaned", st->cleaned, prev->cleaned, dt, rates);
-	counter(&kv, "huge faults", st->huge_faults, prev->huge_faults, dt, rates);
-	counter(&kv, "direct reclaims", st->direct_reclaims, prev->direct_reclaims, dt, rates);
-	counter(&kv, "reclaimed", st->reclaimed, prev->reclaimed, dt, rates);
-	counter(&kv, "deactivated", st->deactivated, prev->deactivated, dt, rates);
-	counter(&kv, "reactivated", st->reactivated, prev->reactivated, dt, rates);
-	counter(&kv, "prefetched", st->prefetched, prev->prefetched, dt, rates);
-	counter(&kv, "prefetch hits", st->prefetch_hits, prev->prefetch_hits, dt, rates);
-	counter(&kv, "polled reads", st->polled_reads, prev->polled_reads, dt, rates);
+#define TEXT_COUNTER(name, help) counter(&kv, #name, st->name, prev->name, dt, rates);
+	EMP_STAT_COUNTERS(TEXT_COUNTER)
+#undef TEXT_COUNTER
 	KV("metadata", "%s", emp_format_human(st->meta_bytes, b[0], sizeof(b[0])));
 	p50 = emp_lat_quantile(st, 500);
 	p99 = emp_lat_quantile(st, 990);

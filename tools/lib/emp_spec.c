@@ -426,17 +426,32 @@ static int pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
+uint64_t emp_budget_min(uint32_t block_size)
+{
+	return 2ULL * block_size;
+}
+
+int emp_budget_check(uint64_t budget, uint32_t block_size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (page <= 0)
+		page = 4096;
+	if (budget % (uint64_t)page)
+		return EMP_BUDGET_UNALIGNED;
+	if (budget < emp_budget_min(block_size))
+		return EMP_BUDGET_SMALL;
+	return EMP_BUDGET_OK;
+}
+
 int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst_size,
 		       uint32_t block, uint32_t subblock, struct emp_create *c,
 		       char *err, size_t errlen)
 {
-	long page = sysconf(_SC_PAGESIZE);
 	char b[2][32];
 	uint64_t dram;
 	unsigned int i;
 
-	if (page <= 0)
-		page = 4096;
 	memset(c, 0, sizeof(*c));
 	if (emp_check_name(name))
 		return geom_fail(err, errlen, "bad instance name '%s': 1..%d characters of "
@@ -476,16 +491,18 @@ int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst
 	dram = s->dram;
 	if (!dram) {
 		dram = inst_size < EMP_DEFAULT_DRAM ? inst_size : EMP_DEFAULT_DRAM;
-		if (dram < 2ULL * block)
-			dram = 2ULL * block;
+		if (dram < emp_budget_min(block))
+			dram = emp_budget_min(block);
 	}
-	if (dram % (uint64_t)page)
+	switch (emp_budget_check(dram, block)) {
+	case EMP_BUDGET_UNALIGNED:
 		return geom_fail(err, errlen, "DRAM budget %s is not a multiple of the page size",
 				 emp_format_size(dram, b[0], sizeof(b[0])));
-	if (dram < 2ULL * block)
+	case EMP_BUDGET_SMALL:
 		return geom_fail(err, errlen, "DRAM budget %s is less than two blocks of %s",
 				 emp_format_size(dram, b[0], sizeof(b[0])),
 				 emp_format_size(block, b[1], sizeof(b[1])));
+	}
 	c->inst_size = inst_size;
 	c->block_size = block;
 	c->subblock_size = subblock;

@@ -83,12 +83,6 @@ char *emp_format_human(uint64_t bytes, char *buf, size_t len);
 
 /* ---- Tier specs (emp-spec(7)) ------------------------------------------ */
 
-/* Geometry limits of the ABI (see struct emp_create). */
-#define EMP_BLOCK_MIN		(4U << 10)
-#define EMP_BLOCK_MAX		(2U << 20)
-#define EMP_SUBBLOCK_MIN	(4U << 10)
-#define EMP_SUBBLOCK_MAX	(128U << 10)
-
 /*
  * Defaults of every tool: a 64 KiB block (unit of placement and residence)
  * fetched in 4 KiB subblocks (the faulting page first, the rest of the block
@@ -143,6 +137,16 @@ const char *emp_tier_kind_name(uint32_t kind);
 
 /* 0 if @name is a valid instance name (see EMP_NAME_MAX), else -EINVAL. */
 int emp_check_name(const char *name);
+
+/*
+ * The DRAM budget rule of the ABI (EMP_IOC_CREATE and EMP_IOC_RESIZE): a
+ * multiple of the page size, and at least two blocks (emp_budget_min()).
+ * emp_budget_check() says which part @budget breaks for @block_size:
+ * EMP_BUDGET_OK (0), EMP_BUDGET_UNALIGNED or EMP_BUDGET_SMALL.
+ */
+enum { EMP_BUDGET_OK, EMP_BUDGET_UNALIGNED, EMP_BUDGET_SMALL };
+uint64_t emp_budget_min(uint32_t block_size);
+int emp_budget_check(uint64_t budget, uint32_t block_size);
 
 /*
  * Fill @c for EMP_IOC_CREATE from a parsed spec: @inst_size 0 means the

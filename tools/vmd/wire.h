@@ -4,8 +4,9 @@
  *
  * The on-wire structs are little-endian; here they have host-order twins
  * (struct wire_*) with pack/unpack functions, and the checks a donor makes
- * on what it receives. Pure code, no I/O: vmd, vmd-client and vmd-fuzz use
- * it, and selftests/unit/wire_test.c tests it on the host.
+ * on what it receives. Pure code, no I/O: vmd and its test client and
+ * fuzzer (selftests/vmd/vmd-client, vmd-fuzz) use it, and
+ * selftests/unit/wire_test.c tests it on the host.
  */
 #ifndef VMD_WIRE_H
 #define VMD_WIRE_H

@@ -68,6 +68,15 @@
 #define EMP_PATH_MAX		108
 /* Longest shared secret of a remote tier (same as the wire protocol's). */
 #define EMP_SECRET_MAX		64
+/*
+ * Geometry of an instance (struct emp_create): block and subblock sizes
+ * are powers of two in these ranges, in bytes, the subblock at most the
+ * block. EMP_IOC_INFO reports the same values.
+ */
+#define EMP_BLOCK_MIN		(4U << 10)
+#define EMP_BLOCK_MAX		(2U << 20)
+#define EMP_SUBBLOCK_MIN	(4U << 10)
+#define EMP_SUBBLOCK_MAX	(128U << 10)
 
 /**
  * struct emp_info - identity and limits of the loaded module (EMP_IOC_INFO)
@@ -387,6 +396,35 @@ struct emp_stat {
 	__u64 reserved[1];
 };
 #define EMP_STAT_SIZE_VER0	888
+
+/*
+ * The counters of struct emp_stat, one list for every place that shows
+ * them: X(name, help) per counter, @name being a __u64 member of struct
+ * emp_stat and @help a line for people. emp.ko makes its per-CPU counters,
+ * their STAT copy and its sysfs files (stats/NAME) from it, empctl its
+ * JSON, text and Prometheus output. A new counter is added here and in
+ * the struct above, and nowhere else.
+ */
+#define EMP_STAT_COUNTERS(X)						\
+	X(faults, "Faults on the instance's mappings.")			\
+	X(hits, "Faults that found their page resident.")		\
+	X(zero_fills, "Never-written subblocks zero-filled without I/O.") \
+	X(fetches, "Subblocks read from a tier.")			\
+	X(evictions, "Blocks evicted from DRAM.")			\
+	X(writebacks, "Dirty subblocks written back to a tier.")	\
+	X(io_errors, "Failed tier transfers.")				\
+	X(sigbus, "Faults answered with SIGBUS.")			\
+	X(mapped_around, "Pages mapped by fault-around.")		\
+	X(nowait_retries, "No-wait faults (KVM) answered with retry.")	\
+	X(cleaned, "Subblocks written back ahead of eviction by the cleaner.") \
+	X(huge_faults, "Faults that mapped a whole block.")		\
+	X(direct_reclaims, "Faults that found no free DRAM in the budget.") \
+	X(reclaimed, "Blocks evicted by the background reclaimer.")	\
+	X(deactivated, "Blocks unmapped to learn whether they are still used.") \
+	X(reactivated, "Deactivated blocks found in use again.")	\
+	X(prefetched, "Subblocks read ahead.")				\
+	X(prefetch_hits, "Faults that found their subblock read ahead.") \
+	X(polled_reads, "Reads of faults whose completion the faulting task polled for.")
 
 /**
  * struct emp_resize - change the DRAM budget at run time (EMP_IOC_RESIZE)

@@ -1,18 +1,65 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The HELLO exchange of the donor wire protocol (uapi/linux/emp_wire.h),
- * shared by the TCP tier and the RDMA tier (emp_rdma.ko): building the
- * request and judging the donor's answer.
+ * What the remote tiers, TCP (in emp.ko) and RDMA (emp_rdma.ko), share:
+ * the donor's address from a tier description, and the HELLO exchange of
+ * the donor wire protocol (uapi/linux/emp_wire.h), building the request
+ * and judging the donor's answer.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/build_bug.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/inet.h>
 #include <linux/module.h>
 #include <linux/string.h>
 #include <linux/utsname.h>
 
-#include "emp.h"
 #include "emp_tier.h"
+
+/**
+ * emp_tier_addr() - socket address of a remote tier
+ * @desc: tier description: path holds an IPv4 or IPv6 address, port the port
+ * @ss:   out
+ *
+ * Context: Any context.
+ * Return: the address length, or -EINVAL if @desc->path is not an address.
+ */
+int emp_tier_addr(const struct emp_tier *desc, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	size_t len = strnlen(desc->path, EMP_PATH_MAX);
+
+	memset(ss, 0, sizeof(*ss));
+	if (in4_pton(desc->path, len, (u8 *)&sin->sin_addr, -1, NULL) &&
+	    len == strlen(desc->path)) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(desc->port);
+		return sizeof(*sin);
+	}
+	if (in6_pton(desc->path, len, (u8 *)&sin6->sin6_addr, -1, NULL)) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(desc->port);
+		return sizeof(*sin6);
+	}
+	return -EINVAL;
+}
+EXPORT_SYMBOL_GPL(emp_tier_addr);
+
+/**
+ * emp_tier_peer() - name a remote tier's donor for messages
+ * @desc: tier description
+ * @buf:  out: "ADDR:PORT"
+ * @len:  room at @buf; EMP_PEER_MAX always suffices
+ *
+ * Context: Any context.
+ */
+void emp_tier_peer(const struct emp_tier *desc, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%u", desc->path, desc->port);
+}
+EXPORT_SYMBOL_GPL(emp_tier_peer);
 
 /**
  * emp_wire_hello_init() - build the HELLO message of a remote tier

@@ -4,12 +4,15 @@
 # the log, and a clean stop on SIGTERM/SIGINT with clients connected.
 # Prints TAP (its own stream plus vmd-client's and vmd-fuzz's); exit status 0
 # when everything passed.
-#   host-test.sh [BINDIR]   binaries from BINDIR (default: build/tools)
-#   VMD_FUZZ_COUNT          bad messages to send (default 20000)
+#   host-test.sh [TOOLS [TESTS]]   vmd from TOOLS (default: build/tools),
+#                                  vmd-client and vmd-fuzz from TESTS
+#                                  (default: build/selftests)
+#   VMD_FUZZ_COUNT                 bad messages to send (default 20000)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$top/build/tools}
+tbin=${2:-$top/build/selftests}
 work=$(mktemp -d "${TMPDIR:-/tmp}/vmd-host.XXXXXX")
 vmd_pid=
 cleanup() {
@@ -106,21 +109,21 @@ fi
 pw='correct horse battery staple'
 
 # vmd-client's and vmd-fuzz's own TAP streams.
-"$bin/vmd-client" --secret "$pw" 127.0.0.1 "$port" || { failed=1; show_log "$log"; }
+"$tbin/vmd-client" --secret "$pw" 127.0.0.1 "$port" || { failed=1; show_log "$log"; }
 start=$(date +%s%N)
-"$bin/vmd-fuzz" --secret "$pw" --pool 64 --count "${VMD_FUZZ_COUNT:-20000}" 127.0.0.1 "$port" ||
+"$tbin/vmd-fuzz" --secret "$pw" --pool 64 --count "${VMD_FUZZ_COUNT:-20000}" 127.0.0.1 "$port" ||
 	{ failed=1; show_log "$log"; }
 echo "# vmd-fuzz took $(( ($(date +%s%N) - start) / 1000000 )) ms"
 
 check "vmd alive after the fuzz, vmd-client passes again" \
-	sh -c "kill -0 $vmd_pid && '$bin/vmd-client' --secret '$pw' 127.0.0.1 $port"
+	sh -c "kill -0 $vmd_pid && '$tbin/vmd-client' --secret '$pw' 127.0.0.1 $port"
 check "the log has timestamped connects and disconnects with name and address" sh -c "
 	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ vmd: connect tcp 127\.0\.0\.1:[0-9]+ .vmd-client. ' '$log' &&
 	grep -Eq '^[0-9-]+ [0-9:.]+ vmd: disconnect tcp 127\.0\.0\.1:[0-9]+ .vmd-client.: session ' '$log' &&
 	grep -Eq 'refused tcp 127\.0\.0\.1:[0-9]+ .vmd-client.: EAUTH' '$log'"
 
 # SIGTERM with a session and a silent connection open.
-"$bin/vmd-client" --hello --hold 30 --secret "$pw" --size 4 127.0.0.1 "$port" > "$work/held" &
+"$tbin/vmd-client" --hello --hold 30 --secret "$pw" --size 4 127.0.0.1 "$port" > "$work/held" &
 held=$!
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 for i in $(seq 50); do grep -q '^OK' "$work/held" && break; sleep 0.1; done
@@ -139,15 +142,15 @@ wait "$held" 2>/dev/null
 log=$work/vmd-small.log
 if start_vmd "$log" -m 1 --max-clients 1; then
 	check "ENOMEM names what was asked and what is free" sh -c "
-		! '$bin/vmd-client' --hello --size 2 127.0.0.1 $port > '$work/o2' ; cat '$work/o2';
+		! '$tbin/vmd-client' --hello --size 2 127.0.0.1 $port > '$work/o2' ; cat '$work/o2';
 		grep -q '^ENOMEM .*: asked 2M, vmd has 1M free' '$work/o2'"
 	exec 3<>"/dev/tcp/127.0.0.1/$port"
 	sleep 0.2
 	check "--max-clients 1: a second connection is closed at once" sh -c "
-		! '$bin/vmd-client' --hello --size 1 127.0.0.1 $port && grep -q 'at the limit of 1' '$log'"
+		! '$tbin/vmd-client' --hello --size 1 127.0.0.1 $port && grep -q 'at the limit of 1' '$log'"
 	exec 3<&-
 	check "the slot is free again once the first connection closes" sh -c "
-		for i in \$(seq 20); do '$bin/vmd-client' --hello --size 1 127.0.0.1 $port && exit 0;
+		for i in \$(seq 20); do '$tbin/vmd-client' --hello --size 1 127.0.0.1 $port && exit 0;
 			sleep 0.1; done; exit 1"
 	check "SIGINT stops vmd with exit status 0" stop_vmd INT
 else
