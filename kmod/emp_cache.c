@@ -61,7 +61,6 @@ void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err)
 		atomic64_add(bytes, &be->write_bytes);
 	}
 }
-EXPORT_SYMBOL_GPL(emp_tier_account);
 
 /**
  * emp_tier_of() - the tier holding a block
