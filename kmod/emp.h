@@ -15,6 +15,7 @@
 #define _EMP_PRIV_H
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/list.h>
@@ -336,6 +337,28 @@ void emp_block_touch(struct emp_instance *inst, struct emp_block *blk);
 void emp_vma_track(struct emp_instance *inst, struct vm_area_struct *vma);
 void emp_vma_untrack(struct emp_instance *inst, struct vm_area_struct *vma);
 extern struct workqueue_struct *emp_reclaim_wq;
+
+/* emp_io.c: transfers. */
+
+/* A group of transfers the caller waits for together. */
+struct emp_wait {
+	atomic_t pending;
+	struct completion done;
+};
+
+/* One transfer of a run of subblocks, counted in @wait when it is over. */
+struct emp_run_io {
+	struct emp_tier_io io;
+	struct emp_backend *be;
+	struct emp_wait *wait;
+	unsigned int first;	/* first subblock of the run */
+	unsigned int nr;	/* subblocks in the run */
+	int err;
+};
+
+void emp_run_submit(struct emp_run_io *r, struct emp_wait *w, struct emp_backend *be,
+		    enum emp_io_dir dir, u64 pos, struct page **pages, unsigned int nr_pages,
+		    unsigned int flags);
 struct emp_backend *emp_tier_of(struct emp_instance *inst, unsigned long index, u64 *pos);
 int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp_io_dir dir,
 		     u64 pos, struct page **pages, unsigned int nr_pages);

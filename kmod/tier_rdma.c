@@ -9,7 +9,7 @@
  *  - polled queues carry the critical read of a fault (EMP_IO_POLL): their
  *    CQ raises no interrupt (IB_POLL_DIRECT), the faulting task reaps it
  *    through ->poll (ib_process_cq_direct()) while it waits, spinning for a
- *    while, then between short sleeps (emp_tier_rw_sync() in emp_cache.c).
+ *    while, then between short sleeps (emp_tier_rw_sync() in emp_io.c).
  *    An RDMA READ completes on the send CQ of its queue pair, which is why
  *    such reads need queue pairs of their own. Any waiter may reap another
  *    one's completion; each learns of its own from its end_io.
