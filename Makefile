@@ -230,8 +230,7 @@ build/selftests/emp-qemu-payload.bin: tools/emp-qemu-payload.S
 
 .PHONY: vmtest install-emp-qemu
 VMTEST_LINES ?= $(KVER)
-VMTEST_FILES := $(shell command -v qemu-system-x86_64) /usr/share/qemu/kvmvapic.bin \
-	$(wildcard /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so)
+VMTEST_FILES := $(shell bash -c '. scripts/lib.sh && emp_qemu_files')
 vmtest: tools selftests
 	@set -e; for l in $(VMTEST_LINES); do scripts/build-kmod.sh --kernel $$l >/dev/null; \
 		EMP_EXTRA_FILES="$(VMTEST_FILES)" scripts/guest.sh --kernel $$l --smp 1 \
