@@ -16,7 +16,8 @@ t0=$(date +%s)
 "$EMP_TOP/scripts/fetch-kernel.sh" "$line"
 make -s -C "$EMP_TOP" tools selftests
 "$EMP_TOP/scripts/build-kmod.sh" --kernel "$line" >/dev/null
-qemu_files=$(emp_qemu_files) || emp_die "qemu-system-x86_64 not found (make deps)"
+# guest.sh copies QEMU into the initramfs for demo.sh.
+emp_qemu_files >/dev/null || emp_die "qemu-system-x86_64 not found (make deps)"
 emp_log "set-up took $(( $(date +%s) - t0 ))s; the guest's output follows"
 
 # The guest writes its TAP stream to $out/tap.log as it goes: follow it,
@@ -24,7 +25,7 @@ emp_log "set-up took $(( $(date +%s) - t0 ))s; the guest's output follows"
 rc=0
 rm -rf "$out"
 mkdir -p "$EMP_OUT"
-EMP_EXTRA_FILES="$qemu_files" "$EMP_TOP/scripts/guest.sh" --kernel "$line" --tests demo.sh --timeout "${EMP_DEMO_TIMEOUT:-420}" \
+"$EMP_TOP/scripts/guest.sh" --kernel "$line" --tests demo.sh --timeout "${EMP_DEMO_TIMEOUT:-420}" \
 	--out "$out" > "$EMP_OUT/demo-guest.log" &
 guest=$!
 while [ ! -e "$out/initramfs.cpio" ] && kill -0 $guest 2>/dev/null; do sleep 0.5; done

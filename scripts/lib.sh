@@ -152,6 +152,10 @@ emp_kernel_env() {
 	. "$f"
 }
 
+# Whether the line's default guest suite runs emp_qemu.sh (stock QEMU on an
+# instance); selftests/guest/run.sh picks the same line.
+emp_line_runs_qemu() { [ "$1" = 6.12 ]; }
+
 # The host's stock QEMU, as guests that run it need it copied into their
 # initramfs (EMP_EXTRA_FILES): the binary, the vapic ROM of the pc machine,
 # and the TCG accelerator module where QEMU is built with modules.
