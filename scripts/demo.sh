@@ -20,16 +20,15 @@ make -s -C "$EMP_TOP" tools selftests
 emp_qemu_files >/dev/null || emp_die "qemu-system-x86_64 not found (make deps)"
 emp_log "set-up took $(( $(date +%s) - t0 ))s; the guest's output follows"
 
-# The guest writes its TAP stream to $out/tap.log as it goes: follow it,
-# leaving out the harness's own lines.
+# The guest writes its TAP stream to $out/tap.log (a serial port: CRLF) as
+# it goes: follow it, leaving out the harness's own lines.
 rc=0
 rm -rf "$out"
 mkdir -p "$EMP_OUT"
 "$EMP_TOP/scripts/guest.sh" --kernel "$line" --tests demo.sh --timeout "${EMP_DEMO_TIMEOUT:-420}" \
 	--out "$out" > "$EMP_OUT/demo-guest.log" &
 guest=$!
-while [ ! -e "$out/initramfs.cpio" ] && kill -0 $guest 2>/dev/null; do sleep 0.5; done
-tail -n +1 -F --pid=$guest "$out/tap.log" 2>/dev/null |
+tail -n +1 -F --pid=$guest "$out/tap.log" 2>/dev/null | sed -u 's/\r$//' |
 	grep --line-buffered -av '^TAP version\|^1\.\.\|^# EMP-END\|^# ==== demo.sh$' |
 	sed -u 's/^ok [0-9]* /  [ok] /; s/^not ok [0-9]* /  [FAILED] /; s/^# ==== demo.sh exit \(.*\)/(demo.sh: exit \1)/' &
 follow=$!

@@ -13,7 +13,7 @@
 PATH=$PATH:/usr/bin:/usr/sbin; export PATH
 IP=10.0.2.15 RPORT=19675 TPORT=19676
 DISK=/dev/nvme0n1
-LOAD_SECS=${EMP_DEMO_LOAD_SECS:-20}
+LOAD_SECS=20
 # 64 MiB each: 16 on the RDMA donor, 16 on the TCP donor, 32 on the disk.
 SPEC="$IP:16:$RPORT|tcp:$IP:16:$TPORT|$DISK:32:0|dram:8"
 VM_SPEC="$IP:16:$RPORT|tcp:$IP:16:$TPORT|$DISK:32:32|dram:8"
@@ -54,7 +54,8 @@ demo_check "tracing emp.ko's tracepoints for the closing table" demo_trace_on
 
 demo_part "Instance demo: 16 MiB on each donor, 32 MiB on the NVMe disk, 8 MiB of DRAM"
 create() {
-	demo_show empctl create demo --spec "$SPEC" || return 1
+	echo "\$ empctl create demo --spec \"$SPEC\""
+	empctl create demo --spec "$SPEC" || return 1
 	demo_show empctl list
 }
 demo_check "instance demo on the RDMA donor, the TCP donor and $DISK" create
