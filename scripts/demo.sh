@@ -29,7 +29,7 @@ mkdir -p "$EMP_OUT"
 	--out "$out" > "$EMP_OUT/demo-guest.log" &
 guest=$!
 tail -n +1 -F --pid=$guest "$out/tap.log" 2>/dev/null | sed -u 's/\r$//' |
-	grep --line-buffered -av '^TAP version\|^1\.\.\|^# EMP-END\|^# ==== demo.sh$' |
+	grep --line-buffered -av '^TAP version\|^1\.\.\|^# EMP-END\|^# kernel \|^# ==== demo.sh$' |
 	sed -u 's/^ok [0-9]* /  [ok] /; s/^not ok [0-9]* /  [FAILED] /; s/^# ==== demo.sh exit \(.*\)/(demo.sh: exit \1)/' &
 follow=$!
 wait $guest || rc=$?

@@ -105,7 +105,7 @@ vm() {
 	rc=$?
 	wait $w
 	demo_cpus_online
-	echo "VM ran $(( $(date +%s) - t0 )) s, exit status $rc (33: the payload found all its RAM right)"
+	echo "VM ran $(( $(date +%s) - t0 )) s, exit status $rc (33 means the payload found all its RAM right)"
 	echo "VM console:"
 	sed 's/^/  | /' /tmp/vm-serial.txt
 	cat /tmp/vm.err
