@@ -185,7 +185,7 @@ demo_tier_table() {
 		function t(ns) {
 			if (ns == "")
 				return "-"
-			if (ns >= 1000000)
+			if (ns >= 999500)
 				return sprintf("%.1f ms", ns / 1000000)
 			return sprintf("%.0f us", ns / 1000)
 		}
