@@ -5,7 +5,7 @@
 #   make unit        host unit tests (no guest)
 #   make fuzz        the tier-spec parser under libFuzzer, bounded
 #   make test        full set-up, host unit tests, guest suite on all lines
-#   make demo        full set-up, boot a guest, show emp.ko working
+#   make demo        full set-up, boot a guest, show EMP at work (README)
 #   make shell KVER=6.12   interactive shell in a test guest
 #   make deps        install the Debian packages the build and guests need
 #   make bench       benchmarks in one guest (KVER), results in $EMP_CACHE/bench
