@@ -39,6 +39,18 @@ out=${out:-$EMP_OUT/guest-$line}
 rm -rf "$out"
 mkdir -p "$out"
 
+# Tests that run stock QEMU in the guest (emp_qemu.sh, demo.sh) need it in
+# the initramfs (about 45 MB more): when they are asked for, and in the
+# default suite of the line that runs emp_qemu.sh (emp_line_runs_qemu).
+want_qemu=0
+case " $tests " in
+*" emp_qemu.sh "*|*" demo.sh "*) want_qemu=1 ;;
+"  ") if emp_line_runs_qemu "$line"; then want_qemu=1; fi ;;
+esac
+if [ $want_qemu = 1 ]; then
+	EMP_EXTRA_FILES="$(emp_qemu_files || true) ${EMP_EXTRA_FILES:-}"
+	export EMP_EXTRA_FILES
+fi
 "$EMP_TOP/scripts/mkinitramfs.sh" "$line" "$out/initramfs.cpio"
 truncate -s "${EMP_NVME_SIZE:-1G}" "$out/nvme0.img"
 # A second disk, sparse (only what the guest writes takes room on the host),

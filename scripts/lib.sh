@@ -151,3 +151,19 @@ emp_kernel_env() {
 	# shellcheck disable=SC1090
 	. "$f"
 }
+
+# Whether the line's default guest suite runs emp_qemu.sh (stock QEMU on an
+# instance); selftests/guest/run.sh picks the same line.
+emp_line_runs_qemu() { [ "$1" = 6.12 ]; }
+
+# The host's stock QEMU, as guests that run it need it copied into their
+# initramfs (EMP_EXTRA_FILES): the binary, the vapic ROM of the pc machine,
+# and the TCG accelerator module where QEMU is built with modules.
+emp_qemu_files() {
+	local q f
+	q=$(command -v qemu-system-x86_64) || return 1
+	for f in /usr/share/qemu/kvmvapic.bin /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so; do
+		[ -e "$f" ] && q="$q $f"
+	done
+	echo "$q"
+}

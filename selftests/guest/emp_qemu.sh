@@ -8,21 +8,50 @@
 # TCG guest) when /dev/kvm works, else TCG. Then: the instance is gone after
 # QEMU exits, after QEMU fails to start, and after SIGTERM/SIGINT to
 # emp-qemu; a taken name and a bad spec are refused. Needs emp.ko loaded.
+#
+# make vmtest runs all of it (emp.qemu_tests=all on the kernel command
+# line). make test runs it on the 6.12 line only, and there only the boot
+# on the NVMe disk, the checks that need no QEMU run (dry run, taken name,
+# bad spec) and the clean-up after QEMU fails and after SIGTERM: CI's time
+# is short (the whole make test took 1270-1500 s of its 1500).
 . /emp/tests/tap.sh
 DEV=${EMP_TEST_DEV:-/dev/nvme0n1}
 PAYLOAD=/emp/tests/emp-qemu-payload.bin
 SPEC="$DEV:64:0|dram:8"
-# make vmtest copies QEMU to its host path.
+# guest.sh copies QEMU to its host path.
 PATH=$PATH:/usr/bin; export PATH
+full=0
+grep -qw 'emp.qemu_tests=all' /proc/cmdline && full=1
 
-tap_plan 11
+# One vCPU from before KVM is used until the end, as in kvm_emp.sh: under
+# multi-threaded TCG the kernel's text patching for KVM (the preempt
+# notifiers' static key when a vCPU is made) has left stale int3s that the
+# other vCPU ran into, and KVM's VM teardown has soft-locked waiting on it.
+off=
+for c in /sys/devices/system/cpu/cpu[1-9]*; do
+	[ -w "$c/online" ] && [ "$(cat "$c/online")" = 1 ] || continue
+	echo 0 > "$c/online" 2>/dev/null && off="$off $c"
+done
+cpus_back() { for c in $off; do echo 1 > "$c/online"; done; }
+
+# check DESC CMD...: tap_check, then how long it took.
+check() {
+	t=$(date +%s)
+	tap_check "$@"
+	echo "#   ($(( $(date +%s) - t ))s)"
+}
+
+if [ $full = 1 ]; then tap_plan 11; else tap_plan 8; fi
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	tap_not_ok "qemu-system-x86_64 is in the guest (run this test through make vmtest)"
+	tap_not_ok "qemu-system-x86_64 is in the guest (guest.sh copies it for this test)"
+	cpus_back
 	tap_exit
 fi
 tap_ok "qemu-system-x86_64 is in the guest"
 
+t=$(date +%s)
 qemu_accel qemu-system-x86_64 $PAYLOAD
+echo "#   (probe: $(( $(date +%s) - t ))s)"
 
 gone() {	# gone NAME: no instance NAME and no device node
 	[ ! -e "/dev/emp-$1" ] && ! empctl list | grep -q "^$1 "
@@ -34,7 +63,7 @@ dry_run() {
 	echo "$out" | grep -qx "instance vm0: 64 MiB on 1 tier, DRAM budget 8 MiB, block 64 KiB" &&
 	echo "$out" | grep -qx "qemu-system-x86_64 -M pc -nodefaults -object memory-backend-file,id=emp0,mem-path=/dev/emp-vm0,size=67108864,share=on -machine memory-backend=emp0 -m 64M"
 }
-tap_check "emp-qemu --emp-dry-run rewrites --mem-path for stock QEMU" dry_run
+check "emp-qemu --emp-dry-run rewrites --mem-path for stock QEMU" dry_run
 
 boot() {	# boot NAME SPEC
 	rm -f /tmp/ser.txt
@@ -50,7 +79,7 @@ boot() {	# boot NAME SPEC
 	[ "${ev:-0}" -gt 0 ] || { echo "no evictions reported"; return 1; }
 }
 start=$(date +%s)
-tap_check "payload checks its 64 MiB of RAM on an instance with 8 MiB of DRAM (evictions > 0)" boot vmq "$SPEC"
+check "payload checks its 64 MiB of RAM on an instance with 8 MiB of DRAM (evictions > 0)" boot vmq "$SPEC"
 echo "# boot took $(( $(date +%s) - start ))s; $(grep '^emp-qemu: instance' /tmp/boot.err)"
 tap_check "the instance is destroyed when QEMU exits" gone vmq
 
@@ -73,8 +102,10 @@ boot_2m() {
 	[ "${f:-99999}" -lt 2000 ] || { echo "$f faults: the blocks were mapped page by page"; return 1; }
 	gone vm2m
 }
-tap_check "the same with 2 MiB blocks: blocks mapped whole (under 2000 faults for 32768 page accesses)" boot_2m
-echo "# 2 MiB blocks: $(grep '^emp-qemu: instance vm2m' /tmp/boot.err)"
+if [ $full = 1 ]; then
+	check "the same with 2 MiB blocks: blocks mapped whole (under 2000 faults for 32768 page accesses)" boot_2m
+	echo "# 2 MiB blocks: $(grep '^emp-qemu: instance vm2m' /tmp/boot.err)"
+fi
 
 # Remote DRAM: the same boot with its RAM on a donor (vmd, TCP, in this
 # guest) behind an 8 MiB DRAM budget.
@@ -92,7 +123,7 @@ remote_boot() {
 	cat /tmp/vmd.out
 	[ $rc = 0 ] && gone vmr && grep -q "connect tcp" /tmp/vmd.out
 }
-tap_check "the same payload with its RAM on a TCP donor (remote DRAM) and 8 MiB of DRAM" remote_boot
+[ $full = 0 ] || check "the same payload with its RAM on a TCP donor (remote DRAM) and 8 MiB of DRAM" remote_boot
 
 qemu_fails() {
 	emp-qemu --emp-name vmf -M pc -accel tcg -nodefaults -display none \
@@ -101,7 +132,7 @@ qemu_fails() {
 	cat /tmp/f.out
 	[ $rc -ne 0 ] && gone vmf
 }
-tap_check "QEMU failing to start: nonzero status, instance destroyed" qemu_fails
+check "QEMU failing to start: nonzero status, instance destroyed" qemu_fails
 
 killed() {	# killed SIG
 	emp-qemu --emp-name vmk -M pc -accel tcg -nodefaults -display none -S -bios $PAYLOAD \
@@ -120,8 +151,8 @@ killed() {	# killed SIG
 	cat /tmp/k.out
 	gone vmk
 }
-tap_check "SIGTERM to emp-qemu: QEMU ends, instance destroyed" killed TERM
-tap_check "SIGINT to emp-qemu: QEMU ends, instance destroyed" killed INT
+check "SIGTERM to emp-qemu: QEMU ends, instance destroyed" killed TERM
+[ $full = 0 ] || check "SIGINT to emp-qemu: QEMU ends, instance destroyed" killed INT
 
 name_taken() {
 	empctl create vmx --spec "$DEV:16:0|dram:4" >/dev/null || return 1
@@ -131,7 +162,7 @@ name_taken() {
 	empctl destroy vmx >/dev/null
 	[ $rc = 1 ] && grep -q "File exists" /tmp/n.err
 }
-tap_check "a taken instance name is refused (exit 1)" name_taken
+check "a taken instance name is refused (exit 1)" name_taken
 
 bad_spec() {
 	emp-qemu --emp-name vmb --mem-path "$DEV:64:0|drm:8" 2>/tmp/b.err
@@ -139,5 +170,6 @@ bad_spec() {
 	cat /tmp/b.err
 	[ $rc = 2 ] && grep -q 'column .*unknown tier' /tmp/b.err && gone vmb
 }
-tap_check "a bad spec is a usage error (exit 2) with the parser's message" bad_spec
+check "a bad spec is a usage error (exit 2) with the parser's message" bad_spec
+cpus_back
 tap_exit
