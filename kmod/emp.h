@@ -49,6 +49,8 @@ enum {
 				 * next pass keeps it only if REFERENCED */
 	EMP_BLK_DEACTIVATED,	/* unmapped by the replacement policy, not
 				 * faulted since: a fault reactivates it */
+	EMP_BLK_CLEARING,	/* its accessed bits are to be cleared by the
+				 * scan that last passed it: they tell nothing */
 	EMP_BLK_DEAD,		/* no longer resident and out of the index:
 				 * whoever finds it locked looks up again */
 };

@@ -396,8 +396,10 @@ static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 	unsigned int i;
 
 	if (young) {
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			emp_block_young(inst, deact[i]);
+			clear_bit(EMP_BLK_CLEARING, &deact[i]->flags);
+		}
 		if (n)
 			emp_young_flush(inst);
 		for (i = 0; i < n; i++)
@@ -409,6 +411,7 @@ static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 		struct emp_block *blk = deact[i];
 		bool unmap = false;
 
+		clear_bit(EMP_BLK_CLEARING, &blk->flags);
 		if (mutex_trylock(&blk->lock)) {
 			if (test_bit(EMP_BLK_RESIDENT, &blk->flags) &&
 			    !test_bit(EMP_BLK_DEACTIVATED, &blk->flags)) {
@@ -490,8 +493,10 @@ static bool emp_refill_one(struct emp_instance *inst, struct emp_block **deact,
 	blk = emp_demote_one(inst);
 	if (!blk)
 		return false;
-	if (emp_block_tryget(blk))
+	if (emp_block_tryget(blk)) {
+		set_bit(EMP_BLK_CLEARING, &blk->flags);
 		deact[(*nd)++] = blk;
+	}
 	return true;
 }
 
@@ -621,6 +626,7 @@ again:
 			if (!emp_block_tryget(blk))
 				break;
 			set_bit(EMP_BLK_SEEN, &blk->flags);
+			set_bit(EMP_BLK_CLEARING, &blk->flags);
 			clear_bit(EMP_BLK_REFERENCED, &blk->flags);
 			list_move_tail(&blk->lru, &inst->inactive);
 			deact[nd++] = blk;
@@ -640,8 +646,13 @@ again:
 			set_bit(EMP_BLK_ACTIVE, &blk->flags);
 			continue;
 		}
-		if (young) {
-			/* Its bits decide, read without the lock. */
+		/*
+		 * Its bits decide, read without the lock; unless this call
+		 * came round to it again before it cleared them (a short
+		 * list), when they tell nothing and it goes, as an unmapped
+		 * block would.
+		 */
+		if (young && !test_bit(EMP_BLK_CLEARING, &blk->flags)) {
 			WARN_ON_ONCE(!emp_block_tryget(blk));
 			list_del_init(&blk->lru);
 			inst->nr_inactive--;
