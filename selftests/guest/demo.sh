@@ -9,6 +9,7 @@
 # Every part is a TAP result; the last line says whether all passed.
 # Needs QEMU in the initramfs (scripts/demo.sh copies it, as make vmtest).
 . /emp/tests/tap.sh
+. /emp/tests/lib_remote.sh
 . /emp/tests/demo_lib.sh
 PATH=$PATH:/usr/bin:/usr/sbin; export PATH
 IP=10.0.2.15 RPORT=19675 TPORT=19676
@@ -121,7 +122,16 @@ demo_check "the trace adds up to instance demo's counters, tier by tier" demo_ti
 
 demo_part "Clean-up"
 cleanup() {
-	for p in $DEMO_VMDS; do kill -TERM "$p"; wait "$p" || return 1; done
+	for p in $(cat /tmp/demo-vmds 2>/dev/null); do
+		kill -TERM "$p" || return 1
+		# An orphan once demo_check's subshell is gone: gone or a zombie.
+		for _i in $(seq 100); do
+			grep -q '^[0-9]* ([^)]*) [^Z]' /proc/$p/stat 2>/dev/null || break
+			sleep 0.1
+		done
+		! grep -q '^[0-9]* ([^)]*) [^Z]' /proc/$p/stat 2>/dev/null || return 1
+		echo "vmd $p stopped"
+	done
 	demo_show rmmod emp_rdma && rdma link delete rxe0 && demo_show rmmod emp || return 1
 	[ ! -e /dev/emp ] && echo "no /dev/emp: emp.ko is gone"
 	lsmod | grep -w emp && return 1

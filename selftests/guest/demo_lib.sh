@@ -26,34 +26,20 @@ demo_check() {
 # demo_show CMD...: print "$ CMD" and run it (output indented by demo_check).
 demo_show() { echo "\$ $*"; "$@"; }
 
-# demo_wait_for FILE PATTERN [TENTHS]: until FILE has a line matching PATTERN.
-demo_wait_for() {
-	_i=0
-	until grep -q "$2" "$1" 2>/dev/null; do
-		[ $_i -lt "${3:-100}" ] || { echo "no '$2' in $1 after $(( ${3:-100} / 10 )) s:"; cat "$1"; return 1; }
-		sleep 0.1; _i=$((_i + 1))
-	done
-}
+# demo_rxe_up: Soft-RoCE device rxe0 on eth0, ACTIVE, shown.
+demo_rxe_up() { rxe_load && rxe_up && rdma link show rxe0/1; }
 
-# demo_rxe_up: Soft-RoCE device rxe0 on eth0, ACTIVE (as rdma_tier.sh does).
-demo_rxe_up() {
-	modprobe -a rdma_rxe rdma_cm rdma_ucm || return 1
-	rdma link add rxe0 type rxe netdev eth0 || return 1
-	for _i in $(seq 50); do
-		rdma link show rxe0/1 | grep -q "state ACTIVE" && { rdma link show rxe0/1; return 0; }
-		sleep 0.1
-	done
-	rdma link show; return 1
-}
-
-# demo_vmd LOG ARGS...: start a donor in the background (its pid in
-# DEMO_VMDS) and wait until it serves.
+# demo_vmd LOG ARGS...: start a donor in the background (its pid added to
+# /tmp/demo-vmds: demo_check runs this in a subshell) and wait until it
+# serves (vmd_start of lib_remote.sh).
 demo_vmd() {
-	_log=$1; shift
+	_log=$1
+	shift
 	echo "\$ vmd $* &"
-	vmd "$@" > /dev/null 2> "$_log" &
-	DEMO_VMDS="$DEMO_VMDS $!"
-	demo_wait_for "$_log" serving 100 && cat "$_log"
+	# Not into demo_check's pipe, which would stay open while vmd runs.
+	vmd_start "$_log" "$@" > /dev/null || { cat "$_log"; return 1; }
+	echo "$VMD" >> /tmp/demo-vmds
+	cat "$_log"
 }
 
 # demo_condense LABEL: one line per report of `empctl stat --watch` (text).
