@@ -438,7 +438,7 @@ static void lose_donor(struct __test_metadata *_metadata, FIXTURE_DATA(tcp) *sel
 		self->vmd = -1;
 		break;
 	case LOSE_STOP:
-		ASSERT_EQ(0, kill(self->vmd, SIGSTOP));
+		ASSERT_EQ(0, vmd_pause(self->vmd));
 		break;
 	case LOSE_LINK:
 		ASSERT_EQ(0, donor_link("down")) TH_LOG("cannot take %s down", DONOR_LINK);
@@ -584,7 +584,7 @@ TEST_F_TIMEOUT(tcp, fault_waiting_for_its_tier_lets_go_of_mmap_lock, 60)
 	/* Everything to the donor: the budget down to two blocks and back. */
 	ASSERT_EQ(0, emp_resize(self->ctl, "lets_go", 8 << 10));
 	ASSERT_EQ(0, emp_resize(self->ctl, "lets_go", 512 << 10));
-	ASSERT_EQ(0, kill(self->vmd, SIGSTOP));
+	ASSERT_EQ(0, vmd_pause(self->vmd));
 	r.page = m + r.pg * ET_PAGE;
 	ASSERT_EQ(0, pthread_create(&reader, NULL, slow_reader_fn, &r));
 	et_msleep(300);
