@@ -296,6 +296,8 @@ int emp_sub_pages(struct emp_instance *inst, struct emp_block *blk, unsigned int
 		  bool may_wait);
 void emp_zero_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int sub);
 void emp_blocks_free(struct emp_instance *inst);
+void emp_block_page_put(struct page *page);
+void emp_block_pages_exit(void);
 
 /* emp_fault.c */
 extern const struct vm_operations_struct emp_vm_ops;

@@ -311,6 +311,105 @@ void emp_zero_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int
 	emp_count(inst, zero_fills);
 }
 
+/*
+ * Debugging aid: a quarantine of freed block pages. With free_quarantine=N
+ * the pages eviction and teardown give up are filled with a poison byte
+ * and kept (their reference held, so the page allocator cannot hand them
+ * out, e.g. as kernel stacks) until N more have followed; the poison is
+ * checked before a page really goes. A transfer still writing into a
+ * block's pages after they were given up (a read that eviction did not
+ * wait for) then shows as a report naming the page and the bytes found
+ * instead of as corruption of whatever the page became. Off by default.
+ */
+static unsigned int free_quarantine;
+module_param(free_quarantine, uint, 0644);
+MODULE_PARM_DESC(free_quarantine,
+		 "debugging: keep the last N pages given up by eviction poisoned and check "
+		 "the poison before freeing them (finds transfers into freed pages) (default 0)");
+
+#define EMP_FREE_POISON	0x6b
+
+static DEFINE_SPINLOCK(emp_quarantine_lock);
+static LIST_HEAD(emp_quarantine);
+static unsigned long emp_quarantined;
+
+/* Check the poison of a quarantined page (@nr pages from @page), then free it. */
+static void emp_quarantine_release(struct page *page, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		u8 *addr = kmap_local_page(page + i);
+		u8 *bad = memchr_inv(addr, EMP_FREE_POISON, PAGE_SIZE);
+
+		if (bad) {
+			unsigned int off = bad - addr;
+
+			pr_err("freed page pfn %#lx written after it was freed: offset %u: %*ph\n",
+			       page_to_pfn(page + i), off,
+			       (int)min_t(unsigned int, 32, PAGE_SIZE - off), bad);
+			WARN_ONCE(1, "emp: a freed block page was written to\n");
+		}
+		kunmap_local(addr);
+	}
+	put_page(page);
+}
+
+/* Pages left in quarantine past @keep, freed. */
+static void emp_quarantine_trim(unsigned long keep)
+{
+	struct page *page;
+
+	for (;;) {
+		spin_lock(&emp_quarantine_lock);
+		if (emp_quarantined <= keep || list_empty(&emp_quarantine)) {
+			spin_unlock(&emp_quarantine_lock);
+			return;
+		}
+		page = list_first_entry(&emp_quarantine, struct page, lru);
+		list_del(&page->lru);
+		emp_quarantined -= 1U << compound_order(page);
+		spin_unlock(&emp_quarantine_lock);
+		emp_quarantine_release(page, 1U << compound_order(page));
+	}
+}
+
+/**
+ * emp_block_page_put() - give up a page (or compound page) of a block
+ * @page: the page; the caller's reference goes
+ *
+ * Context: Process context (no transfer may still use the page).
+ */
+void emp_block_page_put(struct page *page)
+{
+	unsigned int keep = READ_ONCE(free_quarantine), nr, i;
+
+	if (!keep) {
+		put_page(page);
+		if (READ_ONCE(emp_quarantined))
+			emp_quarantine_trim(0);
+		return;
+	}
+	nr = 1U << compound_order(page);
+	for (i = 0; i < nr; i++)
+		memset_page(page + i, 0, EMP_FREE_POISON, PAGE_SIZE);
+	spin_lock(&emp_quarantine_lock);
+	list_add_tail(&page->lru, &emp_quarantine);
+	emp_quarantined += nr;
+	spin_unlock(&emp_quarantine_lock);
+	emp_quarantine_trim(keep);
+}
+
+/**
+ * emp_block_pages_exit() - free what the quarantine holds
+ *
+ * Context: Module exit.
+ */
+void emp_block_pages_exit(void)
+{
+	emp_quarantine_trim(0);
+}
+
 /**
  * emp_blocks_free() - free every block of an instance being destroyed
  * @inst: the instance; nothing maps it and no fault can start
@@ -336,7 +435,7 @@ void emp_blocks_free(struct emp_instance *inst)
 			for (i = 0; i < inst->block_pages; i += step) {
 				if (!pages[i])	/* a subblock that never arrived */
 					continue;
-				put_page(pages[i]);
+				emp_block_page_put(pages[i]);
 				freed += step;
 			}
 			emp_cache_uncharge(inst, freed);

@@ -263,7 +263,7 @@ static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 		for (j = i; j < i + step; j++)
 			WRITE_ONCE(pages[j], NULL);
 		unlock_page(p);
-		put_page(p);
+		emp_block_page_put(p);
 		freed += step;
 	}
 	clear_bit(EMP_BLK_HUGE, &blk->flags);

@@ -73,6 +73,7 @@ static void __exit emp_exit(void)
 {
 	misc_deregister(&emp_ctl_dev);
 	emp_instances_exit();
+	emp_block_pages_exit();
 	emp_tiers_exit();
 	emp_cache_module_exit();
 	pr_info("unloaded\n");

@@ -77,7 +77,9 @@ append="$append nvme_core.io_timeout=$nvme_tmo emp.nvme_io_timeout=$nvme_tmo"
 # (_PRT) into its 30 s loop timeout, once per device: route PCI interrupts
 # without ACPI there (boot to init: 75 s -> 18 s).
 if [ "$line" = debug ]; then append="$append pci=noacpi"; fi
-qemu=(qemu-system-x86_64 -M pc $accel -smp "$smp" -m "$mem" -no-reboot
+# EMP_QEMU: the QEMU that runs the guest (default: the machine's own, Debian
+# 12's 7.2); QEMU inside the guest (emp_qemu.sh) stays the machine's.
+qemu=("${EMP_QEMU:-qemu-system-x86_64}" -M pc $accel -smp "$smp" -m "$mem" -no-reboot
 	-kernel "$KVMLINUX" -initrd "$out/initramfs.cpio" -append "$append ${EMP_APPEND:-}"
 	-drive "file=$out/nvme0.img,if=none,id=nvme0,format=raw"
 	-device nvme,serial=emp0,drive=nvme0
@@ -120,7 +122,8 @@ plug_disk2() {
 	timeout 5 cat <&4 > "$out/hotplug.log" || true
 }
 
-emp_log "$(emp_line_label "$line"): booting ($accel, ${mem}M, smp $smp, timeout ${tmo}s)"
+qver=$("${qemu[0]}" --version 2>/dev/null | sed -n '1s/^QEMU emulator version //p')
+emp_log "$(emp_line_label "$line"): booting (QEMU ${qver:-?}, $accel, ${mem}M, smp $smp, timeout ${tmo}s)"
 start=$(date +%s)
 rc=0 plug_pid=
 if [ $hotplug = 1 ]; then
