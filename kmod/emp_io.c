@@ -110,6 +110,39 @@ MODULE_PARM_DESC(poll_us,
 		 "microseconds a fault polls the completion queue of its read before it sleeps "
 		 "between polls, on tiers that can be polled (RDMA; default 200, 0: no spin)");
 
+/*
+ * Each polling fault keeps a CPU busy, and on a software RDMA device (rxe)
+ * the device's own work needs a CPU too: with as many pollers as CPUs, the
+ * reads they poll for advance only when a poller is preempted. So at most
+ * poll_max faults poll at once; the others send their reads the
+ * interrupt-driven way and sleep.
+ */
+static unsigned int poll_max;
+module_param(poll_max, uint, 0644);
+MODULE_PARM_DESC(poll_max,
+		 "faults that poll for their reads at once, on tiers that can be polled; the others "
+		 "sleep until an interrupt (default 0: half the online CPUs, at least 1)");
+
+static atomic_t emp_pollers = ATOMIC_INIT(0);
+
+/* Whether the caller may poll for its read; if so, emp_poll_put() after. */
+static bool emp_poll_get(void)
+{
+	int max = READ_ONCE(poll_max);
+
+	if (!max)
+		max = max_t(int, num_online_cpus() / 2, 1);
+	if (atomic_inc_return(&emp_pollers) <= max)
+		return true;
+	atomic_dec(&emp_pollers);
+	return false;
+}
+
+static void emp_poll_put(void)
+{
+	atomic_dec(&emp_pollers);
+}
+
 #define EMP_POLL_SLICE_MIN_US	10
 #define EMP_POLL_SLICE_MAX_US	1000
 
@@ -157,7 +190,9 @@ static void emp_poll_wait(struct emp_backend *be, struct emp_tier_io *io,
 int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp_io_dir dir,
 		     u64 pos, struct page **pages, unsigned int nr_pages)
 {
-	bool poll = dir == EMP_IO_READ && be->ops->poll && READ_ONCE(poll_reads);
+	bool poll = dir == EMP_IO_READ && be->ops->poll && READ_ONCE(poll_reads) &&
+		    emp_poll_get();
+	u64 start = ktime_get_ns();
 	struct emp_wait w;
 	struct emp_run_io r;
 
@@ -171,6 +206,10 @@ int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp
 		else
 			wait_for_completion(&w.done);
 	}
+	if (poll)
+		emp_poll_put();
+	if (dir == EMP_IO_READ)
+		this_cpu_add(inst->stats->read_wait_ns, ktime_get_ns() - start);
 	if (r.io.flags & EMP_IO_REAPED)
 		emp_count(inst, polled_reads);
 	return r.err;

@@ -284,11 +284,17 @@ static void emp_flush_tlb_here(void *unused)
  */
 static void emp_young_flush(struct emp_instance *inst)
 {
-	struct emp_vma_ref *r;
+	struct emp_vma_ref *r, *prev;
 
 	spin_lock(&inst->vma_lock);
-	list_for_each_entry(r, &inst->vmas, node)
-		on_each_cpu_mask(mm_cpumask(r->vma->vm_mm), emp_flush_tlb_here, NULL, true);
+	list_for_each_entry(r, &inst->vmas, node) {
+		/* Once per mm: a process often maps an instance more than once. */
+		list_for_each_entry(prev, &inst->vmas, node)
+			if (prev == r || prev->vma->vm_mm == r->vma->vm_mm)
+				break;
+		if (prev == r)
+			on_each_cpu_mask(mm_cpumask(r->vma->vm_mm), emp_flush_tlb_here, NULL, true);
+	}
 	spin_unlock(&inst->vma_lock);
 }
 #else

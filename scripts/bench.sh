@@ -24,7 +24,8 @@ host_meta() {	# key/value pairs about the host side of the run, as JSON members
 	local v
 	printf '"date":"%s","line":"%s","git":"%s"' "$(date -u +%FT%TZ)" "$line" \
 		"$(git -C "$EMP_TOP" describe --always --dirty 2>/dev/null || echo unknown)"
-	for p in qemu-system-x86 fio perftest ibverbs-providers; do
+	printf ',"qemu":"%s"' "$("$(emp_qemu_bin 2>/dev/null)" --version 2>/dev/null | head -n 1)"
+	for p in fio perftest ibverbs-providers; do
 		v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo none)
 		printf ',"pkg_%s":"%s"' "${p//-/_}" "$v"
 	done
@@ -84,9 +85,11 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 		# against it.
 		if (c == "emp") {
 			np[t]++
-			pr[t, np[t]] = sprintf("%-5s %-6s %3s %5s %8s %8s %8s %8s %8.0f %6.2f %7.2f", t,
+			rd = g("fetches") - g("prefetched")
+			pr[t, np[t]] = sprintf("%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %7s %8.0f %6.2f %7.2f", t,
 				g("mode") == "" ? "cold" : g("mode"), (g("threads") == "" ? 1 : g("threads")) "t",
-				g("n"), g("p50_us"), g("p99_us"), g("kern_p50_us"), g("kern_p99_us"),
+				g("n"), g("p50_us"), g("p99_us"), g("mean_us"), g("kern_p50_us"), g("kern_p99_us"),
+				(rd > 0 && g("read_wait_ns") != "") ? sprintf("%.1f", g("read_wait_ns") / rd / 1000) : "-",
 				g("faults_per_s"), g("faults") ? g("writebacks") / g("faults") : 0,
 				g("faults") ? g("direct_reclaims") / g("faults") : 0)
 			p50[t, np[t]] = g("p50_us"); p99[t, np[t]] = g("p99_us")
@@ -211,9 +214,10 @@ END {
 	print "== 4 KiB fault latency (block/subblock 4K/4K), microseconds: user side exact, kernel side (k-) from the fine histogram of emp.ko"
 	print "   cold: pages evicted clean, nothing evicted while timed; full: the budget full of dirty pages, each fault needs"
 	print "   room (wb/flt: pages written back per fault, by the fault or the reclaimer; drcl/flt: faults that evicted"
-	print "   themselves, per fault); 1 and 2 threads splitting the same faults"
-	printf "%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %6s %7s   %-14s %5s %8s %8s %7s %7s\n", "tier", "EMP",
-		"thr", "n", "p50", "p99", "k-p50", "k-p99", "faults/s", "wb/flt", "drcl/flt", "against", "n",
+	print "   themselves, per fault; k-rd: mean wait of a fault for the tier read it issued, stat.read_wait_ns, to"
+	print "   compare with the mean); 1 and 2 threads splitting the same faults"
+	printf "%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %7s %8s %6s %7s   %-14s %5s %8s %8s %7s %7s\n", "tier", "EMP",
+		"thr", "n", "p50", "p99", "mean", "k-p50", "k-p99", "k-rd", "faults/s", "wb/flt", "drcl/flt", "against", "n",
 		"p50", "p99", "p50 rat", "p99 rat"
 	for (i = 1; i <= nf; i++) print fl[i]
 	print "      ratio = EMP / contender (one request at a time, for every EMP row); goals (cold): NVMe p50 <= 1.25x fio,"

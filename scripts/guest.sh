@@ -77,16 +77,7 @@ append="$append nvme_core.io_timeout=$nvme_tmo emp.nvme_io_timeout=$nvme_tmo"
 # (_PRT) into its 30 s loop timeout, once per device: route PCI interrupts
 # without ACPI there (boot to init: 75 s -> 18 s).
 if [ "$line" = debug ]; then append="$append pci=noacpi"; fi
-# EMP_QEMU: the QEMU that runs the guest. "sid" (the default) is Debian sid's
-# (scripts/qemu-sid.sh): Debian 12's 7.2 corrupts guest CPU state now and then
-# under multi-threaded TCG (scripts/qemu-sid.sh says how). "system" is the
-# machine's own qemu-system-x86_64; anything else is a path. QEMU inside the
-# guest (emp_qemu.sh) stays the machine's.
-case "${EMP_QEMU:-sid}" in
-sid)    qemu_bin=$("$EMP_TOP/scripts/qemu-sid.sh") || emp_die "guest.sh: no sid QEMU (EMP_QEMU=system runs the machine's)" ;;
-system) qemu_bin=qemu-system-x86_64 ;;
-*)      qemu_bin=$EMP_QEMU ;;
-esac
+qemu_bin=$(emp_qemu_bin) || emp_die "guest.sh: no QEMU to run the guest (EMP_QEMU=system runs the machine's)"
 qemu=("$qemu_bin" -M pc $accel -smp "$smp" -m "$mem" -no-reboot
 	-kernel "$KVMLINUX" -initrd "$out/initramfs.cpio" -append "$append ${EMP_APPEND:-}"
 	-drive "file=$out/nvme0.img,if=none,id=nvme0,format=raw"

@@ -152,6 +152,19 @@ emp_kernel_env() {
 	. "$f"
 }
 
+# The QEMU that runs the test guests, from EMP_QEMU. "sid" (the default) is
+# Debian sid's (scripts/qemu-sid.sh): Debian 12's 7.2 corrupts guest CPU
+# state now and then under multi-threaded TCG (scripts/qemu-sid.sh says
+# how). "system" is the machine's own qemu-system-x86_64; anything else is
+# a path. QEMU inside the guests (emp_qemu.sh) stays the machine's.
+emp_qemu_bin() {
+	case "${EMP_QEMU:-sid}" in
+	sid)    "$EMP_TOP/scripts/qemu-sid.sh" ;;
+	system) echo qemu-system-x86_64 ;;
+	*)      echo "$EMP_QEMU" ;;
+	esac
+}
+
 # Whether the line's default guest suite runs emp_qemu.sh (stock QEMU on an
 # instance); selftests/guest/run.sh picks the same line.
 emp_line_runs_qemu() { [ "$1" = 6.12 ]; }

@@ -178,6 +178,7 @@ FIXTURE(tcp) {
 	long saved_tmo;	/* request_timeout to put back, or -1 */
 	long saved_queues;	/* QUEUES_PARAM to put back, or -1 */
 	long saved_poll;	/* poll_reads to put back, or -1 */
+	long saved_poll_max;	/* poll_max to put back, or -1 */
 };
 
 FIXTURE_SETUP(tcp)
@@ -185,6 +186,7 @@ FIXTURE_SETUP(tcp)
 	self->saved_tmo = -1;
 	self->saved_queues = -1;
 	self->saved_poll = -1;
+	self->saved_poll_max = -1;
 	self->ctl = emp_ctl_open();
 	ASSERT_LE(0, self->ctl);
 	et_destroy_all(self->ctl);
@@ -205,6 +207,8 @@ FIXTURE_TEARDOWN(tcp)
 		et_param(QUEUES_MOD, QUEUES_PARAM, self->saved_queues);
 	if (self->saved_poll >= 0)
 		et_module_param("poll_reads", self->saved_poll);
+	if (self->saved_poll_max >= 0)
+		et_module_param("poll_max", self->saved_poll_max);
 	donor_link("up");	/* a failed link-down test must not leave it down */
 	close(self->ctl);
 }

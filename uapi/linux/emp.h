@@ -356,6 +356,13 @@ struct emp_tier_stat {
  *                 RDMA; see the emp.ko parameter poll_us); also counted in
  *                 @fetches. Zero for instances on other tiers.
  * @reserved:      in: zero
+ * The struct ends before the following in older modules (the size they
+ * return tells):
+ * @read_wait_ns:  out: nanoseconds faults spent waiting for the tier reads
+ *                 they issued themselves (from submission to completion,
+ *                 polling included); over @fetches less @prefetched it is
+ *                 the mean wait of such a read, the rest of a fault's
+ *                 latency is the fault path's own
  */
 struct emp_stat {
 	__u32 size;
@@ -394,6 +401,7 @@ struct emp_stat {
 	__u64 lat_fine[EMP_LAT_FINE_BUCKETS];
 	__u64 polled_reads;
 	__u64 reserved[1];
+	__u64 read_wait_ns;
 };
 #define EMP_STAT_SIZE_VER0	888
 
@@ -424,7 +432,8 @@ struct emp_stat {
 	X(reactivated, "Deactivated blocks found in use again.")	\
 	X(prefetched, "Subblocks read ahead.")				\
 	X(prefetch_hits, "Faults that found their subblock read ahead.") \
-	X(polled_reads, "Reads of faults whose completion the faulting task polled for.")
+	X(polled_reads, "Reads of faults whose completion the faulting task polled for.") \
+	X(read_wait_ns, "Nanoseconds faults waited for the tier reads they issued.")
 
 /**
  * struct emp_resize - change the DRAM budget at run time (EMP_IOC_RESIZE)
