@@ -86,11 +86,12 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 		if (c == "emp") {
 			np[t]++
 			rd = g("fetches") - g("prefetched")
-			pr[t, np[t]] = sprintf("%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %7s %8.0f %6.2f %7.2f", t,
+			pr[t, np[t]] = sprintf("%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %7s %8.0f %5s %6.2f %7.2f", t,
 				g("mode") == "" ? "cold" : g("mode"), (g("threads") == "" ? 1 : g("threads")) "t",
 				g("n"), g("p50_us"), g("p99_us"), g("mean_us"), g("kern_p50_us"), g("kern_p99_us"),
 				(rd > 0 && g("read_wait_ns") != "") ? sprintf("%.1f", g("read_wait_ns") / rd / 1000) : "-",
-				g("faults_per_s"), g("faults") ? g("writebacks") / g("faults") : 0,
+				g("faults_per_s"), g("cpu_busy") == "" ? "-" : sprintf("%.0f%%", 100 * g("cpu_busy")),
+				g("faults") ? g("writebacks") / g("faults") : 0,
 				g("faults") ? g("direct_reclaims") / g("faults") : 0)
 			p50[t, np[t]] = g("p50_us"); p99[t, np[t]] = g("p99_us")
 			if (g("wrong_data") + 0) pr[t, np[t]] = pr[t, np[t]] sprintf("\n      WRONG DATA on %s faults", g("wrong_data"))
@@ -215,9 +216,10 @@ END {
 	print "   cold: pages evicted clean, nothing evicted while timed; full: the budget full of dirty pages, each fault needs"
 	print "   room (wb/flt: pages written back per fault, by the fault or the reclaimer; drcl/flt: faults that evicted"
 	print "   themselves, per fault; k-rd: mean wait of a fault for the tier read it issued, stat.read_wait_ns, to"
-	print "   compare with the mean); 1 and 2 threads splitting the same faults"
-	printf "%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %7s %8s %6s %7s   %-14s %5s %8s %8s %7s %7s\n", "tier", "EMP",
-		"thr", "n", "p50", "p99", "mean", "k-p50", "k-p99", "k-rd", "faults/s", "wb/flt", "drcl/flt", "against", "n",
+	print "   compare with the mean; busy: share of the guest vCPU time in use while timed, /proc/stat);"
+	print "   1 and 2 threads splitting the same faults"
+	printf "%-5s %-6s %3s %5s %8s %8s %8s %8s %8s %7s %8s %5s %6s %7s   %-14s %5s %8s %8s %7s %7s\n", "tier", "EMP",
+		"thr", "n", "p50", "p99", "mean", "k-p50", "k-p99", "k-rd", "faults/s", "busy", "wb/flt", "drcl/flt", "against", "n",
 		"p50", "p99", "p50 rat", "p99 rat"
 	for (i = 1; i <= nf; i++) print fl[i]
 	print "      ratio = EMP / contender (one request at a time, for every EMP row); goals (cold): NVMe p50 <= 1.25x fio,"

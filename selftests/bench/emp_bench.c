@@ -261,6 +261,27 @@ static void *fault_thread(void *p)
 	return NULL;
 }
 
+/*
+ * Jiffies of all CPUs from /proc/stat's "cpu" line: @busy gets those not
+ * idle (nor waiting for I/O), @all every one. Zero when unreadable.
+ */
+static void cpu_jiffies(uint64_t *busy, uint64_t *all)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *all = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]) == 8) {
+		for (int i = 0; i < 8; i++)
+			*all += v[i];
+		*busy = *all - v[3] - v[4];
+	}
+	fclose(f);
+}
+
 /* Time reads of the distinct pages @pages[0..n), split between @nthreads
  * threads, and print the result. Return: the number of wrong words read. */
 static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
@@ -271,7 +292,7 @@ static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
 	pthread_barrier_t go;
 	pthread_t th[2];
 	struct emp_stat s0, s1;
-	uint64_t *lat = calloc(n ? n : 1, sizeof(*lat)), t0, t1;
+	uint64_t *lat = calloc(n ? n : 1, sizeof(*lat)), t0, t1, b0, a0, b1, a1;
 	unsigned int bad = 0, off = 0;
 	int err;
 
@@ -289,6 +310,7 @@ static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
 	}
 	if ((err = emp_stat(ctl, name, &s0)))
 		die("stat", err);
+	cpu_jiffies(&b0, &a0);
 	pthread_barrier_wait(&go);
 	t0 = now_ns();
 	for (unsigned int t = 0; t < nthreads; t++) {
@@ -296,6 +318,7 @@ static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
 		bad += a[t].bad;
 	}
 	t1 = now_ns();
+	cpu_jiffies(&b1, &a1);
 	if ((err = emp_stat(ctl, name, &s1)))
 		die("stat", err);
 	pthread_barrier_destroy(&go);
@@ -304,11 +327,11 @@ static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
 	       "\"mode\":\"%s\",\"threads\":%u,\"block\":4096,\"subblock\":4096,"
 	       "\"size\":%llu,\"budget\":%llu,\"resident_before\":%llu,\"n\":%u,"
 	       "\"secs\":%.4f,\"faults_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-	       "\"mean_us\":%.1f,\"wrong_data\":%u,",
+	       "\"mean_us\":%.1f,\"cpu_busy\":%.2f,\"wrong_data\":%u,",
 	       o->label ? o->label : o->tier, mode, nthreads, (unsigned long long)o->size,
 	       (unsigned long long)budget, (unsigned long long)s0.resident, n,
 	       (t1 - t0) / 1e9, n / ((t1 - t0) / 1e9), pct_us(lat, n, 50), pct_us(lat, n, 99),
-	       mean_us(lat, n), bad);
+	       mean_us(lat, n), a1 > a0 ? (double)(b1 - b0) / (a1 - a0) : 0.0, bad);
 	print_stat_delta(&s0, &s1);
 	printf("}\n");
 	fflush(stdout);
