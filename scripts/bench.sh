@@ -46,7 +46,7 @@ if [ -z "$report_only" ]; then
 	# fio and ib_read_lat with their libraries go into this guest's initramfs
 	# only; the bench driver is picked by emp.tests, never by the default suite.
 	EMP_OUT=$run \
-	EMP_EXTRA_FILES="$(command -v fio) $(command -v ib_read_lat) ${EMP_EXTRA_FILES:-}" \
+	EMP_EXTRA_FILES="$(command -v fio) $(command -v ib_read_lat) $(command -v perf || true) ${EMP_EXTRA_FILES:-}" \
 	EMP_APPEND="${EMP_APPEND:-}${EMP_BENCH_ARGS:+ emp.bench=$EMP_BENCH_ARGS}" \
 	EMP_NVME_SIZE=1G \
 		"$EMP_TOP/scripts/guest.sh" --kernel "$line" --tests bench_emp.sh --out "$run/guest" \

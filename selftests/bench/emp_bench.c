@@ -282,6 +282,27 @@ static void cpu_jiffies(uint64_t *busy, uint64_t *all)
 	fclose(f);
 }
 
+/*
+ * With EMP_PERF_CTL naming the control FIFO of a "perf record -D -1
+ * --control fifo:PATH" (bench_emp.sh's profile part), switch perf's
+ * sampling on and off around the timed faults, so the profile covers them
+ * and not the set-up.
+ */
+static void perf_ctl(const char *cmd)
+{
+	const char *path = getenv("EMP_PERF_CTL");
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, cmd, strlen(cmd)) < 0 || write(fd, "\n", 1) < 0)
+		fprintf(stderr, "emp_bench: perf control %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
 /* Time reads of the distinct pages @pages[0..n), split between @nthreads
  * threads, and print the result. Return: the number of wrong words read. */
 static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
@@ -311,6 +332,7 @@ static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
 	if ((err = emp_stat(ctl, name, &s0)))
 		die("stat", err);
 	cpu_jiffies(&b0, &a0);
+	perf_ctl("enable");
 	pthread_barrier_wait(&go);
 	t0 = now_ns();
 	for (unsigned int t = 0; t < nthreads; t++) {
@@ -318,6 +340,7 @@ static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
 		bad += a[t].bad;
 	}
 	t1 = now_ns();
+	perf_ctl("disable");
 	cpu_jiffies(&b1, &a1);
 	if ((err = emp_stat(ctl, name, &s1)))
 		die("stat", err);

@@ -43,7 +43,7 @@ ran() {	# ran "description" command...: the command's output goes to the log
 	t0=$(date +%s)
 	"$@" > /tmp/bench.out 2>&1
 	rc=$?
-	grep '^# BENCH ' /tmp/bench.out
+	grep -E '^# (BENCH|PROFILE) ' /tmp/bench.out
 	n=$((n + 1))
 	echo "# took $(( $(date +%s) - t0 ))s"
 	if [ $rc -eq 0 ] && grep -q '^# BENCH ' /tmp/bench.out; then echo "ok $n $d ran"; else
@@ -186,6 +186,53 @@ case " $PARTS " in *" pollsweep "*)
 		echo Y > /sys/module/emp/parameters/poll_reads
 	else
 		skip_all "fault latency, EMP on RDMA, poll settings"
+	fi
+	;;
+esac
+
+# Opt-in (PARTS=profile, with perf in the initramfs: scripts/bench.sh adds
+# it when the host has one): where the CPU time of an RDMA fault goes, and
+# of ib_read_lat's reads on the same link. perf samples every vCPU on the
+# cpu-clock (TCG has no PMU) at PROF_HZ; for EMP only while faults are
+# timed (emp_bench switches it through perf's control FIFO), for
+# ib_read_lat over its whole run of PROF_N reads (its set-up is short
+# against them). The hottest symbols, with their sample counts, are logged
+# as "# PROFILE" lines; samples / PROF_HZ / reads is CPU time per read.
+PROF_N=10000 PROF_HZ=2000
+profrun() {	# profrun NAME COMMAND...: perf over COMMAND, then its top symbols
+	name=$1; shift
+	rm -f /tmp/perf.ctl; mkfifo /tmp/perf.ctl
+	if [ "$name" = emp ]; then
+		perf record -a -e cpu-clock -F $PROF_HZ -D -1 --control fifo:/tmp/perf.ctl \
+			-o /tmp/perf-$name.data > /tmp/perf-$name.log 2>&1 &
+	else
+		perf record -a -e cpu-clock -F $PROF_HZ -o /tmp/perf-$name.data \
+			> /tmp/perf-$name.log 2>&1 &
+	fi
+	perf=$!
+	sleep 2
+	EMP_PERF_CTL=/tmp/perf.ctl "$@"
+	rc=$?
+	kill -INT $perf; wait $perf
+	[ $rc -eq 0 ] || { cat /tmp/perf-$name.log; return 1; }
+	echo "# PROFILE $name: samples at $PROF_HZ Hz per vCPU, $PROF_N reads"
+	perf report -i /tmp/perf-$name.data --stdio -n --sort sym --no-children 2>/dev/null |
+		grep -v '^#' | grep -v '^$' | head -n 60 | sed "s/^/# PROFILE $name: /"
+}
+case " $PARTS " in *" profile "*)
+	if ! command -v perf > /dev/null; then
+		skip_all "profile: no perf in the initramfs"
+	elif { [ -d /sys/class/infiniband/rxe0 ] || { rxe_load &&
+	       rdma link add rxe0 type rxe netdev eth0; }; } &&
+	     { [ -d /sys/module/emp_rdma ] || insmod /emp/modules/emp_rdma.ko; }; then
+		rxe_wait > /dev/null
+		vmd_start /tmp/vmd-prof.log -d rxe0 -a 10.0.2.15 -p 19684 -m 96 > /dev/null
+		ran "profile of EMP RDMA faults (cold, 1 thread)" profrun emp $B fault --tier rdma \
+			--addr 10.0.2.15 --port 19684 --size 64 --budget 48 --n $PROF_N --full 0
+		vmd_stop
+		ran "profile of ib_read_lat over rxe0" profrun iblat iblat $PROF_N
+	else
+		skip_all "profile of RDMA faults"
 	fi
 	;;
 esac
