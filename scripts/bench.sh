@@ -164,6 +164,9 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 			sname[k, r] = "all-local"
 		semp[k, r] = c == "emp"
 		sops[k, r] = g("ops_per_s"); sp50[k, r] = g("p50_us"); sp99[k, r] = g("p99_us")
+		# Device commands per access, reads and writes as the disk completed them (merged).
+		if (g("disk_reads") == "") sdrq[k, r] = sprintf("%7s %7s", "-", "-")
+		else sdrq[k, r] = sprintf("%7.3f %7.3f", g("disk_reads") / ops, g("disk_writes") / ops)
 		# Device pages in and out per access: swap from /proc/vmstat, EMP from its tier.
 		if (c == "emp") {
 			spgin[k, r] = g("tier_read_bytes") / 4096 / ops; spgout[k, r] = g("tier_write_bytes") / 4096 / ops
@@ -191,8 +194,8 @@ function swap_row(k, r, mode,   d, o, base) {	# mode 1: speeds, 2: counters
 			kk[3] == "all" ? "" : ratio(o, sdef[k]), kk[3] == "all" ? "" : ratio(o, spc0[k]),
 			sp50[k, r], sp99[k, r]
 	} else
-		printf "%-8s %5s %3s %-12s %7.3f %7.3f %s %s\n", kk[1], kk[3] == "all" ? "all" : kk[3] "%",
-			kk[2], sname[k, r], spgin[k, r], spgout[k, r], sswp[k, r], sctr[k, r]
+		printf "%-8s %5s %3s %-12s %7.3f %7.3f %s %s %s\n", kk[1], kk[3] == "all" ? "all" : kk[3] "%",
+			kk[2], sname[k, r], spgin[k, r], spgout[k, r], sdrq[k, r], sswp[k, r], sctr[k, r]
 }
 function swap_table(mode,   i, j, r, dt, k, e) {
 	for (i = 1; i <= ndt; i++) {
@@ -300,11 +303,12 @@ END {
 		meta["swap"], meta["page_cluster"], meta["zswap"]
 	print ""
 	print "== Swap comparison, what each run did: device 4 KiB pages in and out per access (swap: pswpin, pswpout;"
-	print "   EMP: tier bytes / 4 KiB); swap: readahead pages per access, readahead hits %, anon refaults per access;"
+	print "   EMP: tier bytes / 4 KiB); rdrq, wrrq: read and write commands the disk completed per access, merged;"
+	print "   swap: readahead pages per access, readahead hits %, anon refaults per access;"
 	print "   EMP per fault: hits, direct reclaims, reclaimed (background), deactivated, reactivated, prefetched,"
 	print "   prefetch hits; k-p50/k-p99: emp.ko fault latency in us (fine histogram)"
-	printf "%-8s %5s %3s %-12s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %8s %8s\n", "dist", "local",
-		"thr", "contender", "in/acc", "out/acc", "ra/acc", "ra hit", "rflt/ac", "flt/acc", "hit/flt",
+	printf "%-8s %5s %3s %-12s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %8s %8s\n", "dist", "local",
+		"thr", "contender", "in/acc", "out/acc", "rdrq/ac", "wrrq/ac", "ra/acc", "ra hit", "rflt/ac", "flt/acc", "hit/flt",
 		"drcl/f", "rcl/f", "deact/f", "react/f", "pf/f", "pfhit/f", "k-p50", "k-p99"
 	swap_table(2)
 }' "$run/results.jsonl" | tee "$run/table.txt"

@@ -35,6 +35,40 @@ static void vmstat_read(long long *v)
 	fclose(f);
 }
 
+/*
+ * Requests the disk completed (/sys/block/DISK/stat: reads, read sectors,
+ * writes, write sectors), DISK from EMP_BENCH_DISK (default nvme0n1, which
+ * holds both EMP's and swap's partitions): how many device commands the
+ * pages in and out took, once merged. Zeros when unreadable.
+ */
+static void disk_read(long long *v)
+{
+	const char *disk = getenv("EMP_BENCH_DISK");
+	long long f[7] = { 0 };
+	char p[128];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "/sys/block/%s/stat", disk && *disk ? disk : "nvme0n1");
+	v[0] = v[1] = v[2] = v[3] = 0;
+	fp = fopen(p, "r");
+	if (!fp)
+		return;
+	if (fscanf(fp, "%lld %lld %lld %lld %lld %lld %lld", &f[0], &f[1], &f[2], &f[3], &f[4],
+		   &f[5], &f[6]) == 7) {
+		v[0] = f[0];	/* reads completed */
+		v[1] = f[2];	/* sectors read */
+		v[2] = f[4];	/* writes completed */
+		v[3] = f[6];	/* sectors written */
+	}
+	fclose(fp);
+}
+
+static void print_disk_delta(const long long *a, const long long *b)
+{
+	printf(",\"disk_reads\":%lld,\"disk_read_sectors\":%lld,\"disk_writes\":%lld,"
+	       "\"disk_write_sectors\":%lld", b[0] - a[0], b[1] - a[1], b[2] - a[2], b[3] - a[3]);
+}
+
 static void print_vmstat_delta(const long long *a, const long long *b)
 {
 	for (size_t i = 0; i < NR_VM_KEYS; i++)
@@ -162,7 +196,7 @@ int do_swap(const struct opts *o)
 	uint64_t extra = 0, sw0 = 0, sw1 = 0;
 	unsigned int nt = o->threads;
 	int emp = !strcmp(o->mode, "emp"), swap = !strcmp(o->mode, "anon");
-	long long vm0[NR_VM_KEYS], vm1[NR_VM_KEYS];
+	long long vm0[NR_VM_KEYS], vm1[NR_VM_KEYS], dk0[4], dk1[4];
 	char pc_was[16] = "", pc[16] = "";
 	struct swap_arg a[2];
 	pthread_barrier_t go;
@@ -218,6 +252,7 @@ int do_swap(const struct opts *o)
 	if (swap)
 		sw0 = cg_read(o->cgroup, "memory.swap.current");
 	vmstat_read(vm0);
+	disk_read(dk0);
 	pthread_barrier_wait(&go);
 	t0 = now_ns();
 	for (unsigned int t = 0; t < nt; t++) {
@@ -229,6 +264,7 @@ int do_swap(const struct opts *o)
 	}
 	t1 = now_ns();
 	vmstat_read(vm1);
+	disk_read(dk1);
 	pthread_barrier_destroy(&go);
 	secs = (t1 - t0) / 1e9;
 	if (emp && (err = emp_stat(ctl, name, &s1)))
@@ -246,6 +282,7 @@ int do_swap(const struct opts *o)
 	       emp ? o->sub : 4096, atoi(pc), (unsigned long long)done, secs, done / secs,
 	       pct_us(lat, done, 50), pct_us(lat, done, 99), mean_us(lat, done));
 	print_vmstat_delta(vm0, vm1);
+	print_disk_delta(dk0, dk1);
 	if (emp) {
 		printf(",");
 		print_stat_delta(&s0, &s1);
