@@ -10,7 +10,7 @@ PKGS="gcc make libc6-dev libelf-dev bc kmod file cpio xz-utils zstd dwarves
 	busybox-static qemu-system-x86 qemu-utils debootstrap debian-archive-keyring
 	clang-14 libclang-rt-14-dev libmimalloc-dev dkms groff-base
 	librdmacm-dev libibverbs-dev ibverbs-providers iproute2
-	fio perftest gnuplot-nox
+	fio perftest gnuplot-nox linux-perf
 	flex bison libssl-dev
 	${EMP_EXTRA_PKGS:-}"
 

@@ -42,13 +42,19 @@ mkdir -p "$out"
 # Tests that run stock QEMU in the guest (emp_qemu.sh, demo.sh) need it in
 # the initramfs (about 45 MB more): when they are asked for, and in the
 # default suite of the line that runs emp_qemu.sh (emp_line_runs_qemu).
-want_qemu=0
+# So does perf for perf_events.sh, which runs on the same line.
+want_qemu=0 want_perf=0
 case " $tests " in
 *" emp_qemu.sh "*|*" demo.sh "*) want_qemu=1 ;;
-"  ") if emp_line_runs_qemu "$line"; then want_qemu=1; fi ;;
+"  ") if emp_line_runs_qemu "$line"; then want_qemu=1 want_perf=1; fi ;;
 esac
+case " $tests " in *" perf_events.sh "*) want_perf=1 ;; esac
 if [ $want_qemu = 1 ]; then
 	EMP_EXTRA_FILES="$(emp_qemu_files || true) ${EMP_EXTRA_FILES:-}"
+	export EMP_EXTRA_FILES
+fi
+if [ $want_perf = 1 ]; then
+	EMP_EXTRA_FILES="$(emp_perf_files || true) ${EMP_EXTRA_FILES:-}"
 	export EMP_EXTRA_FILES
 fi
 "$EMP_TOP/scripts/mkinitramfs.sh" "$line" "$out/initramfs.cpio"

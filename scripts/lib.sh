@@ -172,6 +172,12 @@ emp_qemu_bin() {
 # instance); selftests/guest/run.sh picks the same line.
 emp_line_runs_qemu() { [ "$1" = 6.12 ]; }
 
+# The host's perf (linux-perf), for perf_events.sh, which runs on the
+# same line as emp_qemu.sh: the binary (guest.sh copies its libraries).
+emp_perf_files() {
+	command -v perf
+}
+
 # The host's stock QEMU, as guests that run it need it copied into their
 # initramfs (EMP_EXTRA_FILES): the binary, the vapic ROM of the pc machine,
 # and the TCG accelerator module where QEMU is built with modules.

@@ -18,17 +18,18 @@ echo "# kernel $(uname -r)"
 # 2-4x longer under KASAN: the stock lines run them, the debug line (CI's
 # longest) does not.
 # emp_policy_test (a minute, our policy code, no kernel API of its own but
-# the optional accessed-bit walk) runs on 6.1 and 6.12, not on sid, whose
-# single-threaded TCG makes it the slowest of the stock lines. The tools'
+# the optional accessed-bit walk) runs on 6.1 and 6.12, not on sid, for
+# CI's time. The tools'
 # tests (45-50 s a line) run on 6.12 alone: CI runs the lines one after
 # the other and measured 1397 s and 1496 s of its 1500 on the same tree.
 # Stock QEMU on an instance through emp-qemu (emp_qemu.sh, its short set:
-# see there) runs on 6.12 alone, for the same reason; guest.sh puts QEMU
-# in that line's initramfs (emp_line_runs_qemu in scripts/lib.sh).
+# see there) runs on 6.12 alone, for the same reason, and so does the
+# tracepoints' test through perf (perf_events.sh); guest.sh puts QEMU and
+# perf in that line's initramfs (emp_line_runs_qemu in scripts/lib.sh).
 kvm=kvm_emp.sh kvm_late= policy=emp_policy_test qemu=
 tools="empctl_instances.sh preload_heap.sh man_examples.sh"
 case "$(cut -d' ' -f1 /emp/kernel 2>/dev/null)" in
-6.12) qemu=emp_qemu.sh ;;
+6.12) qemu="emp_qemu.sh perf_events.sh" ;;
 debug) kvm= kvm_late=kvm_emp.sh policy= tools= ;;
 sid) policy= tools= ;;
 *) tools= ;;
