@@ -74,9 +74,17 @@ static inline int emp_bdev_open(const char *path, void *holder,
 #endif
 }
 
+/*
+ * Give the device up, its exclusive claim at once: with fput() alone the
+ * claim outlived DESTROY until the destroying task returned to user space
+ * (task work), and a program that saw the instance's node gone and
+ * created a new instance on the same device got EBUSY.
+ */
 static inline void emp_bdev_close(struct emp_bdev_handle *h)
 {
-#if defined(HAVE_BDEV_FILE_OPEN_BY_PATH)
+#if defined(HAVE_BDEV_FILE_OPEN_BY_PATH) && defined(HAVE_BDEV_FPUT)
+	bdev_fput(h->file);
+#elif defined(HAVE_BDEV_FILE_OPEN_BY_PATH)
 	fput(h->file);
 #elif defined(HAVE_BLKDEV_GET_BY_PATH_FMODE)
 	blkdev_put(h->bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);

@@ -444,6 +444,17 @@ static void emp_instance_free(struct emp_instance *inst)
 	kfree(inst);
 }
 
+/*
+ * Destroys whose instance is not freed yet. An instance's node goes first
+ * and its tiers last (a block device's exclusive claim, a donor's
+ * connection): a create waits for those in progress, so a program that
+ * saw the node of an instance gone can make a new one on the same device
+ * at once instead of getting EBUSY (the preload library's watcher
+ * destroys an instance while the program that follows may already start).
+ */
+static atomic_t emp_destroying = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(emp_destroy_wait);
+
 static struct emp_instance *emp_find_locked(const char *name)
 {
 	struct emp_instance *inst;
@@ -476,6 +487,8 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	err = emp_check_create(c, tiers, &size);
 	if (err)
 		return err;
+	if (wait_event_killable(emp_destroy_wait, !atomic_read(&emp_destroying)))
+		return -EINTR;
 	/*
 	 * A taken name is refused before the tiers are opened, so it is not
 	 * reported as the device being busy. Checked again on insertion.
@@ -594,6 +607,7 @@ int emp_instance_destroy(const char *name)
 		return -EBUSY;
 	}
 	inst->dying = true;
+	atomic_inc(&emp_destroying);
 	xa_erase(&emp_instances, inst->id);
 	device_destroy(&emp_class, MKDEV(MAJOR(emp_devt), inst->id));
 	atomic_dec(&emp_state.nr_instances);
@@ -601,6 +615,8 @@ int emp_instance_destroy(const char *name)
 
 	pr_info("destroyed %s\n", inst->name);
 	emp_instance_free(inst);
+	if (atomic_dec_and_test(&emp_destroying))
+		wake_up_all(&emp_destroy_wait);
 	module_put(THIS_MODULE);
 	return 0;
 }
