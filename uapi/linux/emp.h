@@ -185,7 +185,10 @@ struct emp_tier {
  * name in use, ENOSPC when EMP_MAX_INSTANCES exist, EOPNOTSUPP for a tier
  * kind this module cannot serve yet, ENOENT/ENOTBLK/EBUSY from opening a
  * block device (missing, not a block device, held exclusively elsewhere),
- * ENOSPC for a tier larger than its device, ENOMEM.
+ * ENOSPC for a tier larger than its device, ENOMEM, EINTR when killed
+ * while waiting. A create waits until every destroy in progress has
+ * released its instance's devices and donors, so a device whose instance
+ * was just destroyed (its node gone) is free for it.
  */
 struct emp_create {
 	__u32 size;
