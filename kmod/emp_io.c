@@ -146,11 +146,10 @@ static void emp_poll_put(void)
 #define EMP_POLL_SLICE_MIN_US	10
 #define EMP_POLL_SLICE_MAX_US	1000
 
-/* Wait for @done by polling the queue @io went to (see above). */
+/* Wait for @done by polling the queue @io went to (see above), submitted at @start (ns). */
 static void emp_poll_wait(struct emp_backend *be, struct emp_tier_io *io,
-			  struct completion *done)
+			  struct completion *done, u64 start)
 {
-	u64 start = ktime_get_ns();
 	u64 spin_end = start + (u64)READ_ONCE(poll_us) * NSEC_PER_USEC;
 	u64 now, slice;
 
@@ -192,7 +191,8 @@ int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp
 {
 	bool poll = dir == EMP_IO_READ && be->ops->poll && READ_ONCE(poll_reads) &&
 		    emp_poll_get();
-	u64 start = ktime_get_ns();
+	/* Reads are timed (stat.read_wait_ns); writebacks are not. */
+	u64 start = dir == EMP_IO_READ ? ktime_get_ns() : 0;
 	struct emp_wait w;
 	struct emp_run_io r;
 
@@ -202,7 +202,7 @@ int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp
 	/* Unless it is over already (failed at submission, or reaped by another poller): */
 	if (!atomic_dec_and_test(&w.pending)) {
 		if (poll)
-			emp_poll_wait(be, &r.io, &w.done);
+			emp_poll_wait(be, &r.io, &w.done, start);
 		else
 			wait_for_completion(&w.done);
 	}
