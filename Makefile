@@ -57,9 +57,16 @@ build/tools/lib/%.o: tools/lib/%.c $(LIB_HDR)
 $(LIBEMP): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
+# libemp-genl (tools/lib/genl/): emp.ko's netlink events through libnl-3,
+# for empctl events and empd; apart from libemp, which needs no libnl.
+NL_CFLAGS := $(shell pkg-config --cflags libnl-genl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS   := $(shell pkg-config --libs libnl-genl-3.0 2>/dev/null || echo -lnl-genl-3 -lnl-3)
+GENL_SRC  := tools/lib/genl/emp_genl.c
+GENL_HDR  := tools/lib/genl/emp_genl.h
+
 EMPCTL_SRC := $(wildcard tools/empctl/*.c)
-build/tools/empctl: $(EMPCTL_SRC) tools/empctl/empctl.h $(LIBEMP) $(LIB_HDR)
-	$(CC) $(UCFLAGS) -o $@ $(EMPCTL_SRC) $(LIBEMP)
+build/tools/empctl: $(EMPCTL_SRC) tools/empctl/empctl.h $(LIBEMP) $(LIB_HDR) $(GENL_SRC) $(GENL_HDR)
+	$(CC) $(UCFLAGS) $(NL_CFLAGS) -o $@ $(EMPCTL_SRC) $(GENL_SRC) $(LIBEMP) $(NL_LIBS)
 
 # The preload library carries its own copy of libemp (built -fPIC) and
 # exports only the allocator interface (tools/preload/preload.map).
@@ -258,3 +265,33 @@ install-tools: install-emp-qemu
 install-emp-qemu: build/tools/emp-qemu
 	install -d "$(DESTDIR)$(SBINDIR)"
 	install -m 755 build/tools/emp-qemu "$(DESTDIR)$(SBINDIR)/"
+
+# --- empd: the balancer daemon (tools/empd/), its unit tests ---------------
+# config.c and policy.c are pure and also built into selftests/unit.
+EMPD_DIR := tools/empd
+EMPD_SRC := $(wildcard $(EMPD_DIR)/*.c)
+EMPD_HDR := $(EMPD_DIR)/empd.h $(GENL_HDR) $(LIB_HDR)
+tools: build/tools/empd
+build/tools/empd: $(EMPD_SRC) $(EMPD_HDR) $(GENL_SRC) $(LIBEMP)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) $(NL_CFLAGS) -D_GNU_SOURCE -I$(EMP_TOP)/$(EMPD_DIR) -o $@ $(EMPD_SRC) $(GENL_SRC) $(LIBEMP) $(NL_LIBS)
+
+build/unit/empd_config_test build/unit/empd_policy_test: build/unit/%: selftests/unit/%.c \
+		$(EMPD_DIR)/config.c $(EMPD_DIR)/policy.c $(EMPD_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) $(KSFT_CFLAGS) -I$(EMP_TOP)/$(EMPD_DIR) -fsanitize=address,undefined -o $@ \
+		$< $(EMPD_DIR)/config.c $(EMPD_DIR)/policy.c $(LIB_SRC)
+
+build/unit/genl_test: selftests/unit/genl_test.c $(GENL_SRC) $(GENL_HDR) $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) $(KSFT_CFLAGS) $(NL_CFLAGS) -fsanitize=address,undefined -o $@ \
+		$< $(GENL_SRC) $(NL_LIBS)
+
+install-tools: install-empd
+.PHONY: install-empd
+install-empd: build/tools/empd
+	install -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)/etc/emp"
+	install -m 755 build/tools/empd "$(DESTDIR)$(SBINDIR)/"
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/empd.service.in > "$(DESTDIR)$(UNITDIR)/empd.service"
+	[ -e "$(DESTDIR)/etc/emp/empd.conf" ] || \
+		install -m 644 systemd/empd.conf "$(DESTDIR)/etc/emp/empd.conf"

@@ -53,6 +53,8 @@ enum {
 				 * scan that last passed it: they tell nothing */
 	EMP_BLK_DEAD,		/* no longer resident and out of the index:
 				 * whoever finds it locked looks up again */
+	EMP_BLK_IDLE_SEEN,	/* the age scanner found it DEACTIVATED: it has
+				 * not been used for a whole scan period */
 };
 
 /**
@@ -68,6 +70,10 @@ enum {
  *            emp_instance.lru_lock
  * @index:    block number inside the instance
  * @rcu:      frees it after lockless lookups (emp_block_get()) are done
+ * @used:     jiffies when it was last known to be in use: made resident,
+ *            faulted on, or accessed bits seen (emp_monitor.c; racy reads
+ *            and writes, a stale value only misplaces it in the cold-age
+ *            histogram by one scan)
  * @bits:     four bitmaps of sub_per_block bits each, atomic bitops:
  *            present (DRAM copy valid), busy (background read in flight),
  *            dirty (written since fetched), ahead (read ahead of need and
@@ -88,6 +94,7 @@ struct emp_block {
 	struct list_head lru;
 	unsigned long index;
 	struct rcu_head rcu;
+	unsigned long used;
 	unsigned long bits[];
 };
 
@@ -103,6 +110,53 @@ struct emp_stats {
 	EMP_STAT_COUNTERS(EMP_X_FIELD)
 #undef EMP_X_FIELD
 	u64 lat_fine[EMP_LAT_FINE_BUCKETS];
+};
+
+/**
+ * struct emp_monitor - the measures of one instance a balancer needs
+ * @stall_lock:    protects @nr_stalled, @stall_since and @stall_total
+ *                 (taken from process context only)
+ * @nr_stalled:    tasks stalled on the instance now
+ * @stall_since:   ktime ns when @nr_stalled last rose from zero
+ * @stall_total:   ns with @nr_stalled above zero, before @stall_since
+ * @evicted:       recent evictions, (block index << 32 | eviction number)
+ *                 by a hash of the index, for counting refaults; ~0: none
+ * @evicted_bits:  log2 of the entries of @evicted
+ * @evict_seq:     blocks evicted so far (their eviction numbers)
+ * @tick:          the monitor's tick: pressure, events, ages, demotion
+ * @kick_lock:     protects @stopped against kicks from any context
+ * @stopped:       the instance is going: @tick is not queued again
+ * @last_ns, @last_stall: time and stall total at the previous tick
+ * @last_errors:   io_errors at the previous tick
+ * @next_scan:     jiffies when the age scanner passes next
+ * @lost:          bits of tiers reported lost, for the tick to announce
+ * @pressure:      per mille of the last tick's interval with a task stalled
+ * @threshold:     pressure event threshold, per mille (0: none); sysfs
+ * @above:         @pressure was above @threshold at the last tick
+ * @cold_age_s:    demote blocks idle this long (0: off); sysfs
+ * @cold_bytes:    the cold-age histogram of the last scan (emp_stat)
+ */
+struct emp_monitor {
+	spinlock_t stall_lock;
+	unsigned int nr_stalled;
+	u64 stall_since;
+	u64 stall_total;
+	u64 *evicted;
+	unsigned int evicted_bits;
+	atomic_long_t evict_seq;
+	struct delayed_work tick;
+	spinlock_t kick_lock;
+	bool stopped;
+	u64 last_ns;
+	u64 last_stall;
+	u64 last_errors;
+	unsigned long next_scan;
+	unsigned long lost;
+	u32 pressure;
+	u32 threshold;
+	bool above;
+	unsigned long cold_age_s;
+	u64 cold_bytes[EMP_COLD_BUCKETS];
 };
 
 /**
@@ -154,6 +208,9 @@ struct emp_stats {
  * @tiers:          backends in instance offset order
  * @nr_tiers:       entries in @tiers
  * @stats:          per-CPU counters
+ * @mon:            what a balancer reads: stall time, refaults, idle ages,
+ *                  pressure; the tick that scans ages and demotes cold
+ *                  blocks (emp_monitor.c)
  * @state:          EMP_STATE_* bits, atomic
  * @mapping:        the address space every open file of the instance uses,
  *                  so one unmap_mapping_range() reaches every mapping;
@@ -201,6 +258,7 @@ struct emp_instance {
 	struct emp_backend *tiers[EMP_MAX_TIERS];
 	unsigned int nr_tiers;
 	struct emp_stats __percpu *stats;
+	struct emp_monitor mon;
 	unsigned long state;
 
 	struct address_space *mapping;
@@ -316,6 +374,34 @@ int emp_cache_shrink(struct emp_instance *inst);
 int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,
 		     unsigned int n, bool background);
 
+/* emp_monitor.c */
+int emp_monitor_init(struct emp_instance *inst);
+void emp_monitor_start(struct emp_instance *inst);
+void emp_monitor_stop(struct emp_instance *inst);
+void emp_monitor_free(struct emp_instance *inst);
+void emp_stall_begin(struct emp_instance *inst);
+void emp_stall_end(struct emp_instance *inst);
+u64 emp_stall_ns(struct emp_instance *inst);
+void emp_note_new_block(struct emp_instance *inst, struct emp_block *blk);
+void emp_note_evicted(struct emp_instance *inst, struct emp_block *blk);
+void emp_note_io_error(struct emp_instance *inst);
+void emp_monitor_stat(struct emp_instance *inst, struct emp_stat *st);
+extern const struct attribute_group emp_monitor_group;
+
+/* A block is in use now (a fault, or its accessed bits). */
+static inline void emp_note_used(struct emp_block *blk)
+{
+	if (READ_ONCE(blk->used) != jiffies)
+		WRITE_ONCE(blk->used, jiffies);
+}
+
+/* emp_netlink.c */
+int emp_nl_init(void);
+void emp_nl_exit(void);
+void emp_ev_instance(u8 event, struct emp_instance *inst, int err);
+void emp_ev_tier(u8 event, struct emp_instance *inst, unsigned int tier, int err);
+void emp_ev_pressure(struct emp_instance *inst, u32 pressure, u32 threshold, bool above);
+
 /* emp_readahead.c */
 unsigned int emp_ra_window(struct emp_instance *inst, struct emp_block *blk,
 			   unsigned int sub);
@@ -341,6 +427,12 @@ void emp_block_touch(struct emp_instance *inst, struct emp_block *blk);
 void emp_vma_track(struct emp_instance *inst, struct vm_area_struct *vma);
 void emp_vma_untrack(struct emp_instance *inst, struct vm_area_struct *vma);
 extern struct workqueue_struct *emp_reclaim_wq;
+bool emp_young_usable(struct emp_instance *inst);
+bool emp_block_young(struct emp_instance *inst, struct emp_block *blk);
+void emp_young_flush(struct emp_instance *inst);
+void emp_unmap_idle(struct emp_instance *inst, struct emp_block **blks, unsigned int n);
+unsigned int emp_take_cold(struct emp_instance *inst, struct emp_block **victims,
+			   unsigned int max, unsigned long before, bool unmapped);
 
 /* emp_io.c: transfers. */
 

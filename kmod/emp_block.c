@@ -122,6 +122,7 @@ struct emp_block *emp_block_get(struct emp_instance *inst, unsigned long index, 
 		old = xa_cmpxchg(&inst->blocks, index, NULL, blk, GFP_KERNEL);
 		if (!old) {
 			atomic_long_add(ksize(blk), &inst->meta_bytes);
+			emp_note_new_block(inst, blk);
 			return blk;
 		}
 		mutex_destroy(&blk->lock);

@@ -107,8 +107,7 @@ static int emp_wb_finish(struct emp_instance *inst, struct emp_block *blk,
 				    runs[i].err);
 		if (runs[i].err) {
 			err = -EIO;
-			this_cpu_inc(inst->stats->io_errors);
-			set_bit(ilog2(EMP_STATE_IO_ERROR), &inst->state);
+			emp_note_io_error(inst);
 			continue;
 		}
 		for (j = runs[i].first; j < runs[i].first + runs[i].nr; j++) {
@@ -274,6 +273,7 @@ static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 	clear_bit(EMP_BLK_EVICTING, &blk->flags);
 	emp_cache_uncharge(inst, freed);
 	emp_count(inst, evictions);
+	emp_note_evicted(inst, blk);
 	/* What stays of it is its bits in inst->stored. */
 	emp_block_retire(inst, blk);
 }
@@ -578,14 +578,15 @@ static int emp_evict_until(struct emp_instance *inst, struct emp_block *self, lo
 int emp_cache_charge(struct emp_instance *inst, struct emp_block *self, long n)
 {
 	bool direct = false;
-	int err;
+	int err = 0;
 
 	for (;;) {
 		if (emp_cache_trycharge(inst, n, 0))
-			return 0;
+			break;
 		if (!direct) {
 			direct = true;
 			emp_count(inst, direct_reclaims);
+			emp_stall_begin(inst);
 			emp_reclaim_kick(inst);
 		}
 		if (emp_reclaim_running(inst)) {
@@ -597,8 +598,11 @@ int emp_cache_charge(struct emp_instance *inst, struct emp_block *self, long n)
 		}
 		err = emp_evict_until(inst, self, n);
 		if (err)
-			return err;
+			break;
 	}
+	if (direct)
+		emp_stall_end(inst);
+	return err;
 }
 
 /**

@@ -33,8 +33,7 @@ MODULE_PARM_DESC(fault_around,
 
 static void emp_io_failed(struct emp_instance *inst)
 {
-	this_cpu_inc(inst->stats->io_errors);
-	set_bit(ilog2(EMP_STATE_IO_ERROR), &inst->state);
+	emp_note_io_error(inst);
 }
 
 /* Fetch one subblock now: the one the faulting access needs. */
@@ -256,7 +255,9 @@ static int emp_block_complete(struct emp_instance *inst, struct emp_block *blk,
 		return 0;
 	if (nowait)
 		return -EAGAIN;
+	emp_stall_begin(inst);
 	wait_var_event(&blk->inflight, !atomic_read(&blk->inflight));
+	emp_stall_end(inst);
 	for_each_clear_bit(sub, present, inst->sub_per_block) {
 		err = emp_fetch_sub(inst, blk, sub);
 		if (err)
@@ -439,7 +440,9 @@ again:
 				goto later;
 			fpin = emp_drop_fault_lock(vmf, may_drop, fpin);
 			mutex_unlock(&blk->lock);
+			emp_stall_begin(inst);
 			wait_var_event(&blk->inflight, !test_bit(sub, busy));
+			emp_stall_end(inst);
 			goto again;
 		}
 		if (emp_sub_stored(inst, blk, sub)) {

@@ -201,6 +201,9 @@ static u64 emp_stat_sum(struct emp_instance *inst, size_t off)
 
 	for_each_possible_cpu(cpu)
 		sum += *(u64 *)((char *)per_cpu_ptr(inst->stats, cpu) + off);
+	/* Not per CPU: kept by emp_monitor.c (its per-CPU field stays 0). */
+	if (off == offsetof(struct emp_stats, stall_ns))
+		sum += emp_stall_ns(inst);
 	return sum;
 }
 
@@ -333,6 +336,7 @@ static const struct attribute_group emp_stat_group = {
 
 static const struct attribute_group *emp_inst_groups[] = {
 	&emp_inst_group,
+	&emp_monitor_group,
 	&emp_stat_group,
 	NULL,
 };
@@ -429,6 +433,7 @@ static void emp_instance_free(struct emp_instance *inst)
 {
 	unsigned int i;
 
+	emp_monitor_stop(inst);
 	emp_cache_stop(inst);
 	/* Mappings hold the instance open: all closed by now. */
 	WARN_ON_ONCE(!list_empty(&inst->vmas));
@@ -440,6 +445,7 @@ static void emp_instance_free(struct emp_instance *inst)
 	if (inst->inode)
 		iput(inst->inode);
 	free_percpu(inst->stats);
+	emp_monitor_free(inst);
 	kvfree(inst->stored);
 	kfree(inst);
 }
@@ -515,11 +521,16 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	atomic_long_set(&inst->resident_pages, 0);
 	emp_cache_init(inst);
 	xa_init(&inst->blocks);
+	/* Before anything that can fail: the undo stops its tick. */
+	err = emp_monitor_init(inst);
+	if (err)
+		goto out_free;
 	inst->stats = alloc_percpu(struct emp_stats);
 	if (!inst->stats) {
 		err = -ENOMEM;
 		goto out_free;
 	}
+
 	for (i = 0; i < c->nr_tiers; i++) {
 		struct emp_backend *be;
 
@@ -571,6 +582,8 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	atomic_inc(&emp_state.nr_instances);
 	mutex_unlock(&emp_registry_lock);
 	c->id = id;
+	emp_monitor_start(inst);
+	emp_ev_instance(EMP_EV_CREATED, inst, 0);
 	pr_info("created %s: %llu bytes, block %u, subblock %u, DRAM budget %llu, %u tier(s)\n",
 		inst->name, size, c->block_size, c->subblock_size, c->dram_budget,
 		inst->nr_tiers);
@@ -614,6 +627,7 @@ int emp_instance_destroy(const char *name)
 	mutex_unlock(&emp_registry_lock);
 
 	pr_info("destroyed %s\n", inst->name);
+	emp_ev_instance(EMP_EV_DESTROYED, inst, 0);
 	emp_instance_free(inst);
 	if (atomic_dec_and_test(&emp_destroying))
 		wake_up_all(&emp_destroy_wait);
@@ -683,6 +697,7 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 		st->lat_fine[i] = emp_stat_sum(inst, offsetof(struct emp_stats, lat_fine[i]));
 	emp_lat_coarse(st->lat_fine, st->lat_hist);
 	st->meta_bytes = atomic_long_read(&inst->meta_bytes);
+	emp_monitor_stat(inst, st);
 	for (i = 0; i < inst->nr_tiers; i++) {
 		struct emp_backend *be = inst->tiers[i];
 		struct emp_tier_stat *ts = &st->tier[i];
@@ -728,6 +743,7 @@ int emp_instance_resize(const char *name, u64 dram_budget)
 	mutex_unlock(&emp_registry_lock);
 
 	err = emp_cache_shrink(inst);
+	emp_ev_instance(EMP_EV_RESIZED, inst, err);
 
 	mutex_lock(&emp_registry_lock);
 	inst->nr_open--;

@@ -198,6 +198,8 @@ int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp
 
 	atomic_set(&w.pending, 1);
 	init_completion(&w.done);
+	if (dir == EMP_IO_READ)
+		emp_stall_begin(inst);
 	emp_run_submit(&r, &w, be, dir, pos, pages, nr_pages, poll ? EMP_IO_POLL : 0);
 	/* Unless it is over already (failed at submission, or reaped by another poller): */
 	if (!atomic_dec_and_test(&w.pending)) {
@@ -208,8 +210,10 @@ int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp
 	}
 	if (poll)
 		emp_poll_put();
-	if (dir == EMP_IO_READ)
+	if (dir == EMP_IO_READ) {
 		this_cpu_add(inst->stats->read_wait_ns, ktime_get_ns() - start);
+		emp_stall_end(inst);
+	}
 	if (r.io.flags & EMP_IO_REAPED)
 		emp_count(inst, polled_reads);
 	return r.err;

@@ -58,7 +58,8 @@ static int emp_ioc_info(void __user *uarg)
 	info.features = EMP_FEAT_INFO | EMP_FEAT_INSTANCES | EMP_FEAT_TIER_BDEV |
 			 EMP_FEAT_TIER_TCP | EMP_FEAT_FAULT_AROUND |
 			 EMP_FEAT_NOWAIT | EMP_FEAT_CLEAN_AHEAD | EMP_FEAT_HUGE_MAP |
-			 EMP_FEAT_RECLAIM | EMP_FEAT_POLLED_READS;
+			 EMP_FEAT_RECLAIM | EMP_FEAT_POLLED_READS | EMP_FEAT_MONITOR |
+			 EMP_FEAT_EVENTS;
 	if (emp_tier_kind_served(EMP_TIER_RDMA))
 		info.features |= EMP_FEAT_TIER_RDMA;
 	info.page_size = PAGE_SIZE;

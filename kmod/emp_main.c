@@ -53,14 +53,21 @@ static int __init emp_init(void)
 		pr_err("cannot register the instance devices: %d\n", err);
 		goto out_tiers;
 	}
+	err = emp_nl_init();
+	if (err) {
+		pr_err("cannot register the netlink family %s: %d\n", EMP_GENL_NAME, err);
+		goto out_instances;
+	}
 	err = misc_register(&emp_ctl_dev);
 	if (err) {
 		pr_err("cannot register /dev/%s: %d\n", EMP_CTL_NAME, err);
-		goto out_instances;
+		goto out_nl;
 	}
 	pr_info("version %s loaded, ABI %d\n", EMP_VERSION_STR, EMP_ABI_VERSION);
 	return 0;
 
+out_nl:
+	emp_nl_exit();
 out_instances:
 	emp_instances_exit();
 out_tiers:
@@ -72,6 +79,7 @@ out_tiers:
 static void __exit emp_exit(void)
 {
 	misc_deregister(&emp_ctl_dev);
+	emp_nl_exit();
 	emp_instances_exit();
 	emp_block_pages_exit();
 	emp_tiers_exit();

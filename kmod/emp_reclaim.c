@@ -146,8 +146,14 @@ void emp_vma_untrack(struct emp_instance *inst, struct vm_area_struct *vma)
 	kfree(found);
 }
 
-/* Can @inst's blocks be judged by accessed bits? Context: lru_lock held. */
-static bool emp_young_usable(struct emp_instance *inst)
+/**
+ * emp_young_usable() - can @inst's blocks be judged by accessed bits?
+ * @inst: the instance
+ *
+ * Context: Any process context; takes vma_lock.
+ * Return: true where accessed bits are read (see young_bits).
+ */
+bool emp_young_usable(struct emp_instance *inst)
 {
 	struct emp_vma_ref *r;
 	bool ok;
@@ -233,7 +239,7 @@ static bool emp_range_young(struct mm_struct *mm, unsigned long addr, unsigned l
  * Context: any process context (lru_lock held or not); nothing here sleeps.
  * Return: true if any was set.
  */
-static bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
+bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
 {
 	pgoff_t first = (pgoff_t)blk->index << (inst->block_shift - PAGE_SHIFT);
 	pgoff_t end = first + inst->block_pages, s, e;
@@ -282,7 +288,7 @@ static void emp_flush_tlb_here(void *unused)
  * accesses as before, on that CPU only, and not for long.
  * Context: no lock held that is taken with interrupts off; takes vma_lock.
  */
-static void emp_young_flush(struct emp_instance *inst)
+void emp_young_flush(struct emp_instance *inst)
 {
 	struct emp_vma_ref *r, *prev;
 
@@ -298,12 +304,12 @@ static void emp_young_flush(struct emp_instance *inst)
 	spin_unlock(&inst->vma_lock);
 }
 #else
-static bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
+bool emp_block_young(struct emp_instance *inst, struct emp_block *blk)
 {
 	return false;
 }
 
-static void emp_young_flush(struct emp_instance *inst)
+void emp_young_flush(struct emp_instance *inst)
 {
 }
 #endif
@@ -370,11 +376,14 @@ void emp_lru_add(struct emp_instance *inst, struct emp_block *blk)
  */
 void emp_block_touch(struct emp_instance *inst, struct emp_block *blk)
 {
+	emp_note_used(blk);
 	if (!test_bit(EMP_BLK_REFERENCED, &blk->flags))
 		set_bit(EMP_BLK_REFERENCED, &blk->flags);
 	if (test_bit(EMP_BLK_DEACTIVATED, &blk->flags) &&
-	    test_and_clear_bit(EMP_BLK_DEACTIVATED, &blk->flags))
+	    test_and_clear_bit(EMP_BLK_DEACTIVATED, &blk->flags)) {
+		clear_bit(EMP_BLK_IDLE_SEEN, &blk->flags);
 		emp_count(inst, reactivated);
+	}
 }
 
 static void emp_unmap_run(struct emp_instance *inst, unsigned long start, unsigned long len)
@@ -437,6 +446,21 @@ static void emp_deactivate(struct emp_instance *inst, struct emp_block **deact,
 		emp_block_put(inst, blk);
 	}
 	emp_unmap_run(inst, start, len);
+}
+
+/**
+ * emp_unmap_idle() - unmap blocks so that their next access faults
+ * @inst: the instance
+ * @blks: blocks, each referenced by the caller (dropped here)
+ * @n:    how many (any number)
+ *
+ * For the age scanner where accessed bits cannot be read: a block it
+ * unmapped and that has not faulted since is idle since.
+ * Context: Process context; sleeps.
+ */
+void emp_unmap_idle(struct emp_instance *inst, struct emp_block **blks, unsigned int n)
+{
+	emp_deactivate(inst, blks, n, false);
 }
 
 /*
@@ -537,6 +561,8 @@ static unsigned int emp_judge_young(struct emp_instance *inst, struct emp_block 
 	for (i = 0; i < nt; i++) {
 		struct emp_block *blk = test[i];
 
+		if (used[i])
+			emp_note_used(blk);
 		if (used[i] || test_and_clear_bit(EMP_BLK_REFERENCED, &blk->flags)) {
 			emp_count(inst, reactivated);
 			list_add_tail(&blk->lru, &inst->active);
@@ -555,6 +581,60 @@ static unsigned int emp_judge_young(struct emp_instance *inst, struct emp_block 
 	for (i = 0; i < nt; i++)
 		if (test[i])
 			emp_block_put(inst, test[i]);
+	return n;
+}
+
+/* Take the blocks on @list idle since before @before as victims. */
+static unsigned int emp_take_cold_list(struct emp_instance *inst, struct list_head *list,
+				       struct emp_block **victims, unsigned int max,
+				       unsigned long before, bool unmapped)
+{
+	struct emp_block *blk, *tmp;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&inst->lru_lock);
+	list_for_each_entry_safe(blk, tmp, list, lru) {
+		if (n == max)
+			break;
+		if (!time_before(READ_ONCE(blk->used), before) ||
+		    (unmapped && !test_bit(EMP_BLK_IDLE_SEEN, &blk->flags)) ||
+		    !mutex_trylock(&blk->lock))
+			continue;
+		WARN_ON_ONCE(!emp_block_tryget(blk));
+		list_del_init(&blk->lru);
+		if (test_and_clear_bit(EMP_BLK_ACTIVE, &blk->flags))
+			inst->nr_active--;
+		else
+			inst->nr_inactive--;
+		clear_bit(EMP_BLK_SEEN, &blk->flags);
+		victims[n++] = blk;
+	}
+	return n;
+}
+
+/**
+ * emp_take_cold() - take resident blocks idle since before a time
+ * @inst:     the instance
+ * @victims:  gets up to @max blocks, each locked, referenced, off the lists
+ * @max:      at most EMP_MAX_EVICT_BATCH
+ * @before:   jiffies: blocks last used before it are idle enough
+ * @unmapped: only blocks unmapped to watch them and not faulted on for a
+ *            whole scan period since (EMP_BLK_IDLE_SEEN: where accessed
+ *            bits cannot be read, nothing else is known idle)
+ *
+ * For proactive demotion (emp_monitor.c), whatever the free budget.
+ * Context: Process context; takes lru_lock.
+ * Return: the number of blocks taken.
+ */
+unsigned int emp_take_cold(struct emp_instance *inst, struct emp_block **victims,
+			   unsigned int max, unsigned long before, bool unmapped)
+{
+	unsigned int n;
+
+	spin_lock(&inst->lru_lock);
+	n = emp_take_cold_list(inst, &inst->inactive, victims, max, before, unmapped);
+	n += emp_take_cold_list(inst, &inst->active, victims + n, max - n, before, unmapped);
+	spin_unlock(&inst->lru_lock);
 	return n;
 }
 

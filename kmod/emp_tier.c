@@ -147,6 +147,9 @@ int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backen
 		return err;
 	}
 	(*out)->ops = ops;
+	if (desc->kind != EMP_TIER_BDEV)
+		emp_tier_peer(desc, (*out)->peer, sizeof((*out)->peer));
+	WRITE_ONCE((*out)->holder, holder);
 	return 0;
 }
 

@@ -97,6 +97,9 @@ struct emp_tier_ops {
  * @start: first instance byte this tier holds
  * @size:  bytes of the instance it holds
  * @reads, @read_bytes, @writes, @write_bytes, @errors: completed requests
+ * @holder: the instance, set by emp.ko once the kind's create returned
+ *          (for emp_tier_lost(); READ_ONCE)
+ * @peer:   "ADDR:PORT" of a remote tier's donor, for events; else empty
  *
  * Embedded in the kind's own struct (see tier_bdev.c).
  */
@@ -109,6 +112,8 @@ struct emp_backend {
 	atomic64_t writes;
 	atomic64_t write_bytes;
 	atomic64_t errors;
+	void *holder;
+	char peer[EMP_PATH_MAX + 8];
 };
 
 int emp_tier_register(const struct emp_tier_ops *ops);
@@ -119,6 +124,7 @@ extern const struct emp_tier_ops emp_bdev_ops;
 extern const struct emp_tier_ops emp_tcp_ops;
 
 unsigned int emp_request_timeout(void);
+void emp_tier_lost(struct emp_backend *be);
 
 /*
  * What the remote tiers share (tier_remote.c): the donor's address and

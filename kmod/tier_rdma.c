@@ -161,9 +161,11 @@ static unsigned int emp_rdma_qno(struct emp_rdma_queue *q)
 
 static void emp_rdma_queue_failed(struct emp_rdma_queue *q, const char *why)
 {
-	if (!READ_ONCE(q->dead) && !READ_ONCE(q->closing))
+	if (!READ_ONCE(q->dead) && !READ_ONCE(q->closing)) {
 		pr_warn("rdma tier %s: %s %u lost (%s); its data is unreachable\n",
 			q->t->peer, emp_rdma_qkind(q), emp_rdma_qno(q), why);
+		emp_tier_lost(&q->t->be);
+	}
 	WRITE_ONCE(q->dead, true);
 }
 

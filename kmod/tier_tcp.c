@@ -164,9 +164,11 @@ static void emp_tcp_kill(struct emp_tcp_queue *q, int err)
 	release_sock(sk);
 	mutex_unlock(&q->send_mutex);
 
-	if (!was_dead && err && !READ_ONCE(q->t->closing))
+	if (!was_dead && err && !READ_ONCE(q->t->closing)) {
 		pr_warn("tcp tier %s: queue %u: connection lost (%d); requests on it fail\n",
 			q->t->peer, q->id, err);
+		emp_tier_lost(&q->t->be);
+	}
 	/* Half sent: the sender's reference (its reply, if any, was bogus). */
 	if (snd)
 		emp_tcp_req_put(snd, -EIO);

@@ -9,7 +9,7 @@ set -euo pipefail
 PKGS="gcc make libc6-dev libelf-dev bc kmod file cpio xz-utils zstd dwarves
 	busybox-static qemu-system-x86 qemu-utils debootstrap debian-archive-keyring
 	clang-14 libclang-rt-14-dev libmimalloc-dev dkms groff-base
-	librdmacm-dev libibverbs-dev ibverbs-providers iproute2
+	librdmacm-dev libibverbs-dev ibverbs-providers iproute2 libnl-3-dev libnl-genl-3-dev
 	fio perftest gnuplot-nox linux-perf
 	flex bison libssl-dev
 	${EMP_EXTRA_PKGS:-}"

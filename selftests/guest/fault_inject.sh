@@ -22,7 +22,9 @@
 #                 does not hold under KASAN's quarantine after this pass,
 #                 and emp_policy_test, which waits a minute for the second
 #                 disk the debug line does not have, and whose allocations
-#                 are the paging tests')
+#                 are the paging tests', and emp_monitor_test, whose half
+#                 minute is mostly waiting for ages, its allocations the
+#                 create path's and the paging tests')
 #   EMP_FI_EVERY  step 2 fails every Nth allocation, N taken from this list
 #                 in turn, one per test (default "97 7": failures deep in
 #                 the fault, eviction and teardown paths, and early set-up
@@ -41,7 +43,7 @@ D=/sys/kernel/debug
 KPAT='BUG:|WARNING:|Oops|general protection|Kernel panic|INFO: |possible recursive|possible circular|KASAN|UBSAN|soft lockup|blocked for more than|unreferenced object|sleeping function called from invalid context|ODEBUG|list_add corruption|list_del corruption'
 EVERY=${EMP_FI_EVERY:-97 7}
 TMO=${EMP_FI_TMO:-300}
-TESTS=${EMP_FI_TESTS:-$(cd /emp/tests && ls emp_*_test | grep -vxE 'emp_leak_test|emp_policy_test' | tr '\n' ' ')}
+TESTS=${EMP_FI_TESTS:-$(cd /emp/tests && ls emp_*_test | grep -vxE 'emp_leak_test|emp_policy_test|emp_monitor_test' | tr '\n' ' ')}
 TESTS=$(echo "$TESTS" | tr , " ") EVERY=$(echo "$EVERY" | tr , " ")
 
 kmsg() { echo "emp-fault-inject: $*" > /dev/kmsg; }

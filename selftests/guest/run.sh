@@ -26,17 +26,20 @@ echo "# kernel $(uname -r)"
 # see there) runs on 6.12 alone, for the same reason, and so does the
 # tracepoints' test through perf (perf_events.sh); guest.sh puts QEMU and
 # perf in that line's initramfs (emp_line_runs_qemu in scripts/lib.sh).
-kvm=kvm_emp.sh kvm_late= policy=emp_policy_test qemu=
-tools="empctl_instances.sh preload_heap.sh man_examples.sh"
+# The netlink events (events.sh, 15 s) run on 6.1 and 6.12, the family's
+# two kernel APIs CI can spare the time for; the balancer daemon (empd.sh,
+# a minute, userspace over the ioctls and events) on 6.12 with the tools.
+kvm=kvm_emp.sh kvm_late= policy=emp_policy_test qemu= events=events.sh
+tools="empctl_instances.sh preload_heap.sh man_examples.sh empd.sh"
 case "$(cut -d' ' -f1 /emp/kernel 2>/dev/null)" in
 6.12) qemu="emp_qemu.sh perf_events.sh" ;;
-debug) kvm= kvm_late=kvm_emp.sh policy= tools= ;;
-sid) policy= tools= ;;
+debug) kvm= kvm_late=kvm_emp.sh policy= tools= events= ;;
+sid) policy= tools= events= ;;
 *) tools= ;;
 esac
 for t in ${EMP_TESTS:-devices.sh module_load.sh emp_ctl_test empctl.sh \
-	emp_create_test emp_ioctl_test emp_paging_test emp_huge_test emp_concurrency_test emp_lifecycle_test \
-	emp_ioerr_test emp_tiers_test emp_remote_test emp_remote_drop_test $tools empctl_remote.sh vmd_rdma.sh rdma_tier.sh $policy $kvm $qemu emp_leak_test $kvm_late module_unload.sh}; do
+	emp_create_test emp_ioctl_test emp_paging_test emp_huge_test emp_concurrency_test emp_lifecycle_test emp_monitor_test \
+	emp_ioerr_test emp_tiers_test emp_remote_test emp_remote_drop_test $tools empctl_remote.sh $events vmd_rdma.sh rdma_tier.sh $policy $kvm $qemu emp_leak_test $kvm_late module_unload.sh}; do
 	echo "# ==== $t"
 	if [ ! -x "./$t" ]; then
 		echo "TAP version 13"; echo "1..1"; echo "not ok 1 $t: missing from the initramfs"

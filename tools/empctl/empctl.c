@@ -66,6 +66,24 @@ const struct empctl_cmd empctl_cmds[] = {
 	  "the new budget, writing dirty data back first; nothing is lost.\n"
 	  "  -d, --dram SIZE   the new budget (K, M, G or T suffix; a bare number is MiB)\n",
 	  cmd_resize },
+	{ "events", "print emp.ko's events as they happen",
+	  "Usage: empctl events [--json]\n"
+	  "Join emp.ko's netlink event group and print one line per event until killed:\n"
+	  "instances created, destroyed or resized, tier errors, lost donors, pressure\n"
+	  "crossing an instance's threshold. Each line is flushed at once.\n"
+	  "  -j, --json   one JSON object per line: {\"event\":\"resized\",\"name\":...}\n"
+	  "Text lines are EVENT name=NAME id=ID event=KIND KEY=VALUE... (empctl(8)).\n"
+	  "Needs an emp.ko with events (empctl info: features bit 12).\n",
+	  cmd_events },
+	{ "pool", "show the DRAM pool of empd, the balancer",
+	  "Usage: empctl pool [--json] [--socket PATH]\n"
+	  "Ask empd for its state: the pool, and per instance its budget and limits,\n"
+	  "residence, working set, stall and refault rates, cold memory and the last\n"
+	  "decision, then the latest decisions with their reasons.\n"
+	  "  -j, --json          print empd's JSON report as it came (empd(8))\n"
+	  "  -S, --socket PATH   empd's socket (default $EMPD_SOCKET, else\n"
+	  "                      /run/emp/empd.sock)\n",
+	  cmd_pool },
 	{ "info", "show the loaded emp.ko: versions, features, limits",
 	  "Usage: empctl info [--json]\n"
 	  "Show the ABI and module version, features and geometry limits of the\n"

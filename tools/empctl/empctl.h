@@ -60,6 +60,8 @@ int cmd_resize(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_spec(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_pool(int argc, char **argv);
 
 /* ---- Aligned tables ---------------------------------------------------- */
 #define TBL_COLS	12

@@ -57,6 +57,45 @@ static uint64_t field(const void *base, size_t off)
 }
 
 /*
+ * The monitor gauges, of the instances whose module fills them (families
+ * with no sample are left out: a HELP without samples helps nobody).
+ */
+static void print_monitor_prometheus(const struct emp_stat *st, unsigned int n)
+{
+	static const unsigned int ages[EMP_COLD_BUCKETS] = EMP_COLD_AGES;
+	unsigned int j, k, any = 0;
+
+	for (j = 0; j < n; j++)
+		any |= EMP_STAT_HAS(&st[j], cold_bytes);
+	if (!any)
+		return;
+	printf("# HELP emp_pressure_ratio Share of the last second some task stalled on the "
+	       "instance.\n# TYPE emp_pressure_ratio gauge\n");
+	for (j = 0; j < n; j++)
+		if (EMP_STAT_HAS(&st[j], cold_bytes))
+			printf("emp_pressure_ratio{name=\"%s\"} %.3f\n", st[j].name,
+			       st[j].pressure / 1000.0);
+	printf("# HELP emp_pressure_threshold_ratio Pressure that sends an event (0: none).\n"
+	       "# TYPE emp_pressure_threshold_ratio gauge\n");
+	for (j = 0; j < n; j++)
+		if (EMP_STAT_HAS(&st[j], cold_bytes))
+			printf("emp_pressure_threshold_ratio{name=\"%s\"} %.3f\n", st[j].name,
+			       st[j].pressure_threshold / 1000.0);
+	printf("# HELP emp_cold_age_seconds Idle time after which blocks are demoted (0: off).\n"
+	       "# TYPE emp_cold_age_seconds gauge\n");
+	for (j = 0; j < n; j++)
+		if (EMP_STAT_HAS(&st[j], cold_bytes))
+			printf("emp_cold_age_seconds{name=\"%s\"} %llu\n", st[j].name,
+			       (unsigned long long)st[j].cold_age_s);
+	printf("# HELP emp_cold_bytes Resident bytes idle for at least age seconds.\n"
+	       "# TYPE emp_cold_bytes gauge\n");
+	for (j = 0; j < n; j++)
+		for (k = 0; k < EMP_COLD_BUCKETS && EMP_STAT_HAS(&st[j], cold_bytes); k++)
+			printf("emp_cold_bytes{name=\"%s\",age=\"%u\"} %llu\n", st[j].name,
+			       ages[k], (unsigned long long)st[j].cold_bytes[k]);
+}
+
+/*
  * Instance names are [A-Za-z0-9_.-] (emp_check_name()), so a label value
  * needs no escaping.
  */
@@ -85,6 +124,7 @@ void print_stats_prometheus(const struct emp_stat *st, unsigned int n)
 			printf("emp_fault_latency_seconds{name=\"%s\",quantile=\"%s\"} %.9f\n",
 			       st[j].name, q[k].name,
 			       (double)emp_lat_quantile(&st[j], q[k].per_mille) / 1e9);
+	print_monitor_prometheus(st, n);
 	for (i = 0; i < sizeof(tier_metrics) / sizeof(tier_metrics[0]); i++) {
 		family(&tier_metrics[i]);
 		for (j = 0; j < n; j++)

@@ -23,6 +23,61 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static const unsigned int cold_ages[EMP_COLD_BUCKETS] = EMP_COLD_AGES;
+
+/* "monitor":{...}, or null from modules without EMP_FEAT_MONITOR. */
+static void print_monitor_json(const struct emp_stat *st)
+{
+	unsigned int i;
+
+	if (!EMP_STAT_HAS(st, cold_bytes)) {
+		printf("\"monitor\":null,");
+		return;
+	}
+	printf("\"monitor\":{\"pressure\":%u,\"pressure_threshold\":%u,\"cold_age_s\":%llu,"
+	       "\"cold_bytes\":{", st->pressure, st->pressure_threshold,
+	       (unsigned long long)st->cold_age_s);
+	for (i = 0; i < EMP_COLD_BUCKETS; i++)
+		printf("%s\"%u\":%llu", i ? "," : "", cold_ages[i],
+		       (unsigned long long)st->cold_bytes[i]);
+	printf("}},");
+}
+
+/* Key/value rows of the monitor fields, when the module fills them. */
+static void monitor_text(struct table *kv, const struct emp_stat *st)
+{
+	char b[32], line[TBL_CELL];
+	unsigned int i, n = 0;
+
+	if (!EMP_STAT_HAS(st, cold_bytes) || tbl_row(kv))
+		return;
+	tbl_set(kv, 0, "pressure");
+	if (st->pressure_threshold)
+		tbl_set(kv, 1, "%u.%u%% (event threshold %u.%u%%)", st->pressure / 10,
+			st->pressure % 10, st->pressure_threshold / 10, st->pressure_threshold % 10);
+	else
+		tbl_set(kv, 1, "%u.%u%% (no event threshold)", st->pressure / 10, st->pressure % 10);
+	if (tbl_row(kv))
+		return;
+	tbl_set(kv, 0, "cold age");
+	if (st->cold_age_s)
+		tbl_set(kv, 1, "%llu s (idle blocks demoted)", (unsigned long long)st->cold_age_s);
+	else
+		tbl_set(kv, 1, "off");
+	/* "idle >=1s 4 MiB, >=10s 2 MiB, ...": the buckets that have bytes. */
+	line[0] = 0;
+	for (i = 0; i < EMP_COLD_BUCKETS && n + 24 < sizeof(line); i++) {
+		if (!st->cold_bytes[i])
+			continue;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s>=%us %s", n ? ", " : "",
+				      cold_ages[i], emp_format_human(st->cold_bytes[i], b, sizeof(b)));
+	}
+	if (tbl_row(kv))
+		return;
+	tbl_set(kv, 0, "cold memory");
+	tbl_set(kv, 1, "%s", n ? line : (st->age_scans ? "none" : "not scanned yet"));
+}
+
 void print_stat_json(const struct emp_stat *st, int with_time)
 {
 	unsigned int i;
@@ -42,6 +97,7 @@ void print_stat_json(const struct emp_stat *st, int with_time)
 	EMP_STAT_COUNTERS(JSON_COUNTER)
 #undef JSON_COUNTER
 	printf("\"meta_bytes\":%llu},", (unsigned long long)st->meta_bytes);
+	print_monitor_json(st);
 	printf("\"fault_latency_ns\":{\"p50\":%llu,\"p99\":%llu,\"histogram\":[",
 	       (unsigned long long)emp_lat_quantile(st, 500), (unsigned long long)emp_lat_quantile(st, 990));
 	for (i = 0; i < EMP_LAT_BUCKETS; i++)
@@ -236,6 +292,7 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 	EMP_STAT_COUNTERS(TEXT_COUNTER)
 #undef TEXT_COUNTER
 	KV("metadata", "%s", emp_format_human(st->meta_bytes, b[0], sizeof(b[0])));
+	monitor_text(&kv, st);
 	p50 = emp_lat_quantile(st, 500);
 	p99 = emp_lat_quantile(st, 990);
 	if (!p50)

@@ -39,6 +39,14 @@ int emp_list(int ctl_fd, char (*names)[EMP_NAME_MAX], unsigned int room);
 /* EMP_IOC_STAT of instance @name into @st. */
 int emp_stat(int ctl_fd, const char *name, struct emp_stat *st);
 
+/*
+ * Whether the module filled @field of a struct emp_stat that EMP_IOC_STAT
+ * returned: older modules write back a shorter struct (and its size), and
+ * leave the fields after it zero.
+ */
+#define EMP_STAT_HAS(st, field) \
+	((st)->size >= offsetof(struct emp_stat, field) + sizeof((st)->field))
+
 /* Lower bound in ns of bucket @b of emp_stat.lat_fine. */
 uint64_t emp_lat_fine_low(unsigned int b);
 /*

@@ -55,6 +55,9 @@
 #define EMP_FEAT_HUGE_MAP	(1ULL << 8)	/* emp_stat.huge_faults is counted */
 #define EMP_FEAT_RECLAIM	(1ULL << 9)	/* emp_stat from direct_reclaims on */
 #define EMP_FEAT_POLLED_READS	(1ULL << 10)	/* emp_stat.polled_reads is counted */
+#define EMP_FEAT_MONITOR	(1ULL << 11)	/* emp_stat from stall_ns on; sysfs
+						 * cold_age_s, pressure_threshold */
+#define EMP_FEAT_EVENTS		(1ULL << 12)	/* the EMP_GENL_NAME netlink family */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -263,6 +266,12 @@ struct emp_list {
 #define EMP_LAT_FINE_SHIFT	3
 #define EMP_LAT_FINE_BUCKETS	240
 
+/*
+ * Idle ages of the cold-memory histogram (emp_stat.cold_bytes), seconds.
+ */
+#define EMP_COLD_BUCKETS	8
+#define EMP_COLD_AGES		{ 1, 10, 60, 120, 300, 600, 1800, 3600 }
+
 /**
  * struct emp_tier_stat - counters of one tier of an instance
  * @kind:        enum emp_tier_kind
@@ -366,6 +375,33 @@ struct emp_tier_stat {
  *                 polling included); over @fetches less @prefetched it is
  *                 the mean wait of such a read, the rest of a fault's
  *                 latency is the fault path's own
+ * The struct ends before the following in modules without EMP_FEAT_MONITOR
+ * (what a balancer needs; docs/design.md, "Monitoring"):
+ * @stall_ns:      out: wall-clock nanoseconds during which at least one task
+ *                 was stalled on the instance: waiting for a tier read of a
+ *                 fault, or for DRAM in the budget (PSI's "some")
+ * @refaults:      out: blocks made resident again whose last eviction was
+ *                 recent: fewer blocks were evicted since than the budget
+ *                 holds, so a budget twice as large would have kept them
+ *                 (counted where the eviction is still remembered: a
+ *                 table of up to 131072 evictions per instance)
+ * @demoted:       out: blocks written back and dropped because they were
+ *                 idle longer than @cold_age_s (proactive demotion)
+ * @age_scans:     out: passes of the age scanner (cold_bytes are as fresh
+ *                 as its last pass)
+ * @pressure:      out: share of the last full second (per mille) during
+ *                 which a task was stalled, as @stall_ns counts it
+ * @pressure_threshold: out: per mille; a pressure event is sent when
+ *                 @pressure crosses it (0: none). Set in sysfs.
+ * @cold_age_s:    out: blocks idle this many seconds are demoted (0: off,
+ *                 the default). Set in sysfs.
+ * @cold_bytes:    out: resident bytes idle for at least EMP_COLD_AGES[i]
+ *                 seconds, as of the age scanner's last pass; idle means
+ *                 no fault and no page table access bit seen, so the
+ *                 precision is the scan period (emp.ko parameter
+ *                 age_scan_ms) where accessed bits are read, and the
+ *                 faults alone where they are not (then the scanner
+ *                 unmaps idle-looking blocks to learn, see design.md)
  */
 struct emp_stat {
 	__u32 size;
@@ -405,6 +441,14 @@ struct emp_stat {
 	__u64 polled_reads;
 	__u64 reserved[1];
 	__u64 read_wait_ns;
+	__u64 stall_ns;
+	__u64 refaults;
+	__u64 demoted;
+	__u64 age_scans;
+	__u32 pressure;
+	__u32 pressure_threshold;
+	__u64 cold_age_s;
+	__u64 cold_bytes[EMP_COLD_BUCKETS];
 };
 #define EMP_STAT_SIZE_VER0	888
 
@@ -436,7 +480,11 @@ struct emp_stat {
 	X(prefetched, "Subblocks read ahead.")				\
 	X(prefetch_hits, "Faults that found their subblock read ahead.") \
 	X(polled_reads, "Reads of faults whose completion the faulting task polled for.") \
-	X(read_wait_ns, "Nanoseconds faults waited for the tier reads they issued.")
+	X(read_wait_ns, "Nanoseconds faults waited for the tier reads they issued.") \
+	X(stall_ns, "Nanoseconds during which a task was stalled on the instance.") \
+	X(refaults, "Blocks made resident again soon after their eviction.") \
+	X(demoted, "Idle blocks written back and dropped by proactive demotion.") \
+	X(age_scans, "Passes of the age scanner.")
 
 /**
  * struct emp_resize - change the DRAM budget at run time (EMP_IOC_RESIZE)
@@ -466,5 +514,54 @@ struct emp_resize {
 #define EMP_IOC_LIST		_IOWR(EMP_IOC_MAGIC, 0x03, struct emp_list)
 #define EMP_IOC_STAT		_IOWR(EMP_IOC_MAGIC, 0x04, struct emp_stat)
 #define EMP_IOC_RESIZE		_IOW(EMP_IOC_MAGIC, 0x05, struct emp_resize)
+
+/*
+ * Events: the generic netlink family EMP_GENL_NAME (modules with
+ * EMP_FEAT_EVENTS) announces what happens to instances on its multicast
+ * group EMP_GENL_MCGRP; nobody needs to poll. Resolve the family and the
+ * group by name (CTRL_CMD_GETFAMILY; libnl-genl: genl_ctrl_resolve() and
+ * genl_ctrl_resolve_grp()), join the group, and read messages whose genl
+ * command is one of enum emp_event, with the attributes of enum emp_attr.
+ * Every event carries EMP_A_NAME and EMP_A_ID; the others as listed.
+ * Nothing is sent to the family (it has no commands); joining needs no
+ * privilege. Events are lost when a listener's socket buffer is full (the
+ * socket then reports ENOBUFS): a listener that cares re-reads the state
+ * with EMP_IOC_LIST and EMP_IOC_STAT.
+ */
+#define EMP_GENL_NAME		"emp"
+#define EMP_GENL_VERSION	1
+#define EMP_GENL_MCGRP		"events"
+
+enum emp_event {
+	EMP_EV_UNSPEC,
+	EMP_EV_CREATED,		/* EMP_A_SIZE, EMP_A_BUDGET */
+	EMP_EV_DESTROYED,
+	EMP_EV_RESIZED,		/* EMP_A_BUDGET (the new one), EMP_A_ERRNO */
+	EMP_EV_TIER_ERROR,	/* EMP_A_ERRNO; the first failed transfer of an
+				 * instance, then at most one a second */
+	EMP_EV_DONOR_LOST,	/* EMP_A_TIER (index), EMP_A_PEER: a remote
+				 * tier's connection to its donor is gone */
+	EMP_EV_PRESSURE,	/* EMP_A_PRESSURE, EMP_A_THRESHOLD, EMP_A_ABOVE:
+				 * emp_stat.pressure crossed the threshold */
+	__EMP_EV_MAX,
+};
+#define EMP_EV_MAX	(__EMP_EV_MAX - 1)
+
+enum emp_attr {
+	EMP_A_UNSPEC,
+	EMP_A_NAME,		/* string, the instance name */
+	EMP_A_ID,		/* u32, the instance id */
+	EMP_A_SIZE,		/* u64, bytes */
+	EMP_A_BUDGET,		/* u64, bytes of DRAM budget */
+	EMP_A_ERRNO,		/* u32, a positive errno (0: success) */
+	EMP_A_TIER,		/* u32, tier index */
+	EMP_A_PEER,		/* string, "ADDR:PORT" of the donor */
+	EMP_A_PRESSURE,		/* u32, per mille */
+	EMP_A_THRESHOLD,	/* u32, per mille */
+	EMP_A_ABOVE,		/* u32, 1: rose above the threshold, 0: fell below */
+	EMP_A_PAD,		/* alignment padding of the u64s; ignore */
+	__EMP_A_MAX,
+};
+#define EMP_A_MAX	(__EMP_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_EMP_H */
