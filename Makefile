@@ -110,6 +110,7 @@ deps:
 .PHONY: bench
 BENCH_BIN := build/selftests/emp_bench
 $(BENCH_BIN): selftests/bench/emp_bench.c selftests/bench/bench_swap.c selftests/bench/bench_vm.c \
+	      selftests/bench/bench_pool.c \
 	      selftests/bench/bench.h selftests/lib/emp_test.h selftests/lib/emp_kvm_vm.h $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) -I$(EMP_TOP)/selftests -o $@ $(filter %.c,$^) $(LIBEMP) -lpthread -lm

@@ -5,9 +5,14 @@
  * Besides "no crash, no leak, no undefined behaviour" it checks what the
  * parser promises: a rejected spec leaves only the error column, which lies
  * inside the text, and a message that starts with it; an accepted spec obeys
- * the limits, and writing it back and parsing that gives the same result.
- * Built and run by `make fuzz` (fuzz/run.sh).
+ * the limits (a DRAM-only spec is as large as its dram:, a host name is kept
+ * as written and is no address), and writing it back and parsing that gives
+ * the same result; the default DRAM budget keeps its bounds.
+ * Host names are never looked up here: emp_spec_resolve() is not called, so
+ * the target does no DNS. Built and run by `make fuzz` (fuzz/run.sh).
  */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +27,46 @@
 	} \
 } while (0)
 
+/*
+ * The parser must stay pure: a name lookup from here would make the target
+ * slow, flaky and dependent on the network. This definition takes the place
+ * of libc's, so any path that reaches it fails loudly.
+ */
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		struct addrinfo **res)
+{
+	fprintf(stderr, "spec_fuzz: check failed: getaddrinfo(\"%s\") called\n", node ? node : "");
+	abort();
+}
+
 static int same_tier(const struct emp_tier *a, const struct emp_tier *b)
 {
 	return a->kind == b->kind && a->flags == b->flags && a->size == b->size &&
 	       a->offset == b->offset && a->port == b->port &&
 	       !memcmp(a->path, b->path, sizeof(a->path)) &&
 	       a->secret_len == b->secret_len && !memcmp(a->secret, b->secret, sizeof(a->secret));
+}
+
+static int is_address(const char *a)
+{
+	unsigned char bin[16];
+
+	return inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1;
+}
+
+/* emp_default_budget() for @size: in blocks (or the size), within its bounds. */
+static void check_default_budget(uint64_t size, uint32_t block)
+{
+	uint64_t b = emp_default_budget(size, block);
+
+	CHECK(b >= 2ULL * block);
+	CHECK(b <= EMP_DEFAULT_DRAM_MAX);
+	CHECK(b <= size || b == 2ULL * block);
+	CHECK(b % block == 0 || b == size);
+	if (size >= 2ULL * EMP_DEFAULT_DRAM_MIN && (size >> EMP_DEFAULT_DRAM_SHIFT) <= EMP_DEFAULT_DRAM_MIN)
+		CHECK(b == EMP_DEFAULT_DRAM_MIN);
+	if ((size >> EMP_DEFAULT_DRAM_SHIFT) >= EMP_DEFAULT_DRAM_MAX)
+		CHECK(b == EMP_DEFAULT_DRAM_MAX);
 }
 
 static void check_accepted(const struct emp_spec *s)
@@ -37,13 +76,26 @@ static void check_accepted(const struct emp_spec *s)
 	struct emp_spec again;
 	struct emp_create c;
 	uint64_t sum = 0;
-	unsigned int i;
+	unsigned int i, named = 0;
 	int n;
 
-	CHECK(s->nr_tiers >= 1 && s->nr_tiers <= EMP_MAX_TIERS);
+	CHECK(s->nr_tiers <= EMP_MAX_TIERS);
 	CHECK(s->err_col == 0);
 	for (i = 0; i < s->nr_tiers; i++) {
 		const struct emp_tier *t = &s->tier[i];
+		const char *host = s->host[i];
+
+		CHECK(memchr(host, '\0', EMP_PATH_MAX) != NULL);
+		if (t->kind == EMP_TIER_BDEV) {
+			CHECK(host[0] == '\0');
+		} else if (host[0]) {
+			/* A name: kept as written, not an address, no ':' to confuse. */
+			CHECK(!strcmp(host, t->path));
+			CHECK(!is_address(host) && !strchr(host, ':'));
+			named++;
+		} else {
+			CHECK(is_address(t->path));
+		}
 
 		CHECK(t->size != 0);
 		CHECK(memchr(t->path, '\0', sizeof(t->path)) != NULL);
@@ -65,23 +117,37 @@ static void check_accepted(const struct emp_spec *s)
 		sum += t->size;
 	}
 	for (; i < EMP_MAX_TIERS; i++)
-		CHECK(s->tier[i].kind == 0);
-	CHECK(sum == s->capacity);
+		CHECK(s->tier[i].kind == 0 && s->host[i][0] == '\0');
+	if (s->nr_tiers)
+		CHECK(sum == s->capacity);
+	else	/* DRAM-only */
+		CHECK(s->dram != 0 && s->capacity == s->dram);
+	check_default_budget(s->capacity, EMP_DEFAULT_BLOCK);
+	check_default_budget(s->capacity, 2U << 20);
 
 	n = emp_spec_format(s, text, sizeof(text));
 	CHECK(n > 0 && (size_t)n < sizeof(text));
 	CHECK(emp_spec_parse(text, &again, err, sizeof(err)) == 0);
 	CHECK(again.nr_tiers == s->nr_tiers && again.dram == s->dram &&
 	      again.capacity == s->capacity);
-	for (i = 0; i < EMP_MAX_TIERS; i++)
+	for (i = 0; i < EMP_MAX_TIERS; i++) {
 		CHECK(same_tier(&s->tier[i], &again.tier[i]));
+		CHECK(!strcmp(s->host[i], again.host[i]));
+	}
 
-	/* The geometry helper either fills the request or explains why not. */
+	/* The geometry helper either fills the request or explains why not;
+	 * a name not yet resolved is always a reason. */
 	err[0] = '\0';
-	if (emp_spec_to_create(s, "fuzz", 0, 0, 0, &c, err, sizeof(err)))
+	if (emp_spec_to_create(s, "fuzz", 0, 0, 0, &c, err, sizeof(err))) {
 		CHECK(err[0] != '\0');
-	else
-		CHECK(c.inst_size == s->capacity && c.dram_budget >= 2ULL * c.block_size);
+		return;
+	}
+	CHECK(!named);
+	CHECK(c.inst_size == s->capacity && c.dram_budget >= 2ULL * c.block_size);
+	if (!s->nr_tiers)
+		CHECK(c.dram_budget == c.inst_size);
+	else if (!s->dram)
+		CHECK(c.dram_budget == emp_default_budget(c.inst_size, c.block_size));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

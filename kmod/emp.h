@@ -339,6 +339,7 @@ int emp_instance_destroy(const char *name);
 int emp_instance_list(char (*names)[EMP_NAME_MAX], u32 room, u32 *total);
 int emp_instance_stat(const char *name, struct emp_stat *st);
 int emp_instance_resize(const char *name, u64 dram_budget);
+int emp_instance_discard(const char *name, u64 offset, u64 length);
 int emp_check_name(const char *name);
 int emp_check_budget(u64 budget, u32 block_size);
 
@@ -359,6 +360,10 @@ void emp_block_pages_exit(void);
 
 /* emp_fault.c */
 extern const struct vm_operations_struct emp_vm_ops;
+int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int sub);
+
+/* emp_discard.c */
+int emp_discard(struct emp_instance *inst, u64 start, u64 len);
 
 /* emp_cache.c */
 int emp_cache_module_init(void);
@@ -384,6 +389,7 @@ void emp_stall_end(struct emp_instance *inst);
 u64 emp_stall_ns(struct emp_instance *inst);
 void emp_note_new_block(struct emp_instance *inst, struct emp_block *blk);
 void emp_note_evicted(struct emp_instance *inst, struct emp_block *blk);
+void emp_forget_evicted(struct emp_instance *inst, unsigned long index);
 void emp_note_io_error(struct emp_instance *inst);
 void emp_monitor_stat(struct emp_instance *inst, struct emp_stat *st);
 extern const struct attribute_group emp_monitor_group;
@@ -431,6 +437,7 @@ bool emp_young_usable(struct emp_instance *inst);
 bool emp_block_young(struct emp_instance *inst, struct emp_block *blk);
 void emp_young_flush(struct emp_instance *inst);
 void emp_unmap_idle(struct emp_instance *inst, struct emp_block **blks, unsigned int n);
+bool emp_lru_take(struct emp_instance *inst, struct emp_block *blk);
 unsigned int emp_take_cold(struct emp_instance *inst, struct emp_block **victims,
 			   unsigned int max, unsigned long before, bool unmapped);
 

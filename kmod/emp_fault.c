@@ -36,9 +36,17 @@ static void emp_io_failed(struct emp_instance *inst)
 	emp_note_io_error(inst);
 }
 
-/* Fetch one subblock now: the one the faulting access needs. */
-static int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk,
-			 unsigned int sub)
+/**
+ * emp_fetch_sub() - make one subblock present now, reading it if stored
+ * @inst: the instance
+ * @blk:  a resident block, locked by the caller
+ * @sub:  the subblock (a fault needs it; or discard zeroes part of it)
+ *
+ * Context: Process context, sleeps.
+ * Return: 0, emp_sub_pages()'s error (-EAGAIN: unlock and retry) or the
+ * read's.
+ */
+int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int sub)
 {
 	struct page **pages = emp_block_pages(inst, blk) + sub * inst->sub_pages;
 	struct emp_backend *be;
@@ -133,6 +141,7 @@ static unsigned int emp_read_ahead(struct emp_instance *inst, struct emp_block *
 	struct emp_bg_io *b;
 	u64 pos;
 
+	/* NULL for a DRAM-only instance, which never has a subblock stored. */
 	be = emp_tier_of(inst, blk->index, &pos);
 	while ((sub = find_next_zero_bit(present, end, sub)) < end) {
 		if (test_bit(sub, busy)) {

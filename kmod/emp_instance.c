@@ -162,7 +162,15 @@ static int emp_check_create(const struct emp_create *c, const struct emp_tier *t
 			return -EINVAL;
 		}
 	}
-	if (c->inst_size > sum || c->inst_size & (c->block_size - 1)) {
+	if (!c->nr_tiers) {
+		/* DRAM-only: never evicted, so it must fit its budget. */
+		if (!c->inst_size || c->inst_size & (c->block_size - 1) ||
+		    c->inst_size > c->dram_budget) {
+			emp_reject(c->name, "no tiers: size %llu must be a nonzero block multiple within the DRAM budget %llu",
+				   c->inst_size, c->dram_budget);
+			return -EINVAL;
+		}
+	} else if (c->inst_size > sum || c->inst_size & (c->block_size - 1)) {
 		emp_reject(c->name, "size %llu is larger than the tiers (%llu) or not a block multiple",
 			   c->inst_size, sum);
 		return -EINVAL;
@@ -714,6 +722,43 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 	return 0;
 }
 
+/*
+ * Find @name and hold it open (it cannot be destroyed until
+ * emp_instance_unhold()) for a resize to @budget (0: no resize; then the
+ * budget is validated and set here) or for work on its bytes up to @end
+ * (0: none; beyond the instance is -EINVAL).
+ */
+static struct emp_instance *emp_instance_hold(const char *name, u64 budget, u64 end)
+{
+	struct emp_instance *inst;
+	int err = 0;
+
+	mutex_lock(&emp_registry_lock);
+	inst = emp_find_locked(name);
+	if (!inst)
+		err = -ENOENT;
+	/* A DRAM-only instance has nowhere to evict to. */
+	else if (budget && (emp_check_budget(budget, 1U << inst->block_shift) ||
+			    (!inst->nr_tiers && budget < inst->size)))
+		err = -EINVAL;
+	else if (end > inst->size)
+		err = -EINVAL;
+	if (!err) {
+		inst->nr_open++;
+		if (budget)
+			WRITE_ONCE(inst->budget_pages, budget >> PAGE_SHIFT);
+	}
+	mutex_unlock(&emp_registry_lock);
+	return err ? ERR_PTR(err) : inst;
+}
+
+static void emp_instance_unhold(struct emp_instance *inst)
+{
+	mutex_lock(&emp_registry_lock);
+	inst->nr_open--;
+	mutex_unlock(&emp_registry_lock);
+}
+
 /**
  * emp_instance_resize() - set the DRAM budget, evicting down to it
  * @name:        instance name
@@ -728,26 +773,39 @@ int emp_instance_resize(const char *name, u64 dram_budget)
 	struct emp_instance *inst;
 	int err;
 
-	mutex_lock(&emp_registry_lock);
-	inst = emp_find_locked(name);
-	if (!inst) {
-		mutex_unlock(&emp_registry_lock);
-		return -ENOENT;
-	}
-	if (emp_check_budget(dram_budget, 1U << inst->block_shift)) {
-		mutex_unlock(&emp_registry_lock);
+	if (!dram_budget)	/* emp_instance_hold() takes 0 for "no resize" */
 		return -EINVAL;
-	}
-	inst->nr_open++;
-	WRITE_ONCE(inst->budget_pages, dram_budget >> PAGE_SHIFT);
-	mutex_unlock(&emp_registry_lock);
-
+	inst = emp_instance_hold(name, dram_budget, 0);
+	if (IS_ERR(inst))
+		return PTR_ERR(inst);
 	err = emp_cache_shrink(inst);
 	emp_ev_instance(EMP_EV_RESIZED, inst, err);
+	emp_instance_unhold(inst);
+	return err;
+}
 
-	mutex_lock(&emp_registry_lock);
-	inst->nr_open--;
-	mutex_unlock(&emp_registry_lock);
+/**
+ * emp_instance_discard() - make a range of an instance zeros (EMP_IOC_DISCARD)
+ * @name:   instance name
+ * @offset: first byte
+ * @length: bytes
+ *
+ * Context: Process context, sleeps. The instance counts as open meanwhile,
+ * so it cannot be destroyed under us.
+ * Return: 0, -ENOENT, -EINVAL, or emp_discard()'s error.
+ */
+int emp_instance_discard(const char *name, u64 offset, u64 length)
+{
+	struct emp_instance *inst;
+	int err;
+
+	if (!length)
+		return -EINVAL;
+	inst = emp_instance_hold(name, 0, offset + length < offset ? U64_MAX : offset + length);
+	if (IS_ERR(inst))
+		return PTR_ERR(inst);
+	err = emp_discard(inst, offset, length);
+	emp_instance_unhold(inst);
 	return err;
 }
 

@@ -44,12 +44,17 @@ void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err)
  * @index: block number
  * @pos:   out: byte offset of the block inside that tier
  *
- * Return: the backend (never NULL: tiers cover the whole instance).
+ * Return: the backend (tiers cover the whole instance); NULL for a
+ * DRAM-only instance, which has none and never reads or writes one.
  */
 struct emp_backend *emp_tier_of(struct emp_instance *inst, unsigned long index, u64 *pos)
 {
 	u64 off = (u64)index << inst->block_shift;
 	unsigned int i;
+
+	*pos = 0;
+	if (!inst->nr_tiers)
+		return NULL;
 
 	for (i = 0; i < inst->nr_tiers - 1; i++)
 		if (off < inst->tiers[i]->start + inst->tiers[i]->size)

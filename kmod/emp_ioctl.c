@@ -59,7 +59,7 @@ static int emp_ioc_info(void __user *uarg)
 			 EMP_FEAT_TIER_TCP | EMP_FEAT_FAULT_AROUND |
 			 EMP_FEAT_NOWAIT | EMP_FEAT_CLEAN_AHEAD | EMP_FEAT_HUGE_MAP |
 			 EMP_FEAT_RECLAIM | EMP_FEAT_POLLED_READS | EMP_FEAT_MONITOR |
-			 EMP_FEAT_EVENTS;
+			 EMP_FEAT_EVENTS | EMP_FEAT_DRAM_ONLY | EMP_FEAT_DISCARD;
 	if (emp_tier_kind_served(EMP_TIER_RDMA))
 		info.features |= EMP_FEAT_TIER_RDMA;
 	info.page_size = PAGE_SIZE;
@@ -81,7 +81,8 @@ static int emp_ioc_create(void __user *uarg)
 	err = emp_arg_in(&c, sizeof(c), EMP_CREATE_SIZE_VER0, uarg, &usize);
 	if (err)
 		return err;
-	if (!c.nr_tiers || c.nr_tiers > EMP_MAX_TIERS ||
+	/* No tier at all: a DRAM-only instance (emp_check_create()). */
+	if (c.nr_tiers > EMP_MAX_TIERS ||
 	    c.tier_size < EMP_TIER_SIZE_VER0 || c.tier_size > EMP_STRUCT_SIZE_MAX)
 		return -EINVAL;
 	c.id = 0;	/* output only: a reused struct may carry an old one */
@@ -205,6 +206,22 @@ static int emp_ioc_resize(void __user *uarg)
 	return emp_instance_resize(r.name, r.dram_budget);
 }
 
+static int emp_ioc_discard(void __user *uarg)
+{
+	struct emp_discard d;
+	u32 usize;
+	int err;
+
+	BUILD_BUG_ON(sizeof(d) != EMP_DISCARD_SIZE_VER0);
+	err = emp_arg_in(&d, sizeof(d), EMP_DISCARD_SIZE_VER0, uarg, &usize);
+	if (err)
+		return err;
+	err = emp_check_target(d.name, d.flags, d.reserved, sizeof(d.reserved));
+	if (err)
+		return err;
+	return emp_instance_discard(d.name, d.offset, d.length);
+}
+
 /* Accept a command only with our magic, a known number and its direction. */
 static bool emp_cmd_is(unsigned int cmd, unsigned int want)
 {
@@ -238,5 +255,7 @@ long emp_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return emp_ioc_stat(uarg);
 	if (emp_cmd_is(cmd, EMP_IOC_RESIZE))
 		return emp_ioc_resize(uarg);
+	if (emp_cmd_is(cmd, EMP_IOC_DISCARD))
+		return emp_ioc_discard(uarg);
 	return -ENOTTY;
 }

@@ -150,6 +150,22 @@ void emp_note_evicted(struct emp_instance *inst, struct emp_block *blk)
 }
 
 /**
+ * emp_forget_evicted() - an evicted block's data is gone (discarded)
+ * @inst:  the instance
+ * @index: the block
+ *
+ * Its next fault zero-fills: not a refault.
+ */
+void emp_forget_evicted(struct emp_instance *inst, unsigned long index)
+{
+	struct emp_monitor *m = emp_mon(inst);
+	u64 *slot = emp_evicted_slot(m, index);
+
+	if ((u32)(READ_ONCE(*slot) >> 32) == (u32)index)
+		WRITE_ONCE(*slot, EMP_EVICTED_NONE);
+}
+
+/**
  * emp_note_new_block() - a block is being made resident
  * @inst: the instance
  * @blk:  the block, new in the index
@@ -254,7 +270,8 @@ static u64 emp_block_bytes(struct emp_instance *inst, struct emp_block *blk)
 static void emp_age_scan(struct emp_instance *inst)
 {
 	struct emp_monitor *m = emp_mon(inst);
-	unsigned long cold = READ_ONCE(m->cold_age_s), now = jiffies, index = 0;
+	unsigned long cold = inst->nr_tiers ? READ_ONCE(m->cold_age_s) : 0;
+	unsigned long now = jiffies, index = 0;
 	bool young = emp_young_usable(inst), any = false;
 	struct emp_block *unmap[EMP_SCAN_BATCH], *blk;
 	u64 hist[EMP_COLD_BUCKETS] = {}, bytes;
@@ -352,7 +369,8 @@ static void emp_monitor_tick(struct work_struct *work)
 	struct emp_monitor *m = container_of(to_delayed_work(work), struct emp_monitor, tick);
 	struct emp_instance *inst = container_of(m, struct emp_instance, mon);
 	unsigned int scan_ms = READ_ONCE(age_scan_ms), i;
-	unsigned long cold = READ_ONCE(m->cold_age_s);
+	/* A DRAM-only instance has nowhere to demote to. */
+	unsigned long cold = inst->nr_tiers ? READ_ONCE(m->cold_age_s) : 0;
 	u64 errors = 0;
 	int cpu;
 

@@ -584,6 +584,40 @@ static unsigned int emp_judge_young(struct emp_instance *inst, struct emp_block 
 	return n;
 }
 
+/* Take @blk, on one of the lists, off it. */
+static void emp_lru_unlink(struct emp_instance *inst, struct emp_block *blk)
+{
+	lockdep_assert_held(&inst->lru_lock);
+	list_del_init(&blk->lru);
+	if (test_and_clear_bit(EMP_BLK_ACTIVE, &blk->flags))
+		inst->nr_active--;
+	else
+		inst->nr_inactive--;
+	clear_bit(EMP_BLK_SEEN, &blk->flags);
+}
+
+/**
+ * emp_lru_take() - take a resident block off its list, to evict it
+ * @inst: the instance
+ * @blk:  the block, locked by the caller
+ *
+ * Context: takes lru_lock.
+ * Return: false if it was on no list (the replacement is judging it
+ * without lru_lock, and puts it back itself): it must not be evicted now.
+ */
+bool emp_lru_take(struct emp_instance *inst, struct emp_block *blk)
+{
+	bool on = false;
+
+	spin_lock(&inst->lru_lock);
+	if (!list_empty(&blk->lru)) {
+		emp_lru_unlink(inst, blk);
+		on = true;
+	}
+	spin_unlock(&inst->lru_lock);
+	return on;
+}
+
 /* Take the blocks on @list idle since before @before as victims. */
 static unsigned int emp_take_cold_list(struct emp_instance *inst, struct list_head *list,
 				       struct emp_block **victims, unsigned int max,
@@ -601,12 +635,7 @@ static unsigned int emp_take_cold_list(struct emp_instance *inst, struct list_he
 		    !mutex_trylock(&blk->lock))
 			continue;
 		WARN_ON_ONCE(!emp_block_tryget(blk));
-		list_del_init(&blk->lru);
-		if (test_and_clear_bit(EMP_BLK_ACTIVE, &blk->flags))
-			inst->nr_active--;
-		else
-			inst->nr_inactive--;
-		clear_bit(EMP_BLK_SEEN, &blk->flags);
+		emp_lru_unlink(inst, blk);
 		victims[n++] = blk;
 	}
 	return n;

@@ -144,6 +144,30 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 		hflt[t, c] += g("faults")
 		next
 	}
+	if (b == "pool") {
+		# One instance in one phase; shown under the run it belongs to.
+		secs = g("secs") > 0 ? g("secs") : 1; acc = g("accesses") > 0 ? g("accesses") : 1
+		npp++
+		pp[npp] = sprintf("%-11s %5s %-7s %4d %8.1f %8.1f %8.1f %9s %8.3f %8.1f %8.1f %8.0f %8.0f",
+			g("contender") " " g("pool") / 1048576, g("phase"), g("name"), g("ws") / 1048576,
+			g("budget_avg") / 1048576, g("budget_end") / 1048576, g("resident_avg") / 1048576,
+			g("acc_per_s"), g("faults") / acc, g("stall_ns") / 1e6 / secs, g("refaults") / secs,
+			g("fetches") / secs, g("writebacks") / secs)
+		pgeo = g("block") / 1024 "K/" g("subblock") / 1024 "K"
+		next
+	}
+	if (b == "pool_total") {
+		c = g("contender"); npt++
+		if (c == "static") { pbase = g("acc_per_s"); pdram = g("dram_avg") }
+		pt[npt] = sprintf("%-11s %6.0f %9.1f %9.1f %12s %9s %9s%s", c, g("pool") / 1048576,
+			g("dram_avg") / 1048576, g("resident_avg") / 1048576, g("acc_per_s"),
+			ratio(g("acc_per_s"), pbase),
+			pdram > 0 ? sprintf("%+.0f%%", 100 * (g("dram_avg") - pdram) / pdram) : "-",
+			g("wrong_data") + 0 ? sprintf("  WRONG DATA on %s accesses", g("wrong_data")) : "")
+		psecs = g("phase_secs"); pn = g("instances")
+		pp[++npp] = ""
+		next
+	}
 	if (b == "swap") {
 		c = g("contender"); d = g("dist"); th = g("threads") == "" ? 1 : g("threads")
 		if (!((d, th) in dtseen)) { dtseen[d, th] = 1; ndt++; dts[ndt] = d SUBSEP th }
@@ -290,6 +314,25 @@ END {
 				hpg[t, "on"] ? hflt[t, "on"] / hpg[t, "on"] : 0,
 				hpg[t, "off"] ? hflt[t, "off"] / hpg[t, "off"] : 0
 		}
+		print ""
+	}
+	if (npt) {
+		print "== One DRAM pool shared by " pn " instances (EMP on NVMe, " pgeo "): empd against the pool split statically in equal budgets"
+		printf "   phases of %g s, working sets in MiB per instance (a/b/c, 0: idle): %s; one thread per instance\n",
+			psecs, meta["pool_phases"]
+		print "   reads and rewrites one word of a random page of its working set; DRAM avg: the sum of the budgets,"
+		print "   time-averaged; vs static: aggregate accesses/s (the instances summed, over the whole run) over the"
+		print "   static split in the same round; DRAM: the DRAM avg against that of the static split"
+		printf "%-11s %6s %9s %9s %12s %9s %9s\n", "run", "pool", "DRAM avg", "resident", "acc/s (sum)",
+			"vs static", "DRAM"
+		for (i = 1; i <= npt; i++) print pt[i]
+		print "      goals: >= 1.3x the accesses/s of the static split, or >= 25 % less DRAM at accesses/s within 5 %"
+		print "   per run (contender and pool MiB), phase and instance: working set, budget (time average and at the"
+		print "   end of the phase), resident bytes (average) in MiB; faults per access, stall ms per s, refaults,"
+		print "   tier reads (fetches) and writebacks per s"
+		printf "%-11s %5s %-7s %4s %8s %8s %8s %9s %8s %8s %8s %8s %8s\n", "run", "phase", "inst", "ws",
+			"budget", "bud end", "resident", "acc/s", "flt/acc", "stall/s", "rflt/s", "fetch/s", "wb/s"
+		for (i = 1; i < npp; i++) print pp[i]
 		print ""
 	}
 	print "== Against Linux swap on the same device and DRAM (read+write of one word per access), accesses/s"

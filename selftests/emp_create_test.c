@@ -109,7 +109,11 @@ static const struct create_case create_cases[] = {
 	{ "inst_size larger than two tiers", { { C(nr_tiers), 2 }, { C(inst_size), 3 * MB } }, EINVAL },
 	{ "inst_size UINT64_MAX", { { C(inst_size), UINT64_MAX } }, EINVAL },
 	/* the tier array */
-	{ "nr_tiers 0", { { C(nr_tiers), 0 } }, EINVAL },
+	{ "nr_tiers 0 without a size", { { C(nr_tiers), 0 } }, EINVAL },
+	{ "nr_tiers 0, size above the budget",
+	  { { C(nr_tiers), 0 }, { C(inst_size), 64 * MB } }, EINVAL },
+	{ "nr_tiers 0, size not a block multiple",
+	  { { C(nr_tiers), 0 }, { C(inst_size), 4 * KB } }, EINVAL },
 	{ "nr_tiers EMP_MAX_TIERS + 1", { { C(nr_tiers), EMP_MAX_TIERS + 1 } }, EINVAL },
 	{ "nr_tiers UINT32_MAX", { { C(nr_tiers), UINT32_MAX } }, EINVAL },
 	{ "tier_size 0", { { C(tier_size), 0 } }, EINVAL },
@@ -262,6 +266,65 @@ TEST_F(ioc, create_base_request_is_valid)
 	create_base(&r);
 	r.t[0].offset = 1024 * MB - MB;
 	ASSERT_EQ(0, ioctl(self->ctl, EMP_IOC_CREATE, &r.c)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, emp_destroy(self->ctl, NAME));
+}
+
+/*
+ * No tier: a DRAM-only instance of its budget's size. Pages read back, it
+ * never evicts, its budget cannot go below its size, and a cold age
+ * demotes nothing (there is nowhere to demote to).
+ */
+TEST_F_TIMEOUT(ioc, create_dram_only, 60)
+{
+	struct emp_info info = { .size = sizeof(info) };
+	const struct et_geom g = { .size = 2 * MB, .block = 64 * KB, .sub = 4 * KB,
+				   .budget = 2 * MB };
+	struct emp_resize rs = { .size = sizeof(rs) };
+	struct create_req r;
+	struct emp_stat st;
+	size_t pages = g.size / ET_PAGE, bad = 0;
+	uint8_t *map;
+	int fd;
+
+	ASSERT_EQ(0, emp_get_info(self->ctl, &info));
+	ASSERT_TRUE(info.features & EMP_FEAT_DRAM_ONLY);
+	create_base(&r);
+	r.c.nr_tiers = 0;
+	r.c.inst_size = g.size;
+	r.c.block_size = g.block;
+	r.c.subblock_size = g.sub;
+	r.c.dram_budget = g.budget;
+	ASSERT_EQ(0, ioctl(self->ctl, EMP_IOC_CREATE, &r.c)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, et_bdev_excl(et_dev())) TH_LOG("a DRAM-only instance claimed the disk");
+	fd = et_open_node(NAME, O_RDWR);
+	ASSERT_LE(0, fd);
+	map = et_map(fd, g.size, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	for (size_t pg = 0; pg < pages; pg++)
+		et_fill_page(map + pg * ET_PAGE, pg, 1);
+	snprintf(rs.name, sizeof(rs.name), "%s", NAME);
+	rs.dram_budget = MB;
+	EXPECT_EQ(-1, ioctl(self->ctl, EMP_IOC_RESIZE, &rs));
+	EXPECT_EQ(EINVAL, errno);
+	rs.dram_budget = 4 * MB;
+	EXPECT_EQ(0, ioctl(self->ctl, EMP_IOC_RESIZE, &rs)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, et_write_file("/sys/class/emp/" EMP_INST_PREFIX NAME "/cold_age_s", "1"));
+	et_msleep(3500);
+	for (size_t pg = 0; pg < pages; pg++)
+		if (et_check_page(map + pg * ET_PAGE, pg, 1) >= 0)
+			bad++;
+	ASSERT_EQ(0, emp_stat(self->ctl, NAME, &st));
+	TH_LOG("DRAM-only, %llu KiB: %llu faults, %llu evictions, %llu demoted, %zu bad pages",
+	       (unsigned long long)(g.size >> 10), (unsigned long long)st.faults,
+	       (unsigned long long)st.evictions, (unsigned long long)st.demoted, bad);
+	EXPECT_EQ(0, st.nr_tiers);
+	EXPECT_EQ(g.size, st.inst_size);
+	EXPECT_EQ(0, st.evictions);
+	EXPECT_EQ(0, st.demoted);
+	EXPECT_EQ(0, st.fetches);
+	EXPECT_EQ(0, bad);
+	munmap(map, g.size);
+	close(fd);
 	EXPECT_EQ(0, emp_destroy(self->ctl, NAME));
 }
 

@@ -285,6 +285,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: --mem-path \"%s\": %s\n", prog, spec, err);
 		return EX_USAGE;
 	}
+	if (emp_spec_resolve(&s, err, sizeof(err))) {
+		fprintf(stderr, "%s: --mem-path: %s\n", prog, err);
+		return EX_FAIL;
+	}
 	if (m_arg) {
 		ret = parse_qemu_m(m_arg, &ram);
 		if (ret || !ram)
@@ -320,10 +324,15 @@ int main(int argc, char **argv)
 	}
 	av[nav] = NULL;
 	if (dry) {
-		char b[3][32];
+		char b[3][32], where[32];
 
-		printf("instance %s: %s on %u tier%s, DRAM budget %s, block %s\n", name,
-		       emp_format_human(ram, b[0], sizeof(b[0])), s.nr_tiers, s.nr_tiers == 1 ? "" : "s",
+		if (s.nr_tiers)
+			snprintf(where, sizeof(where), "on %u tier%s", s.nr_tiers,
+				 s.nr_tiers == 1 ? "" : "s");
+		else
+			snprintf(where, sizeof(where), "DRAM-only");
+		printf("instance %s: %s %s, DRAM budget %s, block %s\n", name,
+		       emp_format_human(ram, b[0], sizeof(b[0])), where,
 		       emp_format_human(c.dram_budget, b[1], sizeof(b[1])),
 		       emp_format_human(c.block_size, b[2], sizeof(b[2])));
 		print_cmd(av);
@@ -360,7 +369,9 @@ int main(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "%s: create %s: %s%s\n", prog, name, strerror(-ret),
 			ret == -EEXIST ? " (name taken: --emp-name)" :
-			ret == -EBUSY ? " (a block device of the spec is in use)" : "");
+			ret == -EBUSY ? " (a block device of the spec is in use)" :
+			ret == -EINVAL && !s.nr_tiers ?
+			" (a DRAM-only spec needs an emp.ko with features bit 13)" : "");
 		return EX_FAIL;
 	}
 	/* The device node appears through devtmpfs; give udev a moment. */

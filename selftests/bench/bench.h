@@ -2,7 +2,8 @@
 /*
  * What the parts of emp_bench share: its options, and the instance,
  * timing and output helpers of emp_bench.c, which the swap mode
- * (bench_swap.c) and the VM modes (bench_vm.c) use too.
+ * (bench_swap.c), the VM modes (bench_vm.c) and the pool mode
+ * (bench_pool.c) use too.
  */
 #ifndef EMP_BENCH_H
 #define EMP_BENCH_H
@@ -40,5 +41,8 @@ int do_swap(const struct opts *o);
 /* bench_vm.c */
 int do_vm(const struct opts *o);
 int do_vmhuge(const struct opts *o);
+
+/* bench_pool.c: its own options, after the word "pool" */
+int do_pool(int argc, char **argv);
 
 #endif /* EMP_BENCH_H */

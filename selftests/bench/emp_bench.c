@@ -46,10 +46,13 @@
  *       "warm": a budget's worth of resident blocks, the memory slot made
  *       anew before each pass so KVM maps every page again (only KVM's
  *       faults are timed). Pages/s and KVM page faults per page.
+ *   emp_bench pool   [--prep] --names A+B+C --phases WS/WS/WS+... [--secs X ...]
+ *       several instances under one DRAM pool, a thread each, through
+ *       phased working sets (bench_pool.c has its options).
  *   emp_bench pingserve PORT | emp_bench ping IP PORT N
  *       plain TCP round trip: 16-byte request, 4096-byte answer.
- * The swap mode is in bench_swap.c, the VM modes in bench_vm.c; bench.h has
- * what they share with this file.
+ * The swap mode is in bench_swap.c, the VM modes in bench_vm.c, the pool
+ * mode in bench_pool.c; bench.h has what they share with this file.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -681,6 +684,8 @@ int main(int argc, char **argv)
 		return do_pingserve((unsigned int)atoi(argv[2]));
 	if (!strcmp(cmd, "ping") && argc == 5)
 		return do_ping(argv[2], (unsigned int)atoi(argv[3]), (unsigned int)atoi(argv[4]));
+	if (!strcmp(cmd, "pool"))
+		return do_pool(argc - 2, argv + 2);
 	for (int i = 2; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 

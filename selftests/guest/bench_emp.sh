@@ -24,6 +24,9 @@ AROUND_GEOMS=65536/4096+65536/65536+2097152/65536
 VM_SIZE=32 VM_BUDGET=4 VM_ROUNDS=2 VM_SECS=3 VM_GEOM=65536/4096	# KVM guest on an instance
 VMH_SIZE=32 VMH_BUDGET=8 VMH_ROUNDS=2 VMH_SUB=65536	# the same, 2 MiB blocks mapped whole or not
 PARTS="fault tput around vm vmhuge swap"
+# Opt-in part pool: empd against a static split of one DRAM pool (below).
+POOL_MIB=48 POOL_SMALL_PCT=75 POOL_SIZE=64 POOL_MIN=4 POOL_MAX=40	# MiB; 3 instances
+POOL_PHASES=24/24/0+0/24/24+24/0/24 POOL_SECS=15 POOL_ROUNDS=1	# working sets a/b/c per phase
 # Opt-in part pollsweep: RDMA fault latency per poll setting (see below).
 POLL_ROUNDS=3 POLL_SETTINGS=off+0+20+50+200
 EMP_PARAMS=		# emp.ko parameters, e.g. emp.bench=EMP_PARAMS=clean_ahead=0
@@ -347,6 +350,83 @@ case " $PARTS " in *" swap "*)
 		done; done; done
 	fi
 	[ "$swap_ok" = 1 ] && swapoff $SWAP_DEV
+	;;
+esac
+
+# Opt-in (PARTS=pool): three instances of POOL_SIZE MiB (one NVMe
+# partition each, the disk partitioned anew: this part comes last) share
+# POOL_MIB MiB of DRAM. emp_bench pool runs one thread per instance
+# through POOL_PHASES (working sets a/b/c in MiB, 0: idle) of POOL_SECS s.
+# Three runs, each on fresh instances written once and evicted: the pool
+# split statically into equal budgets (no balancer); empd balancing the
+# same pool; empd balancing POOL_SMALL_PCT % of it. POOL_ROUNDS repeats the
+# three in turn so host noise hits all alike.
+POOL_NAMES="pool-a pool-b pool-c"
+pool_conf() {	# pool_conf MIB: empd's configuration for a pool of MIB MiB
+	cat > /tmp/empd-pool.conf <<-EOF
+	pool ${1}M
+	interval_ms 1000
+	socket /tmp/empd-pool.sock
+	instance pool-*
+	  min ${POOL_MIN}M
+	  max ${POOL_MAX}M
+	  idle_age 1
+	EOF
+}
+pool_run() {	# pool_run CONTENDER POOL_MIB BALANCED(0|1)
+	share=$(($2 / 3)) i=0 rc=0
+	for p in $POOL_NAMES; do
+		i=$((i + 1))
+		empctl create $p --spec "${DEV}p$i:$POOL_SIZE:0|dram:$share" > /dev/null || return 1
+	done
+	names=$(echo $POOL_NAMES | tr ' ' +)
+	$B pool --prep --names $names --phases $POOL_PHASES --budget $share || rc=1
+	if [ $rc = 0 ] && [ "$3" = 1 ]; then
+		pool_conf $2
+		rm -f /tmp/empd-pool.sock
+		empd -c /tmp/empd-pool.conf > /tmp/empd-pool.log 2>&1 &
+		empd=$!
+		i=0
+		while [ ! -S /tmp/empd-pool.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		[ -S /tmp/empd-pool.sock ] || rc=1
+	fi
+	[ $rc = 0 ] && { $B pool --names $names --phases $POOL_PHASES --secs $POOL_SECS --pool $2 \
+		--contender $1 || rc=1; }
+	if [ "$3" = 1 ] && [ -n "${empd:-}" ]; then
+		kill -TERM $empd; wait $empd || rc=1
+		empd=
+	fi
+	for p in $POOL_NAMES; do empctl destroy $p > /dev/null 2>&1; done
+	return $rc
+}
+pool_disk() {	# three partitions of POOL_SIZE + 8 MiB, none of them in use
+	pz=$((POOL_SIZE + 8))
+	printf 'o\nn\np\n1\n\n+%dM\nn\np\n2\n\n+%dM\nn\np\n3\n\n+%dM\nw\n' $pz $pz $pz |
+		fdisk $DEV > /tmp/fdisk-pool.log 2>&1
+	for i in $(seq 30); do [ -b ${DEV}p3 ] && break; sleep 0.1; done
+	[ -b ${DEV}p3 ] &&
+		[ "$(cat /sys/class/block/${DEV#/dev/}p1/size)" -eq $((pz * 2048)) ] 2> /dev/null
+}
+pool_decisions() {	# empd's decisions of the last run, for the log
+	grep -E ' (grow|shrink) ' /tmp/empd-pool.log | tail -n 60 | sed 's/^/# empd: /'
+}
+case " $PARTS " in *" pool "*)
+	small=$((POOL_MIB * POOL_SMALL_PCT / 100))
+	if ! command -v empd > /dev/null; then
+		skip_all "pool: no empd in the guest"
+	elif ! pool_disk; then
+		sed 's/^/#   /' /tmp/fdisk-pool.log; skip_all "pool: three partitions of $DEV"
+	else
+		meta pool_phases "$POOL_PHASES"
+		for r in $(seq $POOL_ROUNDS); do
+			ran "pool: static equal split of $POOL_MIB MiB, round $r" pool_run static $POOL_MIB 0
+			ran "pool: empd balancing $POOL_MIB MiB, round $r" pool_run empd $POOL_MIB 1
+			pool_decisions
+			ran "pool: empd balancing $small MiB ($POOL_SMALL_PCT %), round $r" \
+				pool_run empd-small $small 1
+			pool_decisions
+		done
+	fi
 	;;
 esac
 

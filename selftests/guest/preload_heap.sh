@@ -89,10 +89,10 @@ badspec() {
 }
 
 strict() {
-	EMP_PMEM_PATH="dram:16" EMP_PMEM_STRICT=1 LD_PRELOAD=$PRELOAD ./heap_churn 8 > $OUT 2> $ERR
+	EMP_PMEM_PATH="dram:16|dram:8" EMP_PMEM_STRICT=1 LD_PRELOAD=$PRELOAD ./heap_churn 8 > $OUT 2> $ERR
 	rc=$?
 	cat $ERR
-	[ $rc -eq 125 ] && [ ! -s $OUT ] && grep -q 'no storage tier' $ERR &&
+	[ $rc -eq 125 ] && [ ! -s $OUT ] && grep -q 'a second dram: tier' $ERR &&
 	grep -q 'exiting (EMP_PMEM_STRICT=1)' $ERR
 }
 

@@ -3,8 +3,11 @@
  * Host unit tests of the tier-spec parser (tools/lib/emp_spec.c): one table
  * of accepted specs with what they must parse to, one table of rejected
  * specs with the error, the column and the words of the message, plus the
- * geometry helper that turns a spec into an EMP_IOC_CREATE argument.
+ * geometry helper that turns a spec into an EMP_IOC_CREATE argument, the
+ * default DRAM budget, DRAM-only specs and host names (tools/lib/emp_resolve.c:
+ * "localhost" and a name under the reserved .invalid domain).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,11 +72,35 @@ static const struct good_case good[] = {
 	  1, 0, MIB, { { EMP_TIER_BDEV,
 	  "/dev/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 	  MIB, 0, 0 } } },
+	/* dram: alone: a DRAM-only spec, no storage tier, as large as its DRAM. */
+	{ "dram:64", "dram:64", 0, 64 * MIB, 64 * MIB, { { 0 } } },
+	{ "dram:1g", "dram:1024", 0, GIB, GIB, { { 0 } } },
+	{ "dram:1536K", "dram:1536K", 0, 1536 << 10, 1536 << 10, { { 0 } } },
+	/* Host names, RDMA and TCP, any case, with digits and hyphens. */
+	{ "donor1:16G:19675", "donor1:16384:19675", 1, 0, 16 * GIB,
+	  { { EMP_TIER_RDMA, "donor1", 16 * GIB, 0, 19675 } } },
+	{ "tcp:donor1.example:16G:19675|dram:1G", "tcp:donor1.example:16384:19675|dram:1024", 1, GIB,
+	  16 * GIB, { { EMP_TIER_TCP, "donor1.example", 16 * GIB, 0, 19675 } } },
+	{ "Donor-2.rack-3.Example.COM:1:1|[::1]:1:2", "Donor-2.rack-3.Example.COM:1:1|[::1]:1:2", 2, 0,
+	  2 * MIB, { { EMP_TIER_RDMA, "Donor-2.rack-3.Example.COM", MIB, 0, 1 },
+		     { EMP_TIER_RDMA, "::1", MIB, 0, 2 } } },
+	{ "1host:1:1|tcp:x:1:1", "1host:1:1|tcp:x:1:1", 2, 0, 2 * MIB,
+	  { { EMP_TIER_RDMA, "1host", MIB, 0, 1 }, { EMP_TIER_TCP, "x", MIB, 0, 1 } } },
+	{ "0xdonor:1:1|x.0x1g:1:1", "0xdonor:1:1|x.0x1g:1:1", 2, 0, 2 * MIB,
+	  { { EMP_TIER_RDMA, "0xdonor", MIB, 0, 1 }, { EMP_TIER_RDMA, "x.0x1g", MIB, 0, 1 } } },
+	/* Words close to tier kinds are names. */
+	{ "tcpd:1:1|drams:1:1", "tcpd:1:1|drams:1:1", 2, 0, 2 * MIB,
+	  { { EMP_TIER_RDMA, "tcpd", MIB, 0, 1 }, { EMP_TIER_RDMA, "drams", MIB, 0, 1 } } },
 	/* Offsets and sizes up to the 64-bit limit, as long as they do not wrap. */
 	{ "/dev/sda:8796093022207:8796093022208", "/dev/sda:8796093022207:8796093022208", 1, 0,
 	  8796093022207ULL * MIB, { { EMP_TIER_BDEV, "/dev/sda", 8796093022207ULL * MIB,
 	  8796093022208ULL * MIB, 0 } } },
 };
+
+/* A host name of EMP_PATH_MAX - 1 characters fits (in tier.path, before resolution). */
+#define LONGEST_HOST "xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx." \
+		     "xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxx"
+_Static_assert(sizeof(LONGEST_HOST) == EMP_PATH_MAX, "the longest host name must be at the limit");
 
 _Static_assert(sizeof("/dev/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
 	      == EMP_PATH_MAX, "the longest-path case must be exactly at the limit");
@@ -112,21 +139,26 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-	/* Structure: empty spec, empty tiers, trailing '|', no storage tier. */
+	/* Structure: empty spec, empty tiers, trailing '|', a second dram:. */
 	{ "", -EINVAL, 1, "empty spec" },
 	{ "|/dev/sda:1:0", -EINVAL, 1, "empty tier before '|'" },
 	{ "/dev/sda:1:0||/dev/sdb:1:0", -EINVAL, 14, "empty tier between two '|'" },
 	{ "/dev/sda:1:0|", -EINVAL, 13, "trailing '|'" },
 	{ "|", -EINVAL, 1, "empty tier" },
-	{ "dram:64", -EINVAL, 1, "no storage tier" },
 	{ "dram:64|dram:32|/dev/sda:1:0", -EINVAL, 9, "\"dram:32\": a second dram: tier" },
+	{ "dram:64|dram:32", -EINVAL, 9, "\"dram:32\": a second dram: tier" },
+	{ "dram:0", -EINVAL, 6, "DRAM size must not be zero" },
+	{ "dram:", -EINVAL, 6, "empty DRAM size" },
+	{ "dram:64|", -EINVAL, 8, "trailing '|'" },
 	{ "/dev/a:1:0|/dev/b:1:0|/dev/c:1:0|/dev/d:1:0|/dev/e:1:0|/dev/f:1:0|/dev/g:1:0|"
 	  "/dev/h:1:0|/dev/i:1:0", -E2BIG, 89, "\"/dev/i:1:0\": more than 8 tiers" },
-	/* Unknown tiers. */
-	{ "donor1:1024:19675", -EINVAL, 1, "\"donor1:1024:19675\": unknown tier" },
-	{ "TCP:1.2.3.4:1:1", -EINVAL, 1, "unknown tier (expected IP:SIZE:PORT" },
+	/* Unknown tiers: tier kinds in another case are not host names. */
+	{ "TCP:1.2.3.4:1:1", -EINVAL, 1, "\"TCP:1.2.3.4:1:1\": unknown tier (expected IP:SIZE:PORT" },
 	{ "DRAM:64|/dev/sda:1:0", -EINVAL, 1, "unknown tier" },
+	{ "rdma:1.2.3.4:1:1", -EINVAL, 1, "unknown tier" },
+	{ "/dev/sda:1:0|Dram:1", -EINVAL, 14, "\"Dram:1\": unknown tier" },
 	{ "/dev/sda:1:0| /dev/sdb:1:0", -EINVAL, 14, "unknown tier" },
+	{ "_donor:1:1", -EINVAL, 1, "unknown tier" },
 	{ "dram", -EINVAL, 1, "unknown tier" },
 	/* dram: sizes. */
 	{ "/dev/sda:1:0|dram:", -EINVAL, 19, "empty DRAM size" },
@@ -161,7 +193,35 @@ static const struct bad_case bad[] = {
 	{ "1.2.3:1:1", -EINVAL, 1, "not an IPv4 address" },
 	{ "2001:db8::1:1024:80", -EINVAL, 1, "IPv6 goes in brackets" },
 	{ "tcp::1:1", -EINVAL, 5, "empty address" },
-	{ "tcp:host:1:1", -EINVAL, 5, "not an IPv4 address" },
+	{ "1.2.3.4.5:1:1", -EINVAL, 1, "not an IPv4 address" },
+	{ "host.42:1:1", -EINVAL, 1, "not an IPv4 address" },
+	{ "0x7f000001:1:1", -EINVAL, 1, "not an IPv4 address" },
+	{ "tcp:host.0X1f:1:1", -EINVAL, 5, "not an IPv4 address" },
+	{ "fe80::1:1024:80", -EINVAL, 1, "\"fe80\" in \"fe80::1:1024:80\": not an IPv4 address "
+	  "(IPv6 goes in brackets" },
+	/* Remote tiers: host names. */
+	{ "tcp:foo_bar:1:1", -EINVAL, 5, "\"foo_bar\" in \"tcp:foo_bar:1:1\": not an IPv4 address or "
+	  "a host name" },
+	{ "-donor:1:1", -EINVAL, 1, "unknown tier" },
+	{ "donor-:1:1", -EINVAL, 1, "not an IPv4 address or a host name" },
+	{ "donor.-x:1:1", -EINVAL, 1, "not an IPv4 address or a host name" },
+	{ "donor-.x:1:1", -EINVAL, 1, "not an IPv4 address or a host name" },
+	{ "a..b:1:1", -EINVAL, 1, "not an IPv4 address or a host name" },
+	{ "a.:1:1", -EINVAL, 1, "not an IPv4 address or a host name" },
+	{ "tcp:.a:1:1", -EINVAL, 5, "not an IPv4 address or a host name" },
+	{ "d\xc3\xb6nor:1:1", -EINVAL, 1, "not an IPv4 address or a host name" },
+	{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.example:1:1", -EINVAL, 1,
+	  "not an IPv4 address or a host name" },	/* a label of 64 */
+	{ "xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx."
+	  "xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxx:1:1", -ENAMETOOLONG, 1,
+	  "host name longer than 107 characters" },
+	/* A bare word short of fields may be a mistyped kind: the forms are listed. */
+	{ "donor1", -EINVAL, 1, "\"donor1\": unknown tier (expected IP:SIZE:PORT" },
+	{ "donor1:16G", -EINVAL, 1, "\"donor1:16G\": unknown tier" },
+	{ "/dev/sda:64:0|drm:8", -EINVAL, 15, "\"drm:8\": unknown tier" },
+	{ "tcp:donor1", -EINVAL, 1, "missing SIZE and PORT (expected tcp:IP:SIZE:PORT)" },
+	{ "tcp:donor1:1G", -EINVAL, 1, "missing PORT (expected tcp:IP:SIZE:PORT)" },
+	{ "donor1:1:1:1", -EINVAL, 10, "too many fields" },
 	{ "[fe80::1:1024:19675", -EINVAL, 1, "missing ']'" },
 	{ "[fe80::1]1024:19675", -EINVAL, 1, "expected ':' after ']'" },
 	{ "[]:1:1", -EINVAL, 1, "not an IPv6 address" },
@@ -274,10 +334,16 @@ TEST(create_defaults)
 	EXPECT_EQ(0, c.flags);
 	EXPECT_EQ(0, c.nr_tiers);	/* set by emp_create() */
 
-	/* No dram: 64 MiB, or the instance if smaller, but two blocks at least. */
+	/* No dram: emp_default_budget(), at least 64 MiB if the instance has it. */
 	ASSERT_EQ(0, emp_spec_parse("/dev/sda:256:0", &s, NULL, 0));
 	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
-	EXPECT_EQ(EMP_DEFAULT_DRAM, c.dram_budget);
+	EXPECT_EQ(EMP_DEFAULT_DRAM_MIN, c.dram_budget);
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:128G:0", &s, NULL, 0));
+	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_EQ(4 * GIB, c.dram_budget);
+	/* The rule follows the instance size, not the tiers'. */
+	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 8 * GIB, 0, 0, &c, err, sizeof(err)));
+	EXPECT_EQ(GIB, c.dram_budget);
 	ASSERT_EQ(0, emp_spec_parse("/dev/sda:8:0", &s, NULL, 0));
 	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
 	EXPECT_EQ(8 * MIB, c.dram_budget);
@@ -343,6 +409,156 @@ TEST(create_needs_a_tier)
 	memset(&s, 0, sizeof(s));
 	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "no storage tier"));
+}
+
+/* The default budget: 1/8 of the size in 64 MiB..4 GiB, in blocks, <= size, >= 2 blocks. */
+static const struct { uint64_t size; uint32_t block; uint64_t budget; } default_budget[] = {
+	{ 128 * GIB, 0, 4 * GIB },		/* the VM of the issue: not 64 MiB */
+	{ 1ULL << 40, 0, 4 * GIB },		/* capped */
+	{ 32 * GIB, 0, 4 * GIB },		/* where the cap starts */
+	{ 16 * GIB, 0, 2 * GIB },
+	{ 8 * GIB, 0, GIB },
+	{ GIB, 0, 128 * MIB },
+	{ 512 * MIB, 0, 64 * MIB },		/* where the floor starts */
+	{ 256 * MIB, 0, 64 * MIB },		/* the floor */
+	{ 8 * MIB, 0, 8 * MIB },		/* never more than the instance */
+	{ 64 << 10, 0, 128 << 10 },		/* ...except for the two-block minimum */
+	{ 64 << 10, 4 << 10, 64 << 10 },
+	{ 1000 * MIB, 2 << 20, 124 * MIB },	/* 125 MiB rounded down to 2 MiB blocks */
+	{ 1000 * MIB, 4 << 10, 125 * MIB },
+	{ 2 << 20, 2 << 20, 4 << 20 },		/* one 2 MiB block: two blocks anyway */
+	{ 24 * GIB + 8 * MIB, 0, 3 * GIB + MIB },
+};
+
+TEST(default_budget_rule)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(default_budget); i++) {
+		uint64_t size = default_budget[i].size;
+		uint32_t block = default_budget[i].block;
+
+		EXPECT_EQ(default_budget[i].budget, emp_default_budget(size, block))
+			TH_LOG("case %zu: size %llu block %u", i, (unsigned long long)size, block);
+	}
+}
+
+/* dram:SIZE alone: nr_tiers 0, the instance is SIZE (or less), all of it resident. */
+TEST(create_dram_only)
+{
+	char err[EMP_SPEC_ERR_MAX] = "";
+	struct emp_create c;
+	struct emp_spec s;
+
+	ASSERT_EQ(0, emp_spec_parse("dram:1G", &s, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(0, s.nr_tiers);
+	EXPECT_EQ(GIB, s.capacity);
+	ASSERT_EQ(0, emp_spec_to_create(&s, "base", 0, 0, 0, &c, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(GIB, c.inst_size);
+	EXPECT_EQ(GIB, c.dram_budget);
+	EXPECT_EQ(EMP_DEFAULT_BLOCK, c.block_size);
+	EXPECT_EQ(0, c.nr_tiers);
+	/* A smaller size: the budget follows it (more would never be used). */
+	ASSERT_EQ(0, emp_spec_to_create(&s, "base", 512 * MIB, 2 << 20, 0, &c, err, sizeof(err)));
+	EXPECT_EQ(512 * MIB, c.inst_size);
+	EXPECT_EQ(512 * MIB, c.dram_budget);
+	/* A larger one is refused. */
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "base", 2 * GIB, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "size 2G is more than the dram: size of a DRAM-only spec (1G)"))
+		TH_LOG("%s", err);
+	/* The size is in blocks, and two of them at least. */
+	ASSERT_EQ(0, emp_spec_parse("dram:1000K", &s, NULL, 0));
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "size 1000K is not a multiple of the block size 64K")) TH_LOG("%s", err);
+	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 0, 8 << 10, 0, &c, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(1000 << 10, c.dram_budget);
+	ASSERT_EQ(0, emp_spec_parse("dram:64K", &s, NULL, 0));
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "less than two blocks")) TH_LOG("%s", err);
+}
+
+/* Host names are kept as written, in the tier's path and in spec.host. */
+TEST(host_names_parsed)
+{
+	char text[512];
+	struct emp_spec s;
+
+	ASSERT_EQ(0, emp_spec_parse("donor1:16G:19675|10.0.0.2:1:1|tcp:" LONGEST_HOST ":1:2|"
+				    "/dev/sda:1:0|tcp:[::1]:1:3", &s, NULL, 0));
+	EXPECT_EQ(5, s.nr_tiers);
+	EXPECT_STREQ("donor1", s.host[0]);
+	EXPECT_STREQ("donor1", s.tier[0].path);
+	EXPECT_STREQ("", s.host[1]);
+	EXPECT_STREQ(LONGEST_HOST, s.host[2]);
+	EXPECT_STREQ(LONGEST_HOST, s.tier[2].path);
+	EXPECT_EQ(EMP_TIER_TCP, s.tier[2].kind);
+	EXPECT_STREQ("", s.host[3]);
+	EXPECT_STREQ("", s.host[4]);
+	emp_spec_format(&s, text, sizeof(text));
+	EXPECT_STREQ("donor1:16384:19675|10.0.0.2:1:1|tcp:" LONGEST_HOST ":1:2|/dev/sda:1:0|"
+		     "tcp:[::1]:1:3", text);
+}
+
+/* Whether @a is numeric text of an IPv4 or IPv6 address. */
+static int is_address(const char *a)
+{
+	unsigned char bin[16];
+
+	return inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1;
+}
+
+TEST(resolve_localhost)
+{
+	char addr[64], err[EMP_SPEC_ERR_MAX] = "x";
+
+	ASSERT_EQ(0, emp_resolve_host("localhost", addr, sizeof(addr), err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_STREQ("", err);
+	/* IPv4 first; an IPv6-only host's loopback otherwise. */
+	EXPECT_TRUE(!strcmp(addr, "127.0.0.1") || !strcmp(addr, "::1")) TH_LOG("got %s", addr);
+	/* A numeric address resolves to itself. */
+	ASSERT_EQ(0, emp_resolve_host("10.1.2.3", addr, sizeof(addr), NULL, 0));
+	EXPECT_STREQ("10.1.2.3", addr);
+}
+
+TEST(resolve_a_name_that_does_not_exist)
+{
+	char addr[64], err[EMP_SPEC_ERR_MAX] = "";
+	static const char want[] = "cannot resolve host 'nonexistent.invalid': ";
+	int ret;
+
+	/* .invalid is reserved (RFC 6761): never a name. A resolver that
+	 * cannot be reached says "try again" instead of "no such name". */
+	ret = emp_resolve_host("nonexistent.invalid", addr, sizeof(addr), err, sizeof(err));
+	EXPECT_TRUE(ret == -ENOENT || ret == -EAGAIN) TH_LOG("ret %d: %s", ret, err);
+	EXPECT_EQ(0, strncmp(err, want, strlen(want))) TH_LOG("'%s'", err);
+	EXPECT_GT(strlen(err), strlen(want));
+}
+
+TEST(spec_resolve_then_create)
+{
+	char err[EMP_SPEC_ERR_MAX] = "", text[256];
+	struct emp_create c;
+	struct emp_spec s;
+
+	ASSERT_EQ(0, emp_spec_parse("localhost:1G:19675|tcp:10.0.0.2:64:1|/dev/sda:64:0", &s, NULL, 0));
+	/* Not resolved yet: create says so instead of handing emp.ko a name. */
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "tier 1: host 'localhost' is not resolved")) TH_LOG("%s", err);
+	ASSERT_EQ(0, emp_spec_resolve(&s, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_TRUE(is_address(s.tier[0].path)) TH_LOG("%s", s.tier[0].path);
+	EXPECT_STREQ("localhost", s.host[0]);
+	EXPECT_STREQ("10.0.0.2", s.tier[1].path);
+	EXPECT_STREQ("/dev/sda", s.tier[2].path);
+	/* Again: nothing left to do. */
+	ASSERT_EQ(0, emp_spec_resolve(&s, err, sizeof(err)));
+	emp_spec_format(&s, text, sizeof(text));
+	EXPECT_STREQ("localhost:1024:19675|tcp:10.0.0.2:64:1|/dev/sda:64:0", text);
+	ASSERT_EQ(0, emp_spec_to_create(&s, "a", 0, 0, 0, &c, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(GIB + 128 * MIB, c.inst_size);
+
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:64:0|tcp:nonexistent.invalid:64:1", &s, NULL, 0));
+	EXPECT_GT(0, emp_spec_resolve(&s, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "cannot resolve host 'nonexistent.invalid': ")) TH_LOG("%s", err);
+	EXPECT_STREQ("nonexistent.invalid", s.tier[1].path);
 }
 
 /* The DRAM budget rule that create and empctl resize share. */

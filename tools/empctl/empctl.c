@@ -33,8 +33,10 @@ const struct empctl_cmd empctl_cmds[] = {
 	  "                         (as vmd --secret-file: one line, 1..64 bytes)\n"
 	  "  -j, --json             print the new instance as stat --json does\n"
 	  "SIZE takes a K, M, G or T suffix; a bare number is MiB for --size and bytes\n"
-	  "for --block and --subblock. Without dram: in SPEC the DRAM budget is 64 MiB,\n"
-	  "or the instance size if that is smaller.\n",
+	  "for --block and --subblock. Without dram: in SPEC the DRAM budget is 1/8 of\n"
+	  "the size within 64 MiB..4 GiB (at most the size). A SPEC of dram:SIZE alone\n"
+	  "makes a DRAM-only instance of SIZE (or the smaller --size). Host names in\n"
+	  "SPEC are resolved first; one that does not resolve is an error (exit 1).\n",
 	  cmd_create },
 	{ "destroy", "destroy an instance",
 	  "Usage: empctl destroy NAME\n"
@@ -94,7 +96,8 @@ const struct empctl_cmd empctl_cmds[] = {
 	  "Usage: empctl spec SPEC [--json]\n"
 	  "Parse SPEC as create and the preload library do, without creating anything,\n"
 	  "and show the tiers, the capacity and the DRAM budget it describes. Exit\n"
-	  "status 2 and the column of the mistake when it is not valid.\n"
+	  "status 2 and the column of the mistake when it is not valid. Host names\n"
+	  "are shown with their address, or with a warning when they do not resolve.\n"
 	  "  -j, --json   print one JSON object instead of text\n",
 	  cmd_spec },
 	{ "help", "show the help of a command",
@@ -339,9 +342,24 @@ static int cmd_info(int argc, char **argv)
 	return EX_OK;
 }
 
+/*
+ * The address of remote tier @i of @s for display: resolved into @addr, or
+ * NULL with the reason in @why. Tiers given by address resolve to themselves.
+ */
+static const char *spec_addr(const struct emp_spec *s, unsigned int i, char *addr, size_t len,
+			     char *why, size_t whylen)
+{
+	if (!s->host[i][0])
+		return s->tier[i].path;
+	return emp_resolve_host(s->host[i], addr, len, why, whylen) ? NULL : addr;
+}
+
 int cmd_spec(int argc, char **argv)
 {
 	char err[EMP_SPEC_ERR_MAX], b[3][32], text[EMP_MAX_TIERS * (EMP_PATH_MAX + 64)];
+	char addr[EMP_MAX_TIERS][64], why[EMP_MAX_TIERS][EMP_SPEC_ERR_MAX];
+	const char *where[EMP_MAX_TIERS];
+	uint64_t budget;
 	struct emp_spec s;
 	struct table t;
 	unsigned int i;
@@ -358,17 +376,34 @@ int cmd_spec(int argc, char **argv)
 		return EX_USAGE;
 	}
 	emp_spec_format(&s, text, sizeof(text));
+	for (i = 0; i < s.nr_tiers; i++) {
+		why[i][0] = '\0';
+		where[i] = s.tier[i].kind == EMP_TIER_BDEV ? s.tier[i].path :
+			spec_addr(&s, i, addr[i], sizeof(addr[i]), why[i], sizeof(why[i]));
+	}
+	/* What create would give with the default geometry. */
+	budget = !s.nr_tiers ? s.capacity : s.dram ? s.dram : emp_default_budget(s.capacity, 0);
 	if (json) {
 		printf("{\"spec\":");
 		json_str(stdout, text);
-		printf(",\"capacity\":%llu,\"dram\":%llu,\"tiers\":[",
-		       (unsigned long long)s.capacity, (unsigned long long)s.dram);
+		printf(",\"capacity\":%llu,\"dram\":%llu,\"dram_budget\":%llu,\"dram_only\":%s,"
+		       "\"tiers\":[", (unsigned long long)s.capacity, (unsigned long long)s.dram,
+		       (unsigned long long)budget, s.nr_tiers ? "false" : "true");
 		for (i = 0; i < s.nr_tiers; i++) {
 			const struct emp_tier *tr = &s.tier[i];
 
-			printf("%s{\"index\":%u,\"kind\":\"%s\",\"%s\":", i ? "," : "", i,
-			       emp_tier_kind_name(tr->kind), tr->kind == EMP_TIER_BDEV ? "path" : "address");
-			json_str(stdout, tr->path);
+			printf("%s{\"index\":%u,\"kind\":\"%s\",", i ? "," : "", i,
+			       emp_tier_kind_name(tr->kind));
+			if (s.host[i][0]) {
+				printf("\"host\":");
+				json_str(stdout, s.host[i]);
+				putchar(',');
+			}
+			printf("\"%s\":", tr->kind == EMP_TIER_BDEV ? "path" : "address");
+			if (where[i])
+				json_str(stdout, where[i]);
+			else
+				printf("null");
 			printf(",\"size\":%llu", (unsigned long long)tr->size);
 			if (tr->kind == EMP_TIER_BDEV)
 				printf(",\"offset\":%llu}", (unsigned long long)tr->offset);
@@ -376,12 +411,17 @@ int cmd_spec(int argc, char **argv)
 				printf(",\"port\":%u}", tr->port);
 		}
 		printf("]}\n");
+		for (i = 0; i < s.nr_tiers; i++)
+			if (!where[i])
+				fprintf(stderr, "empctl spec: warning: %s\n", why[i]);
 		return EX_OK;
 	}
 	if (tbl_init(&t, 1U << 0 | 1U << 3, "TIER", "KIND", "WHERE", "SIZE", "FROM", NULL))
 		return fail("out of memory");
 	for (i = 0; i < s.nr_tiers; i++) {
 		const struct emp_tier *tr = &s.tier[i];
+		const char *w = where[i] ? where[i] : "";
+		int v6 = tr->kind != EMP_TIER_BDEV && strchr(w, ':');
 
 		if (tbl_row(&t)) {
 			tbl_free(&t);
@@ -389,8 +429,12 @@ int cmd_spec(int argc, char **argv)
 		}
 		tbl_set(&t, 0, "%u", i);
 		tbl_set(&t, 1, "%s", emp_tier_kind_name(tr->kind));
-		tbl_set(&t, 2, "%s%s%s", strchr(tr->path, ':') && tr->kind != EMP_TIER_BDEV ? "[" : "",
-			tr->path, strchr(tr->path, ':') && tr->kind != EMP_TIER_BDEV ? "]" : "");
+		if (!s.host[i][0])
+			tbl_set(&t, 2, "%s%s%s", v6 ? "[" : "", w, v6 ? "]" : "");
+		else if (where[i])
+			tbl_set(&t, 2, "%s (%s%s%s)", s.host[i], v6 ? "[" : "", w, v6 ? "]" : "");
+		else
+			tbl_set(&t, 2, "%s (does not resolve)", s.host[i]);
 		tbl_set(&t, 3, "%s", emp_format_human(tr->size, b[0], sizeof(b[0])));
 		if (tr->kind == EMP_TIER_BDEV)
 			tbl_set(&t, 4, "offset %s", emp_format_human(tr->offset, b[1], sizeof(b[1])));
@@ -398,16 +442,27 @@ int cmd_spec(int argc, char **argv)
 			tbl_set(&t, 4, "port %u", tr->port);
 	}
 	printf("spec:      %s\n", text);
+	if (!s.nr_tiers) {
+		printf("capacity:  %s, DRAM-only (no storage tier, never evicts)\n",
+		       emp_format_human(s.capacity, b[0], sizeof(b[0])));
+		printf("dram:      %s, the whole instance\n",
+		       emp_format_human(s.dram, b[2], sizeof(b[2])));
+		tbl_free(&t);
+		return EX_OK;
+	}
 	printf("capacity:  %s in %u tier%s\n", emp_format_human(s.capacity, b[0], sizeof(b[0])),
 	       s.nr_tiers, s.nr_tiers == 1 ? "" : "s");
 	if (s.dram)
 		printf("dram:      %s\n", emp_format_human(s.dram, b[2], sizeof(b[2])));
 	else
-		printf("dram:      not given (default %s, or the instance size if smaller)\n",
-		       emp_format_human(EMP_DEFAULT_DRAM, b[2], sizeof(b[2])));
+		printf("dram:      not given (default %s: 1/8 of the size within 64 MiB..4 GiB)\n",
+		       emp_format_human(budget, b[2], sizeof(b[2])));
 	putchar('\n');
 	tbl_print(&t, stdout, 0);
 	tbl_free(&t);
+	for (i = 0; i < s.nr_tiers; i++)
+		if (!where[i])
+			fprintf(stderr, "empctl spec: warning: %s\n", why[i]);
 	return EX_OK;
 }
 

@@ -25,6 +25,14 @@ static int opt_geom(const char *opt, const char *arg, uint32_t *out)
 	return 0;
 }
 
+/* Whether the module announces DRAM-only instances (older ones refuse nr_tiers 0). */
+static int dram_only_supported(int fd)
+{
+	struct emp_info in;
+
+	return !emp_get_info(fd, &in) && (in.features & EMP_FEAT_DRAM_ONLY);
+}
+
 int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -38,6 +46,7 @@ int cmd_create(int argc, char **argv)
 		{ 0 }
 	};
 	char err[EMP_SPEC_ERR_MAX], b[4][32], dev[64], text[EMP_MAX_TIERS * (EMP_PATH_MAX + 64)];
+	char where[32];
 	const char *spec = NULL, *name, *secret_file = NULL;
 	uint8_t secret[EMP_SECRET_MAX];
 	uint32_t block = 0, sub = 0;
@@ -91,6 +100,9 @@ int cmd_create(int argc, char **argv)
 		show_spec_error("create", spec, &s, err);
 		return EX_USAGE;
 	}
+	/* Host names to addresses: a runtime matter (DNS), hence EX_FAIL. */
+	if (emp_spec_resolve(&s, err, sizeof(err)))
+		return fail("create %s: %s", name, err);
 	if (emp_spec_to_create(&s, name, size, block, sub, &c, err, sizeof(err))) {
 		fprintf(stderr, "empctl create: %s\n", err);
 		return EX_USAGE;
@@ -109,6 +121,11 @@ int cmd_create(int argc, char **argv)
 	fd = open_ctl();
 	if (fd < 0)
 		return EX_FAIL;
+	if (!s.nr_tiers && !dram_only_supported(fd)) {
+		close(fd);
+		return fail("create %s: this emp.ko cannot create DRAM-only instances (a spec of "
+			    "dram: alone; features bit 13, see empctl info)", name);
+	}
 	ret = emp_create(fd, &c, s.tier, s.nr_tiers);
 	if (ret) {
 		close(fd);
@@ -125,9 +142,13 @@ int cmd_create(int argc, char **argv)
 	}
 	close(fd);
 	emp_spec_format(&s, text, sizeof(text));
-	printf("created %s: %s on %u tier%s, DRAM budget %s, block %s, subblock %s\n", name,
-	       emp_format_human(c.inst_size, b[0], sizeof(b[0])), s.nr_tiers,
-	       s.nr_tiers == 1 ? "" : "s", emp_format_human(c.dram_budget, b[1], sizeof(b[1])),
+	if (s.nr_tiers)
+		snprintf(where, sizeof(where), "on %u tier%s", s.nr_tiers, s.nr_tiers == 1 ? "" : "s");
+	else
+		snprintf(where, sizeof(where), "DRAM-only");
+	printf("created %s: %s %s, DRAM budget %s, block %s, subblock %s\n", name,
+	       emp_format_human(c.inst_size, b[0], sizeof(b[0])), where,
+	       emp_format_human(c.dram_budget, b[1], sizeof(b[1])),
 	       emp_format_human(c.block_size, b[2], sizeof(b[2])),
 	       emp_format_human(c.subblock_size, b[3], sizeof(b[3])));
 	printf("  spec    %s\n  device  %s\n", text, emp_inst_path(name, dev, sizeof(dev)));
@@ -214,6 +235,12 @@ int cmd_resize(int argc, char **argv)
 	if (ret) {
 		close(fd);
 		return fail("resize %s: %s%s", name, strerror(-ret), errno_hint("resize", -ret));
+	}
+	if (!before.nr_tiers && dram < before.inst_size) {
+		close(fd);
+		fprintf(stderr, "empctl resize: %s is DRAM-only: its budget cannot go below its "
+			"size (%s)\n", name, emp_format_human(before.inst_size, b[0], sizeof(b[0])));
+		return EX_USAGE;
 	}
 	if (emp_budget_check(dram, before.block_size)) {
 		close(fd);

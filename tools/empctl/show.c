@@ -283,6 +283,8 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 	KV("block", "%s", emp_format_human(st->block_size, b[0], sizeof(b[0])));
 	KV("subblock", "%s", emp_format_human(st->subblock_size, b[0], sizeof(b[0])));
 	KV("dram budget", "%s", emp_format_human(st->dram_budget, b[0], sizeof(b[0])));
+	if (!st->nr_tiers)
+		KV("tiers", "%s", "none: DRAM-only, never evicts");
 	KV("resident", "%s", emp_format_human(st->resident, b[0], sizeof(b[0])));
 	if (st->dram_budget)
 		tbl_set(&kv, 2, "(%llu%% of the budget)",
@@ -319,8 +321,10 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 		tbl_set(&tiers, 6, "%s", emp_format_human(t->write_bytes, b[2], sizeof(b[2])));
 		tbl_set(&tiers, 7, "%llu", (unsigned long long)t->errors);
 	}
-	putchar('\n');
-	tbl_print(&tiers, stdout, 0);
+	if (st->nr_tiers) {
+		putchar('\n');
+		tbl_print(&tiers, stdout, 0);
+	}
 	tbl_free(&kv);
 	tbl_free(&tiers);
 }

@@ -3,14 +3,17 @@
  * libemp: the tier spec, "TIER|TIER|...", the one grammar every EMP tool
  * reads (empctl, the preload library, the QEMU wrapper). See emp-spec(7).
  *
- *   IP:SIZE:PORT               remote DRAM over RDMA (IPv6 as [ADDR])
+ *   IP:SIZE:PORT               remote DRAM over RDMA (IPv6 as [ADDR], or a
+ *                              host name)
  *   tcp:IP:SIZE:PORT           remote DRAM over TCP
  *   /dev/BLOCKDEV:SIZE:OFFSET  a block device from OFFSET
- *   dram:SIZE                  local DRAM budget, at most once
+ *   dram:SIZE                  local DRAM budget, at most once; alone, a
+ *                              DRAM-only instance of SIZE
  *
  * SIZE and OFFSET are MiB unless they carry a K/M/G/T suffix. The parser
- * never allocates and never reads past the terminating NUL, so it can be
- * fed anything (it is fuzzed: fuzz/spec_fuzz.c).
+ * never allocates, never looks a host name up (emp_resolve.c does, for the
+ * tools) and never reads past the terminating NUL, so it can be fed
+ * anything (it is fuzzed: fuzz/spec_fuzz.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "libemp.h"
@@ -27,6 +31,8 @@
 #define FIELD_MAX	64
 /* How much of a token an error message quotes. */
 #define QUOTE_MAX	48
+#define UNKNOWN_TIER	"unknown tier (expected IP:SIZE:PORT, tcp:IP:SIZE:PORT, " \
+			"/dev/BLOCKDEV:SIZE:OFFSET or dram:SIZE)"
 
 /* Where the parser is: the whole spec and the current token. */
 struct cursor {
@@ -137,17 +143,102 @@ static int parse_port(struct cursor *c, const char *p, size_t n, uint16_t *port)
 	return 0;
 }
 
+static int is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int is_alnum(char ch)
+{
+	return is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static int is_hex(char ch)
+{
+	return is_digit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
 /*
- * A donor address: IPv4 dotted quad, or an IPv6 address in brackets.
- * @p points at the address; on success *@n is the length consumed
- * (brackets included) and the bare address is stored in @t->path.
+ * Whether @p[0..@n) reads as an attempt at a numeric address rather than a
+ * host name: its last dot-separated label is all digits, or "0x" and hex
+ * digits ("10.0.0.300", "1.2.3", "0x7f.1"; no top-level domain looks so,
+ * and getaddrinfo would take such text as an old-style IPv4 form without
+ * asking DNS), or it is hex digits followed by more colons than
+ * IP:SIZE:PORT has (an IPv6 address without brackets).
+ */
+static int looks_numeric(const char *p, size_t n, const char *end)
+{
+	const char *last = p + n;
+	size_t i, colons = 0;
+	int hex = 1;
+
+	while (last > p && last[-1] != '.')
+		last--;
+	for (i = 0; last + i < p + n && is_digit(last[i]); i++)
+		;
+	if (last + i == p + n && i)
+		return 1;
+	if (p + n - last >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X')) {
+		for (i = 2; last + i < p + n && is_hex(last[i]); i++)
+			;
+		if (last + i == p + n)
+			return 1;
+	}
+	for (i = 0; i < n; i++)
+		hex &= is_hex(p[i]);
+	for (i = n; p + i < end; i++)
+		colons += p[i] == ':';
+	return hex && colons > 2;
+}
+
+/*
+ * Whether @p[0..@n) is a host name: labels of letters, digits and '-',
+ * 1..63 characters, not starting or ending with '-', joined by single dots.
+ */
+static int is_host_name(const char *p, size_t n)
+{
+	size_t i, label = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '.') {
+			if (!label || p[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!is_alnum(p[i]) && (p[i] != '-' || !label))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label && p[n - 1] != '-';
+}
+
+/* Words that name tier kinds, in any case: never host names. */
+static int is_kind_word(const char *p, size_t n)
+{
+	static const char *const words[] = { "tcp", "dram", "rdma" };
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (n == strlen(words[i]) && !strncasecmp(p, words[i], n))
+			return 1;
+	return 0;
+}
+
+/*
+ * A donor: IPv4 dotted quad, an IPv6 address in brackets, or a host name
+ * (kept as written; resolved by emp_spec_resolve()). @p points at it; on
+ * success *@n is the length consumed (brackets included), the bare address
+ * or name is in @t->path, and a name also in @host.
  */
 static int parse_addr(struct cursor *c, const char *p, const char *end, size_t *n,
-		      struct emp_tier *t)
+		      struct emp_tier *t, char *host)
 {
 	unsigned char bin[16];
-	char buf[FIELD_MAX];
+	char buf[EMP_PATH_MAX];
 	const char *q;
+	size_t len;
 
 	if (p < end && *p == '[') {
 		q = memchr(p, ']', (size_t)(end - p));
@@ -159,33 +250,58 @@ static int parse_addr(struct cursor *c, const char *p, const char *end, size_t *
 		    inet_pton(AF_INET6, buf, bin) != 1)
 			return fail(c, -EINVAL, p, (size_t)(q + 1 - p), "not an IPv6 address");
 		*n = (size_t)(q + 1 - p);
-	} else {
-		q = memchr(p, ':', (size_t)(end - p));
-		if (!q)
-			q = end;
-		if (q == p)
-			return fail(c, -EINVAL, p, 0, "empty address");
-		if (field_copy(buf, p, (size_t)(q - p)) || inet_pton(AF_INET, buf, bin) != 1)
-			return fail(c, -EINVAL, p, (size_t)(q - p),
-				    "not an IPv4 address (IPv6 goes in brackets: [ADDR])");
-		*n = (size_t)(q - p);
+		snprintf(t->path, sizeof(t->path), "%s", buf);
+		return 0;
 	}
-	/* Both forms fit: FIELD_MAX is below EMP_PATH_MAX. */
-	snprintf(t->path, sizeof(t->path), "%s", buf);
+	q = memchr(p, ':', (size_t)(end - p));
+	if (!q)
+		q = end;
+	len = (size_t)(q - p);
+	if (!len)
+		return fail(c, -EINVAL, p, 0, "empty address");
+	if (is_kind_word(p, len))
+		return fail(c, -EINVAL, c->tok, c->len, UNKNOWN_TIER);
+	if (len >= sizeof(buf))
+		return fail(c, -ENAMETOOLONG, p, len, "host name longer than %zu characters",
+			    sizeof(buf) - 1);
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	*n = len;
+	if (inet_pton(AF_INET, buf, bin) == 1) {
+		memcpy(t->path, buf, len + 1);
+		return 0;
+	}
+	if (looks_numeric(p, len, end))
+		return fail(c, -EINVAL, p, len, "not an IPv4 address (IPv6 goes in brackets: [ADDR])");
+	if (!is_host_name(p, len))
+		return fail(c, -EINVAL, p, len, "not an IPv4 address or a host name (letters, digits "
+			    "and '-' in labels of 1..63 joined by '.')");
+	/* Both fit: the length is below EMP_PATH_MAX. */
+	memcpy(t->path, buf, len + 1);
+	memcpy(host, buf, len + 1);
 	return 0;
 }
 
-/* ADDR:SIZE:PORT after an optional "tcp:" prefix. */
-static int parse_remote(struct cursor *c, const char *p, const char *end, struct emp_tier *t)
+/* ADDR:SIZE:PORT after an optional "tcp:" prefix; a host name goes to @host too. */
+static int parse_remote(struct cursor *c, const char *p, const char *end, struct emp_tier *t,
+			char *host)
 {
 	const char *size, *colon;
 	size_t n = 0;
 	uint64_t v;
 	int err;
 
-	err = parse_addr(c, p, end, &n, t);
+	err = parse_addr(c, p, end, &n, t, host);
 	if (err)
 		return err;
+	/*
+	 * A bare word with fewer than three fields ("drm:8", "donor1:16G") is
+	 * as likely a mistyped tier kind as a donor without its port: list the
+	 * forms rather than guess.
+	 */
+	if (host[0] && t->kind == EMP_TIER_RDMA &&
+	    (p + n >= end || !memchr(p + n + 1, ':', (size_t)(end - p - n - 1))))
+		return fail(c, -EINVAL, c->tok, c->len, UNKNOWN_TIER);
 	if (p + n >= end)
 		return fail(c, -EINVAL, c->tok, c->len, "missing SIZE and PORT (expected %sIP:SIZE:PORT)",
 			    t->kind == EMP_TIER_TCP ? "tcp:" : "");
@@ -258,6 +374,7 @@ static int parse_token(struct cursor *c, int *dram_seen)
 	struct emp_spec *s = c->out;
 	const char *p = c->tok, *end = c->tok + c->len;
 	struct emp_tier *t;
+	char *host;
 	int err;
 
 	if (c->len >= 5 && !strncmp(p, "dram:", 5)) {
@@ -269,22 +386,24 @@ static int parse_token(struct cursor *c, int *dram_seen)
 	if (s->nr_tiers >= EMP_MAX_TIERS)
 		return fail(c, -E2BIG, p, c->len, "more than %d tiers", EMP_MAX_TIERS);
 	t = &s->tier[s->nr_tiers];
+	host = s->host[s->nr_tiers];
 	memset(t, 0, sizeof(*t));
+	host[0] = '\0';
 	if (c->len >= 4 && !strncmp(p, "tcp:", 4)) {
 		t->kind = EMP_TIER_TCP;
-		err = parse_remote(c, p + 4, end, t);
+		err = parse_remote(c, p + 4, end, t, host);
 	} else if (*p == '/') {
 		t->kind = EMP_TIER_BDEV;
 		err = parse_bdev(c, p, end, t);
-	} else if (*p == '[' || (*p >= '0' && *p <= '9')) {
+	} else if (*p == '[' || is_alnum(*p)) {
 		t->kind = EMP_TIER_RDMA;
-		err = parse_remote(c, p, end, t);
+		err = parse_remote(c, p, end, t, host);
 	} else {
-		err = fail(c, -EINVAL, p, c->len, "unknown tier (expected IP:SIZE:PORT, "
-			   "tcp:IP:SIZE:PORT, /dev/BLOCKDEV:SIZE:OFFSET or dram:SIZE)");
+		err = fail(c, -EINVAL, p, c->len, UNKNOWN_TIER);
 	}
 	if (err) {
 		memset(t, 0, sizeof(*t));
+		host[0] = '\0';
 		return err;
 	}
 	if (s->capacity + t->size < s->capacity)
@@ -330,12 +449,9 @@ int emp_spec_parse(const char *spec, struct emp_spec *out, char *err, size_t err
 			break;
 		p = bar + 1;
 	}
-	if (!out->nr_tiers) {
-		c.tok = NULL;
-		ret = fail(&c, -EINVAL, spec, 0,
-			   "no storage tier (dram: is the cache in front of the other tiers)");
-		goto out_clear;
-	}
+	/* dram: alone: a DRAM-only instance, as large as its DRAM. */
+	if (!out->nr_tiers)
+		out->capacity = out->dram;
 	return 0;
 
 out_clear:
@@ -358,22 +474,28 @@ static char *spec_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-int emp_spec_format_tier(const struct emp_tier *t, char *buf, size_t len)
+/* Tier @t as spec text, with @where (its path, or its host name) as the place. */
+static int format_tier(const struct emp_tier *t, const char *where, char *buf, size_t len)
 {
 	char sz[32], off[32];
 
 	spec_size(t->size, sz, sizeof(sz));
 	switch (t->kind) {
 	case EMP_TIER_BDEV:
-		return snprintf(buf, len, "%s:%s:%s", t->path, sz, spec_size(t->offset, off, sizeof(off)));
+		return snprintf(buf, len, "%s:%s:%s", where, sz, spec_size(t->offset, off, sizeof(off)));
 	case EMP_TIER_RDMA:
 	case EMP_TIER_TCP:
 		return snprintf(buf, len, "%s%s%s%s:%s:%u", t->kind == EMP_TIER_TCP ? "tcp:" : "",
-				strchr(t->path, ':') ? "[" : "", t->path,
-				strchr(t->path, ':') ? "]" : "", sz, t->port);
+				strchr(where, ':') ? "[" : "", where,
+				strchr(where, ':') ? "]" : "", sz, t->port);
 	default:
 		return snprintf(buf, len, "?");
 	}
+}
+
+int emp_spec_format_tier(const struct emp_tier *t, char *buf, size_t len)
+{
+	return format_tier(t, t->path, buf, len);
 }
 
 int emp_spec_format(const struct emp_spec *s, char *buf, size_t len)
@@ -386,7 +508,8 @@ int emp_spec_format(const struct emp_spec *s, char *buf, size_t len)
 	if (len)
 		buf[0] = '\0';
 	for (i = 0; i < s->nr_tiers; i++) {
-		n = emp_spec_format_tier(&s->tier[i], one, sizeof(one));
+		n = format_tier(&s->tier[i], s->host[i][0] ? s->host[i] : s->tier[i].path,
+				one, sizeof(one));
 		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%s%s",
 			     i ? "|" : "", one);
 		used += (size_t)n;
@@ -444,6 +567,32 @@ int emp_budget_check(uint64_t budget, uint32_t block_size)
 	return EMP_BUDGET_OK;
 }
 
+uint64_t emp_default_budget(uint64_t inst_size, uint32_t block_size)
+{
+	uint64_t b = inst_size >> EMP_DEFAULT_DRAM_SHIFT;
+
+	if (!block_size)
+		block_size = EMP_DEFAULT_BLOCK;
+	if (b < EMP_DEFAULT_DRAM_MIN)
+		b = EMP_DEFAULT_DRAM_MIN;
+	if (b > EMP_DEFAULT_DRAM_MAX)
+		b = EMP_DEFAULT_DRAM_MAX;
+	b -= b % block_size;
+	if (b > inst_size)
+		b = inst_size;
+	if (b < emp_budget_min(block_size))
+		b = emp_budget_min(block_size);
+	return b;
+}
+
+/* Whether the remote tier @t holds a numeric address (not a name yet to resolve). */
+static int tier_has_address(const struct emp_tier *t)
+{
+	unsigned char bin[16];
+
+	return inet_pton(AF_INET, t->path, bin) == 1 || inet_pton(AF_INET6, t->path, bin) == 1;
+}
+
 int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst_size,
 		       uint32_t block, uint32_t subblock, struct emp_create *c,
 		       char *err, size_t errlen)
@@ -470,30 +619,38 @@ int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst
 		return geom_fail(err, errlen, "subblock size %s is larger than the block size %s",
 				 emp_format_size(subblock, b[0], sizeof(b[0])),
 				 emp_format_size(block, b[1], sizeof(b[1])));
-	if (!s->nr_tiers)
+	if (!s->nr_tiers && !s->dram)
 		return geom_fail(err, errlen, "the spec has no storage tier");
-	for (i = 0; i < s->nr_tiers; i++)
-		if (s->tier[i].size % block)
+	for (i = 0; i < s->nr_tiers; i++) {
+		const struct emp_tier *t = &s->tier[i];
+
+		if (t->size % block)
 			return geom_fail(err, errlen, "tier %u: size %s is not a multiple of the "
 					 "block size %s", i + 1,
-					 emp_format_size(s->tier[i].size, b[0], sizeof(b[0])),
+					 emp_format_size(t->size, b[0], sizeof(b[0])),
 					 emp_format_size(block, b[1], sizeof(b[1])));
+		if ((t->kind == EMP_TIER_RDMA || t->kind == EMP_TIER_TCP) && !tier_has_address(t))
+			return geom_fail(err, errlen, "tier %u: host '%s' is not resolved to an "
+					 "address (emp_spec_resolve())", i + 1, t->path);
+	}
 	if (!inst_size)
 		inst_size = s->capacity;
 	if (inst_size > s->capacity)
-		return geom_fail(err, errlen, "size %s is more than the tiers hold (%s)",
+		return geom_fail(err, errlen, "size %s is more than the %s (%s)",
 				 emp_format_size(inst_size, b[0], sizeof(b[0])),
+				 s->nr_tiers ? "tiers hold" : "dram: size of a DRAM-only spec",
 				 emp_format_size(s->capacity, b[1], sizeof(b[1])));
 	if (inst_size % block)
 		return geom_fail(err, errlen, "size %s is not a multiple of the block size %s",
 				 emp_format_size(inst_size, b[0], sizeof(b[0])),
 				 emp_format_size(block, b[1], sizeof(b[1])));
-	dram = s->dram;
-	if (!dram) {
-		dram = inst_size < EMP_DEFAULT_DRAM ? inst_size : EMP_DEFAULT_DRAM;
-		if (dram < emp_budget_min(block))
-			dram = emp_budget_min(block);
-	}
+	/* DRAM-only: all of it is resident, nothing is ever evicted. */
+	if (!s->nr_tiers)
+		dram = inst_size;
+	else if (s->dram)
+		dram = s->dram;
+	else
+		dram = emp_default_budget(inst_size, block);
 	switch (emp_budget_check(dram, block)) {
 	case EMP_BUDGET_UNALIGNED:
 		return geom_fail(err, errlen, "DRAM budget %s is not a multiple of the page size",

@@ -94,12 +94,26 @@ char *emp_format_human(uint64_t bytes, char *buf, size_t len);
 /*
  * Defaults of every tool: a 64 KiB block (unit of placement and residence)
  * fetched in 4 KiB subblocks (the faulting page first, the rest of the block
- * in the background), and, when the spec has no dram: tier, a DRAM budget of
- * 64 MiB (or the instance size if smaller, but at least two blocks).
+ * in the background). The DRAM budget of a spec without dram: is
+ * emp_default_budget().
  */
 #define EMP_DEFAULT_BLOCK	(64U << 10)
 #define EMP_DEFAULT_SUBBLOCK	(4U << 10)
-#define EMP_DEFAULT_DRAM	(64ULL << 20)
+
+/*
+ * The default DRAM budget is 1/2^EMP_DEFAULT_DRAM_SHIFT of the instance,
+ * kept within EMP_DEFAULT_DRAM_MIN..EMP_DEFAULT_DRAM_MAX (emp-spec(7)).
+ * EMP_DEFAULT_DRAM is the old fixed default, now the floor.
+ */
+#define EMP_DEFAULT_DRAM_SHIFT	3
+#define EMP_DEFAULT_DRAM_MIN	(64ULL << 20)
+#define EMP_DEFAULT_DRAM_MAX	(4ULL << 30)
+#define EMP_DEFAULT_DRAM	EMP_DEFAULT_DRAM_MIN
+
+/* Modules that create instances with no tier announce it (uapi/linux/emp.h). */
+#ifndef EMP_FEAT_DRAM_ONLY
+#define EMP_FEAT_DRAM_ONLY	(1ULL << 13)
+#endif
 
 /* Room for an error message of the spec parser. */
 #define EMP_SPEC_ERR_MAX	256
@@ -107,9 +121,14 @@ char *emp_format_human(uint64_t bytes, char *buf, size_t len);
 /**
  * struct emp_spec - a parsed tier spec
  * @tier:     the storage tiers in spec order (dram: is not one of them)
- * @nr_tiers: valid entries of @tier, 1..EMP_MAX_TIERS after a successful parse
+ * @nr_tiers: valid entries of @tier: 1..EMP_MAX_TIERS, or 0 for a DRAM-only
+ *            spec (a dram: tier alone)
  * @dram:     bytes of the dram: tier, 0 when the spec has none
- * @capacity: bytes of all storage tiers together
+ * @capacity: bytes the instance can hold: the storage tiers together, or the
+ *            dram: size of a DRAM-only spec
+ * @host:     for a remote tier given by host name, the name as written
+ *            (tier[i].path holds it too until emp_spec_resolve() replaces
+ *            it with an address); "" for a tier given by address
  * @err_col:  after a failed parse, the 1-based column of the offending text
  */
 struct emp_spec {
@@ -117,23 +136,49 @@ struct emp_spec {
 	unsigned int nr_tiers;
 	uint64_t dram;
 	uint64_t capacity;
+	char host[EMP_MAX_TIERS][EMP_PATH_MAX];
 	unsigned int err_col;
 };
 
 /*
- * Parse "TIER|TIER|..." into @out. TIER is IP:SIZE:PORT ([IPv6]:SIZE:PORT),
- * tcp:IP:SIZE:PORT, /dev/BLOCKDEV:SIZE:OFFSET or dram:SIZE; SIZE and OFFSET
- * are MiB, or bytes with a K/M/G/T suffix. Never allocates.
+ * Parse "TIER|TIER|..." into @out. TIER is HOST:SIZE:PORT (HOST an IPv4
+ * address, [IPv6], or a host name), tcp:HOST:SIZE:PORT,
+ * /dev/BLOCKDEV:SIZE:OFFSET or dram:SIZE; SIZE and OFFSET are MiB, or bytes
+ * with a K/M/G/T suffix. A dram: tier alone is a DRAM-only spec. Host names
+ * are checked for syntax only: the parser never allocates, never does I/O
+ * and never looks a name up (emp_spec_resolve() does).
  * On error, writes 'column C: "FIELD" in "TIER": what is wrong' into @err
  * (if @errlen) and sets out->err_col; everything else of @out is zero.
  * Return: 0, -EINVAL (syntax), -ERANGE (a number too large),
- * -E2BIG (more than EMP_MAX_TIERS tiers), -ENAMETOOLONG (path too long).
+ * -E2BIG (more than EMP_MAX_TIERS tiers), -ENAMETOOLONG (path or name too long).
  */
 int emp_spec_parse(const char *spec, struct emp_spec *out, char *err, size_t errlen);
 
 /*
+ * Look host name @host up (getaddrinfo, any family) and write the address
+ * the kernel is to use into @addr as numeric text: the first IPv4 address
+ * if there is one, else the first IPv6 address without a zone (emp.ko takes
+ * no zone index). On failure, writes "cannot resolve host 'HOST': REASON"
+ * into @err (if @errlen).
+ * Context: may block on DNS; not for the fuzzer.
+ * Return: 0, -ENOENT (no such name, or no usable address), -EAGAIN (a
+ * temporary failure of the name service), or another -errno.
+ */
+int emp_resolve_host(const char *host, char *addr, size_t len, char *err, size_t errlen);
+
+/*
+ * Resolve every remote tier of @s given by host name (emp_resolve_host()),
+ * writing the address into its path; s->host keeps the name. Tiers given
+ * by address, and names already resolved, are left alone. Call it after
+ * emp_spec_parse() and before emp_create().
+ * Return: 0, or the first failure's -errno with its message in @err.
+ */
+int emp_spec_resolve(struct emp_spec *s, char *err, size_t errlen);
+
+/*
  * Write @s back as spec text (canonical: sizes in MiB where exact, the
- * dram: tier last). Return: the length of the full text, as snprintf.
+ * dram: tier last, host names as written even once resolved).
+ * Return: the length of the full text, as snprintf.
  */
 int emp_spec_format(const struct emp_spec *s, char *buf, size_t len);
 
@@ -157,10 +202,22 @@ uint64_t emp_budget_min(uint32_t block_size);
 int emp_budget_check(uint64_t budget, uint32_t block_size);
 
 /*
- * Fill @c for EMP_IOC_CREATE from a parsed spec: @inst_size 0 means the
- * tiers' capacity, @block/@subblock 0 mean the defaults above, the DRAM
- * budget is the spec's or the default. Checks what the ABI requires of the
- * geometry so a tool can say what is wrong before asking the kernel.
+ * The DRAM budget of an instance of @inst_size bytes whose spec has no
+ * dram: tier: 1/8 of the instance rounded down to a block, kept within
+ * 64 MiB..4 GiB, never more than the instance, and at least two blocks.
+ * @block_size 0 means EMP_DEFAULT_BLOCK.
+ */
+uint64_t emp_default_budget(uint64_t inst_size, uint32_t block_size);
+
+/*
+ * Fill @c for EMP_IOC_CREATE from a parsed (and, for host names, resolved)
+ * spec: @inst_size 0 means the spec's capacity, @block/@subblock 0 mean the
+ * defaults above, the DRAM budget is the spec's dram: or
+ * emp_default_budget(). A DRAM-only spec gives nr_tiers 0 (set by
+ * emp_create()) and a budget equal to the instance size, which is its dram:
+ * size or the smaller @inst_size. Checks what the ABI requires of the
+ * geometry so a tool can say what is wrong before asking the kernel, and
+ * that no remote tier still names a host instead of an address.
  * Return: 0 or -EINVAL with a message in @err.
  */
 int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst_size,

@@ -227,7 +227,8 @@ static int create_instance(int ctl, const struct emp_spec *s, struct emp_create 
 		ret = emp_create(ctl, c, s->tier, s->nr_tiers);
 	}
 	if (ret)
-		say("creating the instance failed: %s", strerror(-ret));
+		say("creating the instance failed: %s%s", strerror(-ret), ret == -EINVAL && !s->nr_tiers ?
+		    " (a DRAM-only spec needs an emp.ko with features bit 13)" : "");
 	else
 		snprintf(pl.name, sizeof(pl.name), "%s", name);
 	return ret;
@@ -265,6 +266,11 @@ static int setup(const char *spec)
 	if (emp_spec_parse(spec, &s, err, sizeof(err))) {
 		say("EMP_PMEM_PATH=\"%s\": %s", spec, err);
 		return -EINVAL;
+	}
+	ret = emp_spec_resolve(&s, err, sizeof(err));
+	if (ret) {
+		say("EMP_PMEM_PATH: %s", err);
+		return ret;
 	}
 	ret = add_secret(&s);
 	if (ret)

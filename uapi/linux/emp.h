@@ -58,6 +58,8 @@
 #define EMP_FEAT_MONITOR	(1ULL << 11)	/* emp_stat from stall_ns on; sysfs
 						 * cold_age_s, pressure_threshold */
 #define EMP_FEAT_EVENTS		(1ULL << 12)	/* the EMP_GENL_NAME netlink family */
+#define EMP_FEAT_DRAM_ONLY	(1ULL << 13)	/* CREATE with nr_tiers 0 */
+#define EMP_FEAT_DISCARD	(1ULL << 14)	/* EMP_IOC_DISCARD, emp_stat.discarded */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -170,14 +172,18 @@ struct emp_tier {
  * @flags:         in: must be zero
  * @name:          in: instance name (see EMP_NAME_MAX)
  * @inst_size:     in: bytes; 0 means the sum of the tier sizes. At most that
- *                 sum, a multiple of the block size.
+ *                 sum, a multiple of the block size. Without tiers (a
+ *                 DRAM-only instance, EMP_FEAT_DRAM_ONLY): nonzero and at
+ *                 most @dram_budget; it is never evicted, its budget can
+ *                 never go below its size, and a cold age demotes nothing.
  * @block_size:    in: unit of placement and residence, power of two,
  *                 4 KiB..2 MiB
  * @subblock_size: in: unit of transfer, power of two, 4 KiB..128 KiB,
  *                 at most @block_size
  * @dram_budget:   in: bytes of local DRAM the instance may use; a multiple of
  *                 the page size, at least 2 blocks
- * @nr_tiers:      in: entries at @tiers, 1..EMP_MAX_TIERS
+ * @nr_tiers:      in: entries at @tiers, 0..EMP_MAX_TIERS (0: DRAM-only;
+ *                 modules without EMP_FEAT_DRAM_ONLY take 1 at least)
  * @tier_size:     in: sizeof(struct emp_tier) as known to the caller
  * @tiers:         in: user pointer to @nr_tiers struct emp_tier
  * @id:            out: instance id (also the minor of its device node)
@@ -402,6 +408,8 @@ struct emp_tier_stat {
  *                 age_scan_ms) where accessed bits are read, and the
  *                 faults alone where they are not (then the scanner
  *                 unmaps idle-looking blocks to learn, see design.md)
+ * The struct ends before the following in modules without EMP_FEAT_DISCARD:
+ * @discarded:     out: bytes discarded with EMP_IOC_DISCARD
  */
 struct emp_stat {
 	__u32 size;
@@ -449,6 +457,7 @@ struct emp_stat {
 	__u32 pressure_threshold;
 	__u64 cold_age_s;
 	__u64 cold_bytes[EMP_COLD_BUCKETS];
+	__u64 discarded;
 };
 #define EMP_STAT_SIZE_VER0	888
 
@@ -484,7 +493,8 @@ struct emp_stat {
 	X(stall_ns, "Nanoseconds during which a task was stalled on the instance.") \
 	X(refaults, "Blocks made resident again soon after their eviction.") \
 	X(demoted, "Idle blocks written back and dropped by proactive demotion.") \
-	X(age_scans, "Passes of the age scanner.")
+	X(age_scans, "Passes of the age scanner.")			\
+	X(discarded, "Bytes discarded (EMP_IOC_DISCARD): zeros without I/O.")
 
 /**
  * struct emp_resize - change the DRAM budget at run time (EMP_IOC_RESIZE)
@@ -495,7 +505,8 @@ struct emp_stat {
  *               down to it, writing dirty data back first; nothing is lost.
  * @reserved:    must be zero
  *
- * Errors: as CREATE's for the budget; EIO if a writeback failed (the budget
+ * Errors: as CREATE's for the budget, and EINVAL below the size of a
+ * DRAM-only instance; EIO if a writeback failed (the budget
  * is then changed but the instance may stay above it until it succeeds).
  */
 struct emp_resize {
@@ -507,6 +518,40 @@ struct emp_resize {
 };
 #define EMP_RESIZE_SIZE_VER0	64
 
+/**
+ * struct emp_discard - drop a range of an instance (EMP_IOC_DISCARD)
+ * @size:     in: sizeof(struct emp_discard)
+ * @flags:    in: must be zero
+ * @name:     in: instance name
+ * @offset:   in: first byte of the range (any byte)
+ * @length:   in: bytes, nonzero; the range lies within the instance
+ * @reserved: must be zero
+ *
+ * The range reads as zeros afterwards, with no I/O: blocks it covers whole
+ * are unmapped and their DRAM freed without a writeback; in a block it
+ * covers in part, whole subblocks are zeroed in place and a subblock
+ * covered in part has the covered bytes zeroed (fetched first if its data
+ * is on a tier). What a fault or a write through a mapping does at the
+ * same time lands before or after the discard, never half-way. The tiers
+ * keep their stale copies (nothing reads them). Counted in
+ * emp_stat.discarded. This is what fallocate(PUNCH_HOLE) and
+ * madvise(MADV_REMOVE) would do, but the kernel offers those to regular
+ * files and block devices only, not to /dev/emp-NAME.
+ *
+ * Errors: EINVAL for a bad field or a range outside the instance, ENOENT,
+ * EINTR when killed (part of the range may be done), EIO when a partly
+ * covered subblock could not be fetched, ENOMEM.
+ */
+struct emp_discard {
+	__u32 size;
+	__u32 flags;
+	char  name[EMP_NAME_MAX];
+	__u64 offset;
+	__u64 length;
+	__u64 reserved[2];
+};
+#define EMP_DISCARD_SIZE_VER0	72
+
 /* Commands of /dev/emp. */
 #define EMP_IOC_INFO		_IOWR(EMP_IOC_MAGIC, 0x00, struct emp_info)
 #define EMP_IOC_CREATE		_IOWR(EMP_IOC_MAGIC, 0x01, struct emp_create)
@@ -514,6 +559,7 @@ struct emp_resize {
 #define EMP_IOC_LIST		_IOWR(EMP_IOC_MAGIC, 0x03, struct emp_list)
 #define EMP_IOC_STAT		_IOWR(EMP_IOC_MAGIC, 0x04, struct emp_stat)
 #define EMP_IOC_RESIZE		_IOW(EMP_IOC_MAGIC, 0x05, struct emp_resize)
+#define EMP_IOC_DISCARD		_IOW(EMP_IOC_MAGIC, 0x06, struct emp_discard)
 
 /*
  * Events: the generic netlink family EMP_GENL_NAME (modules with
