@@ -133,6 +133,8 @@ struct emp_stats {
  * @pressure:      per mille of the last tick's interval with a task stalled
  * @threshold:     pressure event threshold, per mille (0: none); sysfs
  * @above:         @pressure was above @threshold at the last tick
+ * @scan_ms:       period of the age scanner (0: none, unless @cold_age_s
+ *                 is set: then every second); sysfs age_scan_ms
  * @cold_age_s:    demote blocks idle this long (0: off); sysfs
  * @cold_bytes:    the cold-age histogram of the last scan (emp_stat)
  */
@@ -155,6 +157,7 @@ struct emp_monitor {
 	u32 pressure;
 	u32 threshold;
 	bool above;
+	unsigned int scan_ms;
 	unsigned long cold_age_s;
 	u64 cold_bytes[EMP_COLD_BUCKETS];
 };
@@ -217,6 +220,7 @@ struct emp_monitor {
  *                  from @inode, the first inode the node was opened through
  * @inode:          held (ihold) from first open until the instance goes
  * @dev:            the device behind /dev/emp-NAME
+ * @fs_dentry:      its file in empfs (emp_fs.c); under emp_registry_lock
  * @nr_open:        open files (mappings hold theirs); under emp_registry_lock
  * @dying:          destroy has begun; under emp_registry_lock
  */
@@ -264,6 +268,7 @@ struct emp_instance {
 	struct address_space *mapping;
 	struct inode *inode;
 	struct device *dev;
+	struct dentry *fs_dentry;
 	unsigned int nr_open;
 	bool dying;
 };
@@ -364,6 +369,14 @@ int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int
 
 /* emp_discard.c */
 int emp_discard(struct emp_instance *inst, u64 start, u64 len);
+
+/* emp_fs.c */
+int emp_fs_init(void);
+void emp_fs_exit(void);
+int emp_fs_add(struct emp_instance *inst, const struct file_operations *fops);
+bool emp_fs_remove(struct emp_instance *inst);
+void emp_fs_unpin(void);
+u32 emp_fs_id(struct inode *inode);
 
 /* emp_cache.c */
 int emp_cache_module_init(void);

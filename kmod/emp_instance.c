@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cdev.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
@@ -351,14 +352,20 @@ static const struct attribute_group *emp_inst_groups[] = {
 
 /* ---- the instance device node ----------------------------------------- */
 
-static int emp_inst_open(struct inode *inode, struct file *file)
+/*
+ * Open instance @id through @inode: its device node, or its empfs file
+ * (@fs), which must still be the instance's (an id is reused after a
+ * destroy, and a file looked up before it can be opened after).
+ */
+static int emp_inst_open_id(struct inode *inode, struct file *file, u32 id, bool fs)
 {
 	struct emp_instance *inst;
 	int err = 0;
 
 	mutex_lock(&emp_registry_lock);
-	inst = xa_load(&emp_instances, iminor(inode));
-	if (!inst || inst->dying) {
+	inst = xa_load(&emp_instances, id);
+	if (!inst || inst->dying ||
+	    (fs && (!inst->fs_dentry || d_inode(inst->fs_dentry) != inode))) {
 		err = -ENXIO;
 		goto out_unlock;
 	}
@@ -384,6 +391,16 @@ static int emp_inst_open(struct inode *inode, struct file *file)
 out_unlock:
 	mutex_unlock(&emp_registry_lock);
 	return err;
+}
+
+static int emp_inst_open(struct inode *inode, struct file *file)
+{
+	return emp_inst_open_id(inode, file, iminor(inode), false);
+}
+
+static int emp_fs_open(struct inode *inode, struct file *file)
+{
+	return emp_inst_open_id(inode, file, emp_fs_id(inode), true);
 }
 
 static int emp_inst_release(struct inode *inode, struct file *file)
@@ -425,6 +442,25 @@ static loff_t emp_inst_llseek(struct file *file, loff_t offset, int whence)
 	return fixed_size_llseek(file, offset, whence, inst->size);
 }
 
+/*
+ * fallocate(PUNCH_HOLE | KEEP_SIZE), also what madvise(MADV_REMOVE) does,
+ * on the empfs file (the VFS never passes it on for the device node):
+ * discard the range. A range beyond the end is cut at the end, as for a
+ * regular file.
+ */
+static long emp_inst_fallocate(struct file *file, int mode, loff_t offset, loff_t len)
+{
+	struct emp_instance *inst = file->private_data;
+
+	if (mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (offset < 0 || len <= 0)
+		return -EINVAL;
+	if ((u64)offset >= inst->size)
+		return 0;
+	return emp_discard(inst, offset, min_t(u64, len, inst->size - offset));
+}
+
 static const struct file_operations emp_inst_fops = {
 	.owner		= THIS_MODULE,
 	.open		= emp_inst_open,
@@ -433,6 +469,17 @@ static const struct file_operations emp_inst_fops = {
 	/* 2 MiB aligned where it can be, so whole blocks can be PMD-mapped. */
 	.get_unmapped_area = thp_get_unmapped_area,
 	.llseek		= emp_inst_llseek,
+};
+
+/* The same instance as a regular file of empfs (emp_fs.c). */
+static const struct file_operations emp_fs_fops = {
+	.owner		= THIS_MODULE,
+	.open		= emp_fs_open,
+	.release	= emp_inst_release,
+	.mmap		= emp_inst_mmap,
+	.get_unmapped_area = thp_get_unmapped_area,
+	.llseek		= emp_inst_llseek,
+	.fallocate	= emp_inst_fallocate,
 };
 
 /* ---- create / destroy -------------------------------------------------- */
@@ -585,6 +632,9 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 		err = PTR_ERR(inst->dev);
 		goto out_erase;
 	}
+	err = emp_fs_add(inst, &emp_fs_fops);
+	if (err)
+		goto out_device;
 	/* The instance pins the module: rmmod is refused while one exists. */
 	__module_get(THIS_MODULE);
 	atomic_inc(&emp_state.nr_instances);
@@ -597,6 +647,8 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 		inst->nr_tiers);
 	return 0;
 
+out_device:
+	device_destroy(&emp_class, MKDEV(MAJOR(emp_devt), id));
 out_erase:
 	xa_erase(&emp_instances, id);
 out_unlock:
@@ -616,6 +668,7 @@ out_free:
 int emp_instance_destroy(const char *name)
 {
 	struct emp_instance *inst;
+	bool had_file;
 
 	mutex_lock(&emp_registry_lock);
 	inst = emp_find_locked(name);
@@ -629,6 +682,7 @@ int emp_instance_destroy(const char *name)
 	}
 	inst->dying = true;
 	atomic_inc(&emp_destroying);
+	had_file = emp_fs_remove(inst);
 	xa_erase(&emp_instances, inst->id);
 	device_destroy(&emp_class, MKDEV(MAJOR(emp_devt), inst->id));
 	atomic_dec(&emp_state.nr_instances);
@@ -637,6 +691,9 @@ int emp_instance_destroy(const char *name)
 	pr_info("destroyed %s\n", inst->name);
 	emp_ev_instance(EMP_EV_DESTROYED, inst, 0);
 	emp_instance_free(inst);
+	/* After the instance's iput(): its inode may be empfs's. */
+	if (had_file)
+		emp_fs_unpin();
 	if (atomic_dec_and_test(&emp_destroying))
 		wake_up_all(&emp_destroy_wait);
 	module_put(THIS_MODULE);

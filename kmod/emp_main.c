@@ -53,10 +53,15 @@ static int __init emp_init(void)
 		pr_err("cannot register the instance devices: %d\n", err);
 		goto out_tiers;
 	}
+	err = emp_fs_init();
+	if (err) {
+		pr_err("cannot register the filesystem empfs: %d\n", err);
+		goto out_instances;
+	}
 	err = emp_nl_init();
 	if (err) {
 		pr_err("cannot register the netlink family %s: %d\n", EMP_GENL_NAME, err);
-		goto out_instances;
+		goto out_fs;
 	}
 	err = misc_register(&emp_ctl_dev);
 	if (err) {
@@ -68,6 +73,8 @@ static int __init emp_init(void)
 
 out_nl:
 	emp_nl_exit();
+out_fs:
+	emp_fs_exit();
 out_instances:
 	emp_instances_exit();
 out_tiers:
@@ -80,6 +87,7 @@ static void __exit emp_exit(void)
 {
 	misc_deregister(&emp_ctl_dev);
 	emp_nl_exit();
+	emp_fs_exit();
 	emp_instances_exit();
 	emp_block_pages_exit();
 	emp_tiers_exit();

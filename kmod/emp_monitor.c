@@ -18,7 +18,8 @@
  * Idle ages: every resident block carries the time it was last known to
  * be in use (emp_block.used): made resident, faulted on, or its page
  * table accessed bits found set. The tick scans the resident blocks every
- * age_scan_ms, reading and clearing their accessed bits where the
+ * age_scan_ms (sysfs, per instance; off by default, every second when a
+ * cold age is set), reading and clearing their accessed bits where the
  * replacement can (emp_reclaim.c), and sums the resident bytes by idle
  * age into the cold-age histogram. Where accessed bits cannot be read
  * (a KVM guest's memory, whole-block mappings), an access through an
@@ -52,12 +53,21 @@
 
 #include "emp.h"
 
-static unsigned int age_scan_ms = 1000;
+/*
+ * Off by default: a pass reads the accessed bits of every resident block,
+ * which under TCG and KASAN made the debug line's paging tests half again
+ * as long; a balancer (empd) or an operator turns it on per instance.
+ */
+static unsigned int age_scan_ms;
 module_param(age_scan_ms, uint, 0644);
 MODULE_PARM_DESC(age_scan_ms,
-		 "period of each instance's age scanner, which reads the accessed bits of "
-		 "resident blocks for the cold-age histogram and demotion (0: no scan; "
-		 "ages then come from faults and replacement only) (default 1000)");
+		 "default period of a new instance's age scanner (sysfs age_scan_ms), which "
+		 "reads the accessed bits of resident blocks for the cold-age histogram; 0: "
+		 "no scan but for demotion (a cold age scans every second), ages then come "
+		 "from faults and replacement (default 0)");
+
+/* The demotion's scan period when the instance has none of its own. */
+#define EMP_DEMOTE_SCAN_MS	1000
 
 /* The tick's period when the scanner is off: pressure and events only. */
 #define EMP_TICK_MS		1000
@@ -368,9 +378,9 @@ static void emp_monitor_tick(struct work_struct *work)
 {
 	struct emp_monitor *m = container_of(to_delayed_work(work), struct emp_monitor, tick);
 	struct emp_instance *inst = container_of(m, struct emp_instance, mon);
-	unsigned int scan_ms = READ_ONCE(age_scan_ms), i;
 	/* A DRAM-only instance has nowhere to demote to. */
 	unsigned long cold = inst->nr_tiers ? READ_ONCE(m->cold_age_s) : 0;
+	unsigned int scan_ms = READ_ONCE(m->scan_ms), i;
 	u64 errors = 0;
 	int cpu;
 
@@ -384,6 +394,8 @@ static void emp_monitor_tick(struct work_struct *work)
 	for (i = 0; i < inst->nr_tiers; i++)
 		if (test_and_clear_bit(i, &m->lost))
 			emp_ev_tier(EMP_EV_DONOR_LOST, inst, i, ENOTCONN);
+	if (!scan_ms && cold)
+		scan_ms = EMP_DEMOTE_SCAN_MS;
 	/* A kick comes between scans: scan on time only. */
 	if (scan_ms && time_after_eq(jiffies, m->next_scan)) {
 		m->next_scan = jiffies + msecs_to_jiffies(scan_ms) - 1;
@@ -417,6 +429,7 @@ int emp_monitor_init(struct emp_instance *inst)
 
 	spin_lock_init(&m->stall_lock);
 	spin_lock_init(&m->kick_lock);
+	m->scan_ms = READ_ONCE(age_scan_ms);
 	INIT_DELAYED_WORK(&m->tick, emp_monitor_tick);
 	m->evicted_bits = clamp_t(unsigned int, order_base_2(2 * blocks), 6,
 				  EMP_EVICTED_MAX_BITS);
@@ -512,6 +525,27 @@ static ssize_t cold_age_s_store(struct device *dev, struct device_attribute *a,
 }
 static DEVICE_ATTR_RW(cold_age_s);
 
+static ssize_t age_scan_ms_show(struct device *dev, struct device_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(emp_dev_inst(dev)->mon.scan_ms));
+}
+
+/* 0 (off) or 100 ms .. 1 h: a pass costs a walk of every resident block. */
+static ssize_t age_scan_ms_store(struct device *dev, struct device_attribute *a,
+				 const char *buf, size_t len)
+{
+	unsigned int v;
+	int err = kstrtouint(buf, 0, &v);
+
+	if (err)
+		return err;
+	if (v && (v < 100 || v > 3600000))
+		return -EINVAL;
+	WRITE_ONCE(emp_dev_inst(dev)->mon.scan_ms, v);
+	return len;
+}
+static DEVICE_ATTR_RW(age_scan_ms);
+
 static ssize_t pressure_threshold_show(struct device *dev, struct device_attribute *a,
 				       char *buf)
 {
@@ -555,6 +589,7 @@ static DEVICE_ATTR_RO(cold_hist);
 
 static struct attribute *emp_monitor_attrs[] = {
 	&dev_attr_cold_age_s.attr,
+	&dev_attr_age_scan_ms.attr,
 	&dev_attr_pressure_threshold.attr,
 	&dev_attr_pressure.attr,
 	&dev_attr_cold_hist.attr,

@@ -40,9 +40,11 @@ else
 	tail -n 30 "$EMP_OUT/fuzz.log"
 	fail_step fuzz
 fi
-# make install, DKMS build against the 6.1 and 6.12 headers (private tree).
+# make install, DKMS build against the 6.12 headers (private tree); the
+# probes DKMS runs are build-kmod.sh's, which every line runs (6.1 was
+# dropped here for CI's time when the monitoring and empfs tests came).
 # shellcheck disable=SC2046
-"$EMP_TOP/selftests/unit/packaging_test.sh" $(echo "$lines" | tr ' ' '\n' | grep -xE '6\.1|6\.12') \
+"$EMP_TOP/selftests/unit/packaging_test.sh" $(echo "$lines" | tr ' ' '\n' | grep -xE '6\.12') \
 	> "$EMP_OUT/packaging.tap" 2>&1
 "$EMP_TOP/scripts/tap-count.sh" "$EMP_OUT/packaging.tap" packaging ||
 	grep -v '^ok ' "$EMP_OUT/packaging.tap"

@@ -15,12 +15,14 @@
  * own meaning (hugetlbfs) and is passed through. See emp-qemu(8).
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,6 +58,10 @@ static void usage(FILE *f)
 "                          the guest 2 MiB mappings (emp.ko huge_map)\n"
 "  --emp-subblock SIZE     subblock size in bytes, K/M suffix (default 4K)\n"
 "  --emp-secret-file FILE  shared secret of the remote tiers ($EMP_PMEM_SECRET_FILE)\n"
+"  --emp-fs DIR            where empfs is mounted (default $EMP_FS_DIR or " EMP_FS_DIR ");\n"
+"                          when it is, the RAM is the instance's file there, so\n"
+"                          QEMU's discards (free page reporting, balloon) free\n"
+"                          it; \"none\" uses /dev/emp-NAME, which cannot discard\n"
 "  --emp-stats             print the instance's counters when QEMU ends\n"
 "  --emp-dry-run           check the spec and print the QEMU command; create nothing\n"
 "  -h, --help              this help\n"
@@ -181,10 +187,20 @@ static void print_cmd(char **av)
 	}
 }
 
+/* Is @dir a mount of empfs? Then the instance's file there is its RAM. */
+static int use_empfs(const char *dir)
+{
+	struct statfs sf;
+
+	return strcmp(dir, "none") && !statfs(dir, &sf) && sf.f_type == EMP_FS_MAGIC;
+}
+
 int main(int argc, char **argv)
 {
 	const char *spec = NULL, *name_arg = NULL, *qemu, *secret_file, *m_arg = NULL, *v;
-	char name[EMP_NAME_MAX], dev[64], obj[160], msize[32], err[EMP_SPEC_ERR_MAX];
+	const char *fs_dir;
+	char name[EMP_NAME_MAX], dev[PATH_MAX], obj[PATH_MAX + 128], msize[32];
+	char err[EMP_SPEC_ERR_MAX];
 	uint64_t ram = 0, opt64;
 	uint32_t block = 0, sub = 0;
 	int dry = 0, stats = 0, nav = 0, i, r, ctl, ret, status;
@@ -202,6 +218,9 @@ int main(int argc, char **argv)
 	secret_file = getenv("EMP_PMEM_SECRET_FILE");
 	if (secret_file && !*secret_file)
 		secret_file = NULL;
+	fs_dir = getenv("EMP_FS_DIR");
+	if (!fs_dir || !*fs_dir)
+		fs_dir = EMP_FS_DIR;
 
 	av = calloc((size_t)argc + 8, sizeof(*av));
 	if (!av)
@@ -231,6 +250,8 @@ int main(int argc, char **argv)
 			qemu = v;
 		} else if (!r && (r = match_opt(argc, argv, &i, "emp-secret-file", &v)) > 0) {
 			secret_file = v;
+		} else if (!r && (r = match_opt(argc, argv, &i, "emp-fs", &v)) > 0) {
+			fs_dir = v;
 		} else if (!r && (r = match_opt(argc, argv, &i, "emp-block", &v)) > 0) {
 			if (emp_parse_size(v, 1, &opt64) || !opt64 || opt64 > UINT32_MAX)
 				return usage_error("bad --emp-block size '%s'", v);
@@ -305,7 +326,10 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	ram = c.inst_size;
-	emp_inst_path(name, dev, sizeof(dev));
+	if (use_empfs(fs_dir))
+		snprintf(dev, sizeof(dev), "%s/%s", fs_dir, name);
+	else
+		emp_inst_path(name, dev, sizeof(dev));
 	/* QEMU aligns a file mapping to the page size only: 2 MiB blocks are
 	 * mapped whole (emp.ko huge_map) only in a 2 MiB aligned mapping. */
 	snprintf(obj, sizeof(obj), "memory-backend-file,id=" BACKEND_ID ",mem-path=%s,size=%llu,share=on%s",

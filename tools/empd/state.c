@@ -105,6 +105,12 @@ void empd_apply_sysfs(struct empd *d, struct empd_inst *in)
 	if (in->sysfs_done || d->dry_run)
 		return;
 	in->sysfs_done = 1;
+	/* The kernel's idle ages (the cold bytes) need its age scanner. */
+	err = write_attr(in->name, "age_scan_ms", d->cfg.interval_ms < 100 ? 100 : d->cfg.interval_ms);
+	if (err)
+		empd_log(LOG_WARNING, "%s: cannot set age_scan_ms: %s%s", in->name,
+			 strerror(-err), err == -ENOENT ? " (an emp.ko without per-instance "
+			 "age scanning: its cold bytes stay unknown)" : "");
 	if (r->cold_age != EMPD_UNSET) {
 		err = write_attr(in->name, "cold_age_s", r->cold_age);
 		if (err)

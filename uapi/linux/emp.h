@@ -66,6 +66,16 @@
 #define EMP_NAME_MAX		32
 /* Instance device nodes are /dev/EMP_INST_PREFIX<name>. */
 #define EMP_INST_PREFIX		"emp-"
+/*
+ * empfs (mount -t EMP_FS_TYPE; statfs f_type EMP_FS_MAGIC) shows every
+ * instance as a regular file <name>: the same memory as its device node,
+ * and fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) or
+ * madvise(MADV_REMOVE) on it discards (see EMP_IOC_DISCARD).
+ * EMP_FS_DIR is where the tools look for it.
+ */
+#define EMP_FS_TYPE		"empfs"
+#define EMP_FS_MAGIC		0x454d5046
+#define EMP_FS_DIR		"/run/emp"
 /* Most tiers one instance can have, and most instances at once. */
 #define EMP_MAX_TIERS		8
 #define EMP_MAX_INSTANCES	256
@@ -404,8 +414,9 @@ struct emp_tier_stat {
  * @cold_bytes:    out: resident bytes idle for at least EMP_COLD_AGES[i]
  *                 seconds, as of the age scanner's last pass; idle means
  *                 no fault and no page table access bit seen, so the
- *                 precision is the scan period (emp.ko parameter
- *                 age_scan_ms) where accessed bits are read, and the
+ *                 precision is the scan period (sysfs age_scan_ms of the
+ *                 instance, off by default: set it, or a cold age, to
+ *                 have the histogram) where accessed bits are read, and the
  *                 faults alone where they are not (then the scanner
  *                 unmaps idle-looking blocks to learn, see design.md)
  * The struct ends before the following in modules without EMP_FEAT_DISCARD:
