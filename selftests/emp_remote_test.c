@@ -243,25 +243,8 @@ FIXTURE_VARIANT_ADD(matrix, b64k_s64k) { 64 << 10, 64 << 10, 512 << 10 };
 FIXTURE_VARIANT_ADD(matrix, b2m_s64k) { 2 << 20, 64 << 10, 4 << 20 };
 FIXTURE_VARIANT_ADD(matrix, b2m_s128k) { 2 << 20, 128 << 10, 4 << 20 };
 
-/*
- * EMP_TEST_QUICK (run.sh sets it on every line but 6.12, for CI's time):
- * the geometries whose paths the others take too (64K/4K: 4K/4K's
- * subblocks, 64K/64K's blocks; 2M/128K: 2M/64K's) are skipped.
- */
-static bool matrix_quick_skip(const FIXTURE_VARIANT(matrix) *v)
-{
-	const char *q = getenv("EMP_TEST_QUICK");
-
-	return q && *q == '1' && ((v->block == 64 << 10 && v->sub == 4 << 10) ||
-				  (v->block == 2 << 20 && v->sub == 128 << 10));
-}
-
 FIXTURE_SETUP(matrix)
 {
-	self->vmd = -1;
-	self->ctl = -1;
-	if (matrix_quick_skip(variant))
-		return;		/* the test skips itself */
 	self->ctl = emp_ctl_open();
 	ASSERT_LE(0, self->ctl);
 	et_destroy_all(self->ctl);
@@ -272,8 +255,6 @@ FIXTURE_SETUP(matrix)
 
 FIXTURE_TEARDOWN(matrix)
 {
-	if (self->ctl < 0)
-		return;
 	et_destroy_all(self->ctl);
 	vmd_stop(self->vmd, SIGTERM);
 	close(self->ctl);
@@ -316,8 +297,6 @@ TEST_F_TIMEOUT(matrix, integrity, 120)
 	uint64_t size = 4 * variant->budget;
 	struct emp_tier t;
 
-	if (matrix_quick_skip(variant))
-		SKIP(return, "EMP_TEST_QUICK: the other geometries take this one's paths");
 	tcp_tier(&t, self->port, size, NULL);
 	ASSERT_EQ(0, create(self->ctl, "mx", variant->block, variant->sub, variant->budget, &t, 1));
 	matrix_pass(_metadata, self->ctl, "mx", size);
@@ -330,8 +309,6 @@ TEST_F_TIMEOUT(matrix, integrity_rdma_tcp_nvme, 120)
 	uint64_t part = 4 * variant->budget / 3;
 	struct emp_tier t[3];
 
-	if (matrix_quick_skip(variant))
-		SKIP(return, "EMP_TEST_QUICK: the other geometries take this one's paths");
 	part = (part + variant->block - 1) / variant->block * variant->block;
 	remote_tier_kind(&t[0], EMP_TIER_RDMA, self->port, part, NULL);
 	remote_tier_kind(&t[1], EMP_TIER_TCP, self->port, part, NULL);

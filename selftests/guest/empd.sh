@@ -21,7 +21,7 @@ DEV=${EMP_TEST_DEV:-/dev/nvme0n1}
 DEV2=${EMP_TEST_DEV2:-/dev/nvme1n1}
 J=/emp/tests/json_check
 LOAD=/emp/tests/emp_phase_load
-PHASE=${EMPD_TEST_PHASE:-25}
+PHASE=${EMPD_TEST_PHASE:-20}
 MiB=1048576
 POOL=$((48 * MiB)) MIN=$((4 * MiB)) MAX=$((32 * MiB))
 CONF=/tmp/empd.conf SOCK=/tmp/empd.sock LOG=/tmp/empd.log SAMPLES=/tmp/empd.samples
