@@ -19,6 +19,7 @@
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
@@ -322,6 +323,17 @@ static inline unsigned int emp_block_step(struct emp_instance *inst,
 }
 
 #define emp_count(inst, field)	this_cpu_inc((inst)->stats->field)
+
+/*
+ * Unmap bytes [@start, @start + @len) of @inst from every mapping (one
+ * address space for them all; none before the first open), for eviction
+ * and discard.
+ */
+static inline void emp_unmap_bytes(struct emp_instance *inst, u64 start, u64 len)
+{
+	if (inst->mapping)
+		unmap_mapping_range(inst->mapping, start, len, 1);
+}
 
 /**
  * struct emp_module_state - state of the whole module

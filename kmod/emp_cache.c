@@ -224,9 +224,7 @@ static void emp_block_quiesce_pages(struct emp_instance *inst, struct emp_block 
 static void emp_unmap_blocks(struct emp_instance *inst, unsigned long index,
 			     unsigned long nr)
 {
-	if (inst->mapping)
-		unmap_mapping_range(inst->mapping, (loff_t)index << inst->block_shift,
-				    (loff_t)nr << inst->block_shift, 1);
+	emp_unmap_bytes(inst, (u64)index << inst->block_shift, (u64)nr << inst->block_shift);
 }
 
 static void emp_block_quiesce(struct emp_instance *inst, struct emp_block *blk)

@@ -35,13 +35,6 @@ static bool emp_stored_any(struct emp_instance *inst, unsigned long index,
 	return find_next_bit(inst->stored, bit + end, bit + first) < bit + end;
 }
 
-/* Unmap bytes [@start, @start + @len) of the instance from every mapping. */
-static void emp_unmap_bytes(struct emp_instance *inst, u64 start, u64 len)
-{
-	if (inst->mapping)
-		unmap_mapping_range(inst->mapping, start, len, 1);
-}
-
 /* Zero bytes [@from, @to) of subblock @sub's pages (offsets in the subblock). */
 static void emp_zero_sub_bytes(struct emp_instance *inst, struct emp_block *blk,
 			       unsigned int sub, unsigned int from, unsigned int to)

@@ -31,11 +31,6 @@ module_param(fault_around, bool, 0644);
 MODULE_PARM_DESC(fault_around,
 		 "on a fault, also map the block's other resident pages (default Y)");
 
-static void emp_io_failed(struct emp_instance *inst)
-{
-	emp_note_io_error(inst);
-}
-
 /**
  * emp_fetch_sub() - make one subblock present now, reading it if stored
  * @inst: the instance
@@ -65,7 +60,7 @@ int emp_fetch_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int
 			       pages, inst->sub_pages);
 	trace_emp_fetch(inst->name, blk->index, sub, 1, false, err);
 	if (err) {
-		emp_io_failed(inst);
+		emp_note_io_error(inst);
 		pr_warn_ratelimited("%s: read of block %lu subblock %u failed: %d\n",
 				    inst->name, blk->index, sub, err);
 		return err;
@@ -95,7 +90,7 @@ static void emp_bg_end_io(struct emp_tier_io *io, int err)
 	emp_tier_account(b->be, io, err);
 	trace_emp_fetch(inst->name, blk->index, b->first, b->nr, true, err);
 	if (err) {
-		emp_io_failed(inst);
+		emp_note_io_error(inst);
 	} else {
 		this_cpu_add(inst->stats->fetches, b->nr);
 		this_cpu_add(inst->stats->prefetched, b->nr);
