@@ -229,7 +229,9 @@ build/unit/wire_test: selftests/unit/wire_test.c $(VMD_DIR)/wire.c $(VMD_HDR)
 # its libraries in the initramfs (about 45 MB more; guest.sh copies them).
 # make test runs a short set of it on the 6.12 line; all of it, on any line:
 #   make vmtest [VMTEST_LINES="6.1 6.12 sid"]
-# boots one guest per line with one vCPU and runs the KVM tests there.
+# boots one guest per line with one vCPU and runs the KVM tests there, and
+# vm_balloon.sh: the line's kernel booted nested by emp-qemu, whose freed
+# memory (free page reporting) and balloon must reach emp.ko as discards.
 tools: build/tools/emp-qemu
 build/tools/emp-qemu: tools/emp-qemu.c $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -243,12 +245,20 @@ build/selftests/emp-qemu-payload.bin: selftests/emp-qemu-payload.S
 	$(AS) --32 -o build/obj/emp-qemu-payload.o $<
 	objcopy -O binary -j .text build/obj/emp-qemu-payload.o $@
 
+# The nested Linux guest's /init of vm_balloon.sh (selftests/nested/): static,
+# as it is the only program of that guest's initramfs (mkinitramfs.sh puts
+# both in the test initramfs when EMP_NESTED=1, which guest.sh sets for it).
+selftests: build/selftests/nested/balloon-init
+build/selftests/nested/balloon-init: selftests/nested/balloon-init.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) -static -o $@ $<
+
 .PHONY: vmtest install-emp-qemu
 VMTEST_LINES ?= $(KVER)
 vmtest: tools selftests
 	@set -e; for l in $(VMTEST_LINES); do scripts/build-kmod.sh --kernel $$l >/dev/null; \
 		EMP_APPEND="emp.qemu_tests=all" scripts/guest.sh --kernel $$l --smp 1 \
-		--tests "module_load.sh kvm_emp.sh emp_qemu.sh" --out "$${EMP_OUT:-$(EMP_CACHE)/out}/vmtest-$$l"; done
+		--tests "module_load.sh kvm_emp.sh emp_qemu.sh vm_balloon.sh" --out "$${EMP_OUT:-$(EMP_CACHE)/out}/vmtest-$$l"; done
 
 # The QEMU patch (qemu-patch/): build Debian's QEMU 7.2 with it, then boot
 # the payload with -mem-path SPEC in one guest per line (opt-in, like vmtest;

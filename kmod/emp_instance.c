@@ -83,12 +83,13 @@ static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_
 	case EMP_TIER_BDEV:
 	case EMP_TIER_TCP:
 	case EMP_TIER_RDMA:
+	case EMP_TIER_NODE:
 		break;
 	default:
 		emp_reject(name, "unknown tier kind %u", t->kind);
 		return -EINVAL;
 	}
-	if (t->flags || t->reserved0[0] || t->reserved0[1] || t->reserved0[2] ||
+	if (t->flags || t->reserved0[0] || t->reserved0[1] ||
 	    t->reserved[0] || t->reserved[1] || t->reserved1) {
 		emp_reject(name, "tier flags or reserved fields are not zero");
 		return -EINVAL;
@@ -96,6 +97,23 @@ static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_
 	if (!t->size || t->size & (block_size - 1)) {
 		emp_reject(name, "tier size %llu is not a nonzero multiple of the block size",
 			   t->size);
+		return -EINVAL;
+	}
+	if (t->kind == EMP_TIER_NODE) {
+		if (len || memchr_inv(t->path, 0, EMP_PATH_MAX) || t->offset || t->port ||
+		    t->secret_len || memchr_inv(t->secret, 0, EMP_SECRET_MAX)) {
+			emp_reject(name, "node tier: a path, offset, port or secret is set");
+			return -EINVAL;
+		}
+		if (t->node >= MAX_NUMNODES || !node_state(t->node, N_MEMORY)) {
+			emp_reject(name, "node tier: node %u does not exist or has no memory",
+				   t->node);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (t->node) {
+		emp_reject(name, "tier node %u set on a tier that is not a node tier", t->node);
 		return -EINVAL;
 	}
 	if (!len || len == EMP_PATH_MAX || memchr_inv(t->path + len, 0, EMP_PATH_MAX - len)) {

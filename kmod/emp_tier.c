@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The table of tier kinds. Block-device and TCP tiers are built into
- * emp.ko; others (RDMA, in emp_rdma.ko) register themselves, and every
+ * The table of tier kinds. Block-device, TCP and NUMA node tiers are built
+ * into emp.ko; others (RDMA, in emp_rdma.ko) register themselves, and every
  * backend pins the module that serves it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -13,7 +13,7 @@
 #include "emp.h"
 #include "emp_tier.h"
 
-#define EMP_TIER_KINDS	(EMP_TIER_TCP + 1)	/* kinds are 1..EMP_TIER_TCP */
+#define EMP_TIER_KINDS	(EMP_TIER_NODE + 1)	/* kinds are 1..EMP_TIER_NODE */
 
 /*
  * A donor that stops answering while its transport still looks alive (a
@@ -147,7 +147,7 @@ int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backen
 		return err;
 	}
 	(*out)->ops = ops;
-	if (desc->kind != EMP_TIER_BDEV)
+	if (desc->kind == EMP_TIER_TCP || desc->kind == EMP_TIER_RDMA)
 		emp_tier_peer(desc, (*out)->peer, sizeof((*out)->peer));
 	WRITE_ONCE((*out)->holder, holder);
 	return 0;
@@ -176,6 +176,7 @@ void emp_tiers_init(void)
 {
 	emp_kinds[EMP_TIER_BDEV] = &emp_bdev_ops;
 	emp_kinds[EMP_TIER_TCP] = &emp_tcp_ops;
+	emp_kinds[EMP_TIER_NODE] = &emp_node_ops;
 }
 
 /**
@@ -187,4 +188,5 @@ void emp_tiers_exit(void)
 {
 	emp_kinds[EMP_TIER_BDEV] = NULL;
 	emp_kinds[EMP_TIER_TCP] = NULL;
+	emp_kinds[EMP_TIER_NODE] = NULL;
 }

@@ -122,6 +122,7 @@ void emp_tier_unregister(const struct emp_tier_ops *ops);
 /* The kinds built into emp.ko; emp_tier.c puts them in its table. */
 extern const struct emp_tier_ops emp_bdev_ops;
 extern const struct emp_tier_ops emp_tcp_ops;
+extern const struct emp_tier_ops emp_node_ops;
 
 unsigned int emp_request_timeout(void);
 void emp_tier_lost(struct emp_backend *be);

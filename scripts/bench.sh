@@ -94,6 +94,11 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 				g("faults") ? g("writebacks") / g("faults") : 0,
 				g("faults") ? g("direct_reclaims") / g("faults") : 0)
 			p50[t, np[t]] = g("p50_us"); p99[t, np[t]] = g("p99_us")
+			# By mode and threads too: a tier with no contender of its
+			# own (the node tier) is shown against EMP on NVMe.
+			k = (g("mode") == "" ? "cold" : g("mode")) " " (g("threads") == "" ? 1 : g("threads"))
+			mk[t, np[t]] = k
+			if (!((t, k) in e50)) { e50[t, k] = g("p50_us"); e99[t, k] = g("p99_us"); en[t, k] = g("n") }
 			if (g("wrong_data") + 0) pr[t, np[t]] = pr[t, np[t]] sprintf("\n      WRONG DATA on %s faults", g("wrong_data"))
 		} else {
 			for (i = 1; i <= np[t]; i++) {
@@ -249,8 +254,13 @@ END {
 		"thr", "n", "p50", "p99", "mean", "k-p50", "k-p99", "k-rd", "faults/s", "busy", "wb/flt", "drcl/flt", "against", "n",
 		"p50", "p99", "p50 rat", "p99 rat"
 	for (i = 1; i <= nf; i++) print fl[i]
+	for (t in np)
+		for (i = 1; i <= np[t]; i++)
+			printf "%s   %-14s %5s %8s %8s %7s %7s\n", pr[t, i], "EMP on nvme", en["nvme", mk[t, i]],
+				e50["nvme", mk[t, i]], e99["nvme", mk[t, i]], ratio(p50[t, i], e50["nvme", mk[t, i]]),
+				ratio(p99[t, i], e99["nvme", mk[t, i]])
 	print "      ratio = EMP / contender (one request at a time, for every EMP row); goals (cold): NVMe p50 <= 1.25x fio,"
-	print "      RDMA p50 <= 1.3x ib_read_lat"
+	print "      RDMA p50 <= 1.3x ib_read_lat; the node tier (NUMA node 1, no CPUs) is shown against EMP on NVMe"
 	print ""
 	print "== Throughput over an instance 4x its DRAM budget, EMP on NVMe (page reads, cold start)"
 	printf "%-10s %-5s %7s %9s %10s %12s %9s\n", "blk/sub", "order", "threads", "GB/s", "faults/s",

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Boot an EMP test guest: a Debian kernel (PVH, ELF vmlinux) under QEMU with
 # the initramfs of scripts/mkinitramfs.sh, an emulated NVMe disk, a second,
-# sparse one (EMP_NVME2_SIZE, default 1100G) and a virtio-net NIC.
+# sparse one (EMP_NVME2_SIZE, default 1100G) and a virtio-net NIC. Its
+# memory is two NUMA nodes: node 0 with the CPUs, and node 1 without CPUs,
+# EMP_GUEST_NODE1_MB of it (default 256; 0 for one node), as a CXL memory
+# expander shows up, for the node tier's tests.
 #
 #   guest.sh --kernel LINE [--shell] [--timeout S] [--mem MB] [--smp N]
 #            [--tests "a b"] [--out DIR]
@@ -39,15 +42,18 @@ out=${out:-$EMP_OUT/guest-$line}
 rm -rf "$out"
 mkdir -p "$out"
 
-# Tests that run stock QEMU in the guest (emp_qemu.sh, demo.sh) need it in
-# the initramfs (about 45 MB more): when they are asked for, and in the
-# default suite of the line that runs emp_qemu.sh (emp_line_runs_qemu).
+# Tests that run stock QEMU in the guest (emp_qemu.sh, demo.sh, vm_balloon.sh)
+# need it in the initramfs (about 45 MB more): when they are asked for, and in
+# the default suite of the line that runs emp_qemu.sh (emp_line_runs_qemu).
 # So does perf for perf_events.sh, which runs on the same line.
+# vm_balloon.sh also boots this line's kernel nested, with an initramfs of
+# its own (EMP_NESTED: mkinitramfs.sh adds both, about 13 MB).
 want_qemu=0 want_perf=0
 case " $tests " in
-*" emp_qemu.sh "*|*" demo.sh "*) want_qemu=1 ;;
+*" emp_qemu.sh "*|*" demo.sh "*|*" vm_balloon.sh "*) want_qemu=1 ;;
 "  ") if emp_line_runs_qemu "$line"; then want_qemu=1 want_perf=1; fi ;;
 esac
+case " $tests " in *" vm_balloon.sh "*) export EMP_NESTED=1 ;; esac
 case " $tests " in *" perf_events.sh "*) want_perf=1 ;; esac
 if [ $want_qemu = 1 ]; then
 	EMP_EXTRA_FILES="$(emp_qemu_files || true) ${EMP_EXTRA_FILES:-}"
@@ -84,7 +90,16 @@ append="$append nvme_core.io_timeout=$nvme_tmo emp.nvme_io_timeout=$nvme_tmo"
 # without ACPI there (boot to init: 75 s -> 18 s).
 if [ "$line" = debug ]; then append="$append pci=noacpi"; fi
 qemu_bin=$(emp_qemu_bin) || emp_die "guest.sh: no QEMU to run the guest (EMP_QEMU=system runs the machine's)"
-qemu=("$qemu_bin" -M pc $accel -smp "$smp" -m "$mem" -no-reboot
+node1=${EMP_GUEST_NODE1_MB:-256}
+numa=()
+if [ "$node1" -gt 0 ]; then
+	[ "$node1" -lt "$mem" ] || emp_die "guest.sh: EMP_GUEST_NODE1_MB=$node1 leaves node 0 no memory"
+	numa=(-object "memory-backend-ram,id=mem0,size=$((mem - node1))M"
+	      -object "memory-backend-ram,id=mem1,size=${node1}M"
+	      -numa "node,nodeid=0,cpus=0-$((smp - 1)),memdev=mem0"
+	      -numa "node,nodeid=1,memdev=mem1")
+fi
+qemu=("$qemu_bin" -M pc $accel -smp "$smp" -m "$mem" "${numa[@]}" -no-reboot
 	-kernel "$KVMLINUX" -initrd "$out/initramfs.cpio" -append "$append ${EMP_APPEND:-}"
 	-drive "file=$out/nvme0.img,if=none,id=nvme0,format=raw"
 	-device nvme,serial=emp0,drive=nvme0

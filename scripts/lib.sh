@@ -180,11 +180,14 @@ emp_perf_files() {
 
 # The host's stock QEMU, as guests that run it need it copied into their
 # initramfs (EMP_EXTRA_FILES): the binary, the vapic ROM of the pc machine,
-# and the TCG accelerator module where QEMU is built with modules.
+# the TCG accelerator module where QEMU is built with modules, and for
+# booting a kernel (vm_balloon.sh; the payload is its own -bios) SeaBIOS and
+# the option ROM of -kernel (Debian's QEMU looks in /usr/share/seabios too).
 emp_qemu_files() {
 	local q f
 	q=$(command -v qemu-system-x86_64) || return 1
-	for f in /usr/share/qemu/kvmvapic.bin /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so; do
+	for f in /usr/share/qemu/kvmvapic.bin /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so \
+		 /usr/share/qemu/linuxboot_dma.bin /usr/share/seabios/bios-256k.bin; do
 		[ -e "$f" ] && q="$q $f"
 	done
 	echo "$q"

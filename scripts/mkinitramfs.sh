@@ -4,7 +4,8 @@
 # lib/modules or, on usr-merged suites such as sid, usr/lib/modules; .ko.xz and
 # .ko.zst decompressed; with a depmod index so the guest's modprobe works),
 # emp.ko built for that kernel, our tools and selftests with the shared
-# libraries they load.
+# libraries they load; with EMP_NESTED=1 (guest.sh sets it for vm_balloon.sh)
+# also the line's kernel image and an initramfs for it, in /emp/nested.
 # Usage: mkinitramfs.sh LINE OUT.cpio
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -106,6 +107,50 @@ for f in "$root"/emp/bin/* "$root"/emp/tests/* ${EMP_EXTRA_BINS:-} $GUEST_HOST_F
 	for l in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do copy_lib "$l"; done
 done
 for l in /lib/x86_64-linux-gnu/libgcc_s.so.1; do [ -e "$l" ] && copy_lib "$l"; done
+
+# --- the nested guest of vm_balloon.sh (EMP_NESTED=1) -------------------------
+# This line's kernel image (bzImage) and an initramfs of its own for it: the
+# static /init of selftests/nested/balloon-init.c, virtio_balloon and the
+# modules it needs (decompressed), and /modules naming them in load order
+# (each module's dependencies, lowest first, then the module: modules.dep
+# lists a module's dependencies so that the last is loaded first).
+nested_initramfs() {	# nested_initramfs DIR
+	local dir=$1 nroot kimg m rel d i
+	local -a deps
+	local -A have=()
+	kimg=$KROOT/boot/vmlinuz-$KREL
+	[ -f "$kimg" ] || kimg=$KMODDIR/vmlinuz	# usr-merged suites (sid)
+	[ -f "$kimg" ] || emp_die "$line: no kernel image for the nested guest"
+	[ -x "$build/selftests/nested/balloon-init" ] ||
+		emp_die "no build/selftests/nested/balloon-init: run make selftests"
+	nroot=$(mktemp -d "${TMPDIR:-/tmp}/emp-nested.XXXXXX")
+	mkdir -p "$dir" "$nroot"/{dev,proc,sys,lib/modules}
+	cp "$kimg" "$dir/bzImage"
+	cp "$build/selftests/nested/balloon-init" "$nroot/init"
+	: > "$nroot/modules"
+	for m in virtio_pci virtio_balloon; do
+		rel=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", n);
+			if (n == m) { print $1; exit } }' "$dep")
+		[ -n "$rel" ] || continue	# built in
+		read -r -a deps <<< "$(awk -F: -v m="$rel" '$1 == m { print $2 }' "$dep")"
+		for ((i = ${#deps[@]} - 1; i >= -1; i--)); do
+			if [ $i -ge 0 ]; then d=${deps[$i]}; else d=$rel; fi
+			[ -n "${have[$d]:-}" ] && continue
+			have[$d]=1
+			case "$d" in
+			*.xz)  xz -dc "$KMODDIR/$d" ;;
+			*.zst) zstd -qdc "$KMODDIR/$d" ;;
+			*)     cat "$KMODDIR/$d" ;;
+			esac > "$nroot/lib/modules/$(basename "${d%.xz}" .zst)"
+			echo "/lib/modules/$(basename "${d%.xz}" .zst)" >> "$nroot/modules"
+		done
+	done
+	(cd "$nroot" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$dir/initramfs.cpio"
+	emp_log "$line: nested guest: $(du -h "$dir/bzImage" | cut -f1) kernel image," \
+		"modules: $(sed 's,.*/,,' "$nroot/modules" | tr '\n' ' ')"
+	rm -rf "$nroot"
+}
+if [ "${EMP_NESTED:-0}" = 1 ]; then nested_initramfs "$root/emp/nested"; fi
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$out"
 emp_log "$(emp_line_label "$line"): initramfs $(du -h "$out" | cut -f1) with ${#want[@]} Debian modules"

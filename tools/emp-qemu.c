@@ -12,7 +12,11 @@
  * QEMU runs as a child; when it ends (exit, crash, failure to start) or
  * emp-qemu gets SIGINT/SIGTERM/SIGHUP/SIGQUIT (forwarded to QEMU first),
  * the instance is destroyed. A --mem-path naming a directory keeps QEMU's
- * own meaning (hugetlbfs) and is passed through. See emp-qemu(8).
+ * own meaning (hugetlbfs) and is passed through. When the RAM is the
+ * instance's empfs file, a virtio-balloon device with free page reporting
+ * is added (--emp-no-balloon, -nodefaults or a balloon of the user's own
+ * leave it out), so that the memory the guest frees is discarded. See
+ * emp-qemu(8).
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,6 +39,7 @@
 #define EX_USAGE	2
 #define MIB		(1ULL << 20)
 #define BACKEND_ID	"emp0"
+#define BALLOON_DEV	"virtio-balloon-pci,free-page-reporting=on"
 
 static const char *prog = "emp-qemu";
 
@@ -62,6 +67,12 @@ static void usage(FILE *f)
 "                          when it is, the RAM is the instance's file there, so\n"
 "                          QEMU's discards (free page reporting, balloon) free\n"
 "                          it; \"none\" uses /dev/emp-NAME, which cannot discard\n"
+"  --emp-no-balloon        do not add the balloon device that emp-qemu adds when\n"
+"                          the RAM is an empfs file, with which the guest\n"
+"                          reports the memory it frees and QEMU discards it:\n"
+"                          -device " BALLOON_DEV "\n"
+"                          (never added with -nodefaults, a balloon device of\n"
+"                          your own, or a machine other than pc/q35)\n"
 "  --emp-stats             print the instance's counters when QEMU ends\n"
 "  --emp-dry-run           check the spec and print the QEMU command; create nothing\n"
 "  -h, --help              this help\n"
@@ -147,14 +158,15 @@ static void print_stats(int ctl, const char *name)
 		return;
 	}
 	fprintf(stderr, "%s: instance %s: size %s, dram budget %s, faults %llu, hits %llu, "
-		"zero fills %llu, fetches %llu, evictions %llu, writebacks %llu, io errors %llu, "
-		"whole-block faults %llu\n",
+		"zero fills %llu, fetches %llu, evictions %llu, writebacks %llu, "
+		"discarded bytes %llu, io errors %llu, whole-block faults %llu\n",
 		prog, name, emp_format_human(st.inst_size, b[0], sizeof(b[0])),
 		emp_format_human(st.dram_budget, b[1], sizeof(b[1])),
 		(unsigned long long)st.faults, (unsigned long long)st.hits,
 		(unsigned long long)st.zero_fills, (unsigned long long)st.fetches,
 		(unsigned long long)st.evictions, (unsigned long long)st.writebacks,
-		(unsigned long long)st.io_errors, (unsigned long long)st.huge_faults);
+		(unsigned long long)st.discarded, (unsigned long long)st.io_errors,
+		(unsigned long long)st.huge_faults);
 }
 
 /* Destroy @name; QEMU's mapping may take a moment to go. Return: 0 or -errno. */
@@ -187,6 +199,30 @@ static void print_cmd(char **av)
 	}
 }
 
+/*
+ * Does the value of -M/-machine name a machine with a PCI bus that takes the
+ * balloon (pc, q35 and their versions)? An option list without a type
+ * ("accel=kvm", "memory-backend=...") names none: it does not count.
+ * Return: 1 yes, 0 no, -1 no type named.
+ */
+static int pci_machine(const char *v)
+{
+	size_t n;
+
+	if (!strncmp(v, "type=", 5))
+		v += 5;
+	n = strcspn(v, ",");
+	if (memchr(v, '=', n))
+		return -1;
+	return (n >= 2 && !strncmp(v, "pc", 2)) || (n >= 3 && !strncmp(v, "q35", 3));
+}
+
+/* Is the value of -device (driver,key=value... or JSON) a virtio balloon? */
+static int is_balloon(const char *v)
+{
+	return strstr(v, "virtio-balloon") != NULL;
+}
+
 /* Is @dir a mount of empfs? Then the instance's file there is its RAM. */
 static int use_empfs(const char *dir)
 {
@@ -203,7 +239,8 @@ int main(int argc, char **argv)
 	char err[EMP_SPEC_ERR_MAX];
 	uint64_t ram = 0, opt64;
 	uint32_t block = 0, sub = 0;
-	int dry = 0, stats = 0, nav = 0, i, r, ctl, ret, status;
+	int dry = 0, stats = 0, nav = 0, i, r, ctl, ret, status, first;
+	int balloon = 1;	/* cleared by --emp-no-balloon, -nodefaults, ... */
 	uint8_t secret[EMP_SECRET_MAX];
 	struct emp_create c;
 	struct emp_spec s;
@@ -222,7 +259,8 @@ int main(int argc, char **argv)
 	if (!fs_dir || !*fs_dir)
 		fs_dir = EMP_FS_DIR;
 
-	av = calloc((size_t)argc + 8, sizeof(*av));
+	/* QEMU, its arguments, ours (at most 8) and the final NULL. */
+	av = calloc((size_t)argc + 10, sizeof(*av));
 	if (!av)
 		return EX_FAIL;
 	av[nav++] = NULL;	/* the QEMU binary, set below */
@@ -241,9 +279,17 @@ int main(int argc, char **argv)
 			stats = 1;
 			continue;
 		}
+		if (!strcmp(a, "--emp-no-balloon")) {
+			balloon = 0;
+			continue;
+		}
+		/* The user lists the devices (as libvirt does): add none. */
+		if (!strcmp(a, "-nodefaults") || !strcmp(a, "--nodefaults"))
+			balloon = 0;
 		if (!strcmp(a, "-daemonize") || !strcmp(a, "--daemonize"))
 			return usage_error("%s is not supported: QEMU must stay emp-qemu's child", a);
 		r = 0;
+		first = i;
 		if ((r = match_opt(argc, argv, &i, "emp-name", &v)) > 0) {
 			name_arg = v;
 		} else if (!r && (r = match_opt(argc, argv, &i, "emp-qemu", &v)) > 0) {
@@ -274,6 +320,17 @@ int main(int argc, char **argv)
 			m_arg = v;
 			av[nav++] = "-m";
 			av[nav++] = (char *)v;
+		} else if (!r && (r = match_opt(argc, argv, &i, "device", &v)) > 0) {
+			if (is_balloon(v))
+				balloon = 0;	/* the user's own */
+			for (; first <= i; first++)
+				av[nav++] = argv[first];
+		} else if (!r && ((r = match_opt(argc, argv, &i, "M", &v)) > 0 ||
+				  (!r && (r = match_opt(argc, argv, &i, "machine", &v)) > 0))) {
+			if (!pci_machine(v))
+				balloon = 0;	/* no PCI bus for it */
+			for (; first <= i; first++)
+				av[nav++] = argv[first];
 		} else if (!r && !strncmp(a, "--emp-", 6)) {
 			return usage_error("unknown option %s", a);
 		} else if (!r) {
@@ -338,6 +395,12 @@ int main(int argc, char **argv)
 	av[nav++] = obj;
 	av[nav++] = "-machine";
 	av[nav++] = "memory-backend=" BACKEND_ID;
+	/* Only an empfs file takes QEMU's discards (on the device node they
+	 * would fail, each with an error message). */
+	if (balloon && use_empfs(fs_dir)) {
+		av[nav++] = "-device";
+		av[nav++] = BALLOON_DEV;
+	}
 	if (!m_arg) {
 		if (ram % MIB)
 			snprintf(msize, sizeof(msize), "%lluK", (unsigned long long)(ram >> 10));

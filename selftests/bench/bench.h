@@ -16,7 +16,7 @@
 
 struct opts {
 	const char *tier, *addr, *secret, *label, *mode, *dist, *cgroup;
-	unsigned int port, block, sub, n, threads;
+	unsigned int port, block, sub, n, threads, node;
 	uint64_t size, budget, ws, local, full;
 	int page_cluster;
 	double secs;

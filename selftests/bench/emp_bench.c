@@ -5,7 +5,7 @@
  * own starting with "# BENCH " (a TAP comment); the guest driver (selftests/guest/bench_emp.sh)
  * forwards them to the host. Nothing here passes or fails on speed.
  *
- *   emp_bench fault  --tier bdev|tcp|rdma [--addr IP --port P --secret S]
+ *   emp_bench fault  --tier bdev|tcp|rdma|node [--addr IP --port P --secret S --node N]
  *                    [--size MiB --budget MiB --n N --label L --full MiB --threads T]
  *       4 KiB faults on never-resident (written, then evicted) pages of a
  *       4K/4K instance, each timed with clock_gettime, with nothing to
@@ -126,6 +126,9 @@ static int inst_create(int ctl, const char *name, const struct opts *o,
 	if (!strcmp(o->tier, "bdev")) {
 		t.kind = EMP_TIER_BDEV;
 		snprintf(t.path, sizeof(t.path), "%s", et_dev());
+	} else if (!strcmp(o->tier, "node")) {
+		t.kind = EMP_TIER_NODE;
+		t.node = (uint16_t)o->node;
 	} else {
 		t.kind = !strcmp(o->tier, "rdma") ? EMP_TIER_RDMA : EMP_TIER_TCP;
 		t.port = (uint16_t)o->port;
@@ -670,7 +673,7 @@ int main(int argc, char **argv)
 		.tier = "bdev", .addr = "127.0.0.1", .mode = "emp", .dist = "uniform",
 		.cgroup = "/sys/fs/cgroup/bench", .port = 0, .block = 4096, .sub = 4096,
 		.n = 2000, .size = 64 * MIB, .budget = 16 * MIB, .ws = 128 * MIB,
-		.local = 64 * MIB, .secs = 10, .threads = 1, .page_cluster = -1,
+		.local = 64 * MIB, .secs = 10, .threads = 1, .page_cluster = -1, .node = 1,
 	};
 	const char *cmd;
 
@@ -693,6 +696,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(k, "--addr")) o.addr = v;
 		else if (!strcmp(k, "--port")) o.port = (unsigned int)atoi(v);
 		else if (!strcmp(k, "--secret")) o.secret = v;
+		else if (!strcmp(k, "--node")) o.node = (unsigned int)atoi(v);
 		else if (!strcmp(k, "--label")) o.label = v;
 		else if (!strcmp(k, "--size")) o.size = strtoull(v, NULL, 0) * MIB;
 		else if (!strcmp(k, "--budget")) o.budget = strtoull(v, NULL, 0) * MIB;

@@ -128,6 +128,12 @@ case " $PARTS " in *" fault "*)
 			fio_lat raw 0 ${FAULT_SIZE}m $FAULT_N
 	done
 
+	# The NUMA node tier: node 1 of the guest, without CPUs (as a CXL
+	# expander shows up; scripts/guest.sh), against the NVMe rows above.
+	ran "fault latency, EMP on NUMA node 1 (node tier)" $B fault --tier node --node 1 \
+		--label node --size $FAULT_SIZE --budget $FAULT_BUDGET --n $FAULT_N \
+		--full $FAULT_FULL_BUDGET --threads 2
+
 	# TCP: vmd on loopback, then a plain 4 KiB ping-pong on loopback.
 	vmd_start /tmp/vmd-tcp.log --tcp -a 127.0.0.1 -p 19680 -m $((FAULT_SIZE + 16)) > /dev/null
 	ran "fault latency, EMP on TCP (vmd on 127.0.0.1)" $B fault --tier tcp \

@@ -46,7 +46,7 @@ sid) policy= tools= events= ;;
 esac
 for t in ${EMP_TESTS:-devices.sh module_load.sh emp_ctl_test empctl.sh \
 	emp_create_test emp_ioctl_test emp_paging_test emp_huge_test emp_concurrency_test emp_lifecycle_test emp_monitor_test emp_discard_test emp_fs_test \
-	emp_ioerr_test emp_tiers_test $remote emp_remote_drop_test $tools empctl_remote.sh $events vmd_rdma.sh rdma_tier.sh $policy $kvm $qemu emp_leak_test $kvm_late module_unload.sh}; do
+	emp_ioerr_test emp_tiers_test emp_node_test $remote emp_remote_drop_test $tools empctl_remote.sh $events vmd_rdma.sh rdma_tier.sh $policy $kvm $qemu emp_leak_test $kvm_late module_unload.sh}; do
 	echo "# ==== $t"
 	if [ ! -x "./$t" ]; then
 		echo "TAP version 13"; echo "1..1"; echo "not ok 1 $t: missing from the initramfs"

@@ -645,4 +645,64 @@ TEST(secret_goes_to_remote_tiers_only)
 	EXPECT_EQ(0, emp_spec_set_secret(&s, (const uint8_t *)"abc", 3));
 }
 
+/* node:N:SIZE, the NUMA node tier: what it parses to, how it prints, what is refused. */
+TEST(node_tiers)
+{
+	static const struct { const char *in, *canon; unsigned int nr; uint16_t node; uint64_t size; } ok[] = {
+		{ "node:1:64", "node:1:64", 1, 1, 64 * MIB },
+		{ "node:0:2G|dram:16", "node:0:2048|dram:16", 1, 0, 2 * GIB },
+		{ "node:65535:1536K", "node:65535:1536K", 1, 65535, 1536 << 10 },
+		{ "node:2:1G|/dev/nvme0n1:4G:0|dram:256", "node:2:1024|/dev/nvme0n1:4096:0|dram:256", 2, 2,
+		  GIB },
+		{ "node:007:1", "node:7:1", 1, 7, MIB },
+	};
+	static const struct { const char *in; int err; unsigned int col; const char *words; } bad[] = {
+		{ "node:", -EINVAL, 1, "missing SIZE (expected node:N:SIZE)" },
+		{ "node:1", -EINVAL, 1, "missing SIZE (expected node:N:SIZE)" },
+		{ "node::64", -EINVAL, 6, "empty node number" },
+		{ "node:1:", -EINVAL, 8, "empty size" },
+		{ "node:1:0", -EINVAL, 8, "size must not be zero" },
+		{ "node:x:64", -EINVAL, 6, "node number must be a decimal number 0..65535" },
+		{ "node:-1:64", -EINVAL, 6, "node number must be a decimal number" },
+		{ "node:65536:64", -ERANGE, 6, "node number must be 0..65535" },
+		{ "node:1:64:0", -EINVAL, 8, "too many fields (expected node:N:SIZE)" },
+		{ "node:1:64Q", -EINVAL, 8, "bad size" },
+		/* "node" is a kind word: never a donor's host name. */
+		{ "node:1:64:19675", -EINVAL, 8, "too many fields" },
+		{ "NODE:1:64", -EINVAL, 1, "unknown tier" },
+		{ "/dev/sda:1:0|nodes:1", -EINVAL, 14, "unknown tier" },
+	};
+	char err[EMP_SPEC_ERR_MAX], text[256];
+	struct emp_spec s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		ASSERT_EQ(0, emp_spec_parse(ok[i].in, &s, err, sizeof(err))) TH_LOG("'%s': %s", ok[i].in, err);
+		EXPECT_EQ(ok[i].nr, s.nr_tiers) TH_LOG("'%s'", ok[i].in);
+		EXPECT_EQ(EMP_TIER_NODE, s.tier[0].kind) TH_LOG("'%s'", ok[i].in);
+		EXPECT_EQ(ok[i].node, s.tier[0].node) TH_LOG("'%s'", ok[i].in);
+		EXPECT_EQ(ok[i].size, s.tier[0].size) TH_LOG("'%s'", ok[i].in);
+		EXPECT_STREQ("", s.tier[0].path);
+		EXPECT_EQ(0, s.tier[0].offset);
+		EXPECT_EQ(0, s.tier[0].port);
+		emp_spec_format(&s, text, sizeof(text));
+		EXPECT_STREQ(ok[i].canon, text);
+		EXPECT_STREQ("node", emp_tier_kind_name(s.tier[0].kind));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(bad[i].err, emp_spec_parse(bad[i].in, &s, err, sizeof(err)))
+			TH_LOG("'%s': %s", bad[i].in, err);
+		EXPECT_EQ(bad[i].col, s.err_col) TH_LOG("'%s': %s", bad[i].in, err);
+		EXPECT_NE(NULL, strstr(err, bad[i].words)) TH_LOG("'%s': '%s'", bad[i].in, err);
+	}
+	/* A node tier needs no address: emp_spec_to_create() takes it as it is. */
+	{
+		struct emp_create c;
+
+		ASSERT_EQ(0, emp_spec_parse("node:1:64|dram:8", &s, err, sizeof(err)));
+		ASSERT_EQ(0, emp_spec_to_create(&s, "n", 0, 0, 0, &c, err, sizeof(err))) TH_LOG("%s", err);
+		EXPECT_EQ(64 * MIB, c.inst_size);
+		EXPECT_EQ(8 * MIB, c.dram_budget);
+	}
+}
+
 TEST_HARNESS_MAIN

@@ -378,7 +378,10 @@ int cmd_spec(int argc, char **argv)
 	emp_spec_format(&s, text, sizeof(text));
 	for (i = 0; i < s.nr_tiers; i++) {
 		why[i][0] = '\0';
+		if (s.tier[i].kind == EMP_TIER_NODE)
+			snprintf(addr[i], sizeof(addr[i]), "node %u", s.tier[i].node);
 		where[i] = s.tier[i].kind == EMP_TIER_BDEV ? s.tier[i].path :
+			s.tier[i].kind == EMP_TIER_NODE ? addr[i] :
 			spec_addr(&s, i, addr[i], sizeof(addr[i]), why[i], sizeof(why[i]));
 	}
 	/* What create would give with the default geometry. */
@@ -398,6 +401,11 @@ int cmd_spec(int argc, char **argv)
 				printf("\"host\":");
 				json_str(stdout, s.host[i]);
 				putchar(',');
+			}
+			if (tr->kind == EMP_TIER_NODE) {
+				printf("\"node\":%u,\"size\":%llu}", tr->node,
+				       (unsigned long long)tr->size);
+				continue;
 			}
 			printf("\"%s\":", tr->kind == EMP_TIER_BDEV ? "path" : "address");
 			if (where[i])
@@ -421,7 +429,7 @@ int cmd_spec(int argc, char **argv)
 	for (i = 0; i < s.nr_tiers; i++) {
 		const struct emp_tier *tr = &s.tier[i];
 		const char *w = where[i] ? where[i] : "";
-		int v6 = tr->kind != EMP_TIER_BDEV && strchr(w, ':');
+		int v6 = (tr->kind == EMP_TIER_RDMA || tr->kind == EMP_TIER_TCP) && strchr(w, ':');
 
 		if (tbl_row(&t)) {
 			tbl_free(&t);
@@ -438,6 +446,8 @@ int cmd_spec(int argc, char **argv)
 		tbl_set(&t, 3, "%s", emp_format_human(tr->size, b[0], sizeof(b[0])));
 		if (tr->kind == EMP_TIER_BDEV)
 			tbl_set(&t, 4, "offset %s", emp_format_human(tr->offset, b[1], sizeof(b[1])));
+		else if (tr->kind == EMP_TIER_NODE)
+			tbl_set(&t, 4, "-");
 		else
 			tbl_set(&t, 4, "port %u", tr->port);
 	}

@@ -7,6 +7,8 @@
  *                              host name)
  *   tcp:IP:SIZE:PORT           remote DRAM over TCP
  *   /dev/BLOCKDEV:SIZE:OFFSET  a block device from OFFSET
+ *   node:N:SIZE                memory of NUMA node N of this host (CXL, a
+ *                              far socket)
  *   dram:SIZE                  local DRAM budget, at most once; alone, a
  *                              DRAM-only instance of SIZE
  *
@@ -32,7 +34,7 @@
 /* How much of a token an error message quotes. */
 #define QUOTE_MAX	48
 #define UNKNOWN_TIER	"unknown tier (expected IP:SIZE:PORT, tcp:IP:SIZE:PORT, " \
-			"/dev/BLOCKDEV:SIZE:OFFSET or dram:SIZE)"
+			"/dev/BLOCKDEV:SIZE:OFFSET, node:N:SIZE or dram:SIZE)"
 
 /* Where the parser is: the whole spec and the current token. */
 struct cursor {
@@ -122,25 +124,32 @@ static int parse_size_field(struct cursor *c, const char *p, size_t n, const cha
 	return 0;
 }
 
-/* A PORT field: decimal 1..65535. */
-static int parse_port(struct cursor *c, const char *p, size_t n, uint16_t *port)
+/* A decimal field of @what in @min..65535 (a port, a node number). */
+static int parse_u16(struct cursor *c, const char *p, size_t n, const char *what,
+		     unsigned long min, uint16_t *out)
 {
 	unsigned long v = 0;
 	size_t i;
 
 	if (!n)
-		return fail(c, -EINVAL, p, n, "empty port");
+		return fail(c, -EINVAL, p, n, "empty %s", what);
 	for (i = 0; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9')
-			return fail(c, -EINVAL, p, n, "port must be a decimal number 1..65535");
+			return fail(c, -EINVAL, p, n, "%s must be a decimal number %lu..65535",
+				    what, min);
 		v = v * 10 + (unsigned long)(p[i] - '0');
 		if (v > 65535)
 			break;
 	}
-	if (v < 1 || v > 65535)
-		return fail(c, -ERANGE, p, n, "port must be 1..65535");
-	*port = (uint16_t)v;
+	if (v < min || v > 65535)
+		return fail(c, -ERANGE, p, n, "%s must be %lu..65535", what, min);
+	*out = (uint16_t)v;
 	return 0;
+}
+
+static int parse_port(struct cursor *c, const char *p, size_t n, uint16_t *port)
+{
+	return parse_u16(c, p, n, "port", 1, port);
 }
 
 static int is_digit(char ch)
@@ -217,7 +226,7 @@ static int is_host_name(const char *p, size_t n)
 /* Words that name tier kinds, in any case: never host names. */
 static int is_kind_word(const char *p, size_t n)
 {
-	static const char *const words[] = { "tcp", "dram", "rdma" };
+	static const char *const words[] = { "tcp", "dram", "rdma", "node" };
 	size_t i;
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -368,6 +377,28 @@ static int parse_bdev(struct cursor *c, const char *p, const char *end, struct e
 	return 0;
 }
 
+/* node:N:SIZE, @p after "node:". */
+static int parse_node(struct cursor *c, const char *p, const char *end, struct emp_tier *t)
+{
+	const char *colon = memchr(p, ':', (size_t)(end - p));
+	uint64_t v;
+	int err;
+
+	if (!colon)
+		return fail(c, -EINVAL, c->tok, c->len, "missing SIZE (expected node:N:SIZE)");
+	err = parse_u16(c, p, (size_t)(colon - p), "node number", 0, &t->node);
+	if (err)
+		return err;
+	if (memchr(colon + 1, ':', (size_t)(end - colon - 1)))
+		return fail(c, -EINVAL, colon + 1, (size_t)(end - colon - 1),
+			    "too many fields (expected node:N:SIZE)");
+	err = parse_size_field(c, colon + 1, (size_t)(end - colon - 1), "size", 0, &v);
+	if (err)
+		return err;
+	t->size = v;
+	return 0;
+}
+
 /* One token [tok, tok+len), neither empty nor containing '|'. */
 static int parse_token(struct cursor *c, int *dram_seen)
 {
@@ -392,6 +423,9 @@ static int parse_token(struct cursor *c, int *dram_seen)
 	if (c->len >= 4 && !strncmp(p, "tcp:", 4)) {
 		t->kind = EMP_TIER_TCP;
 		err = parse_remote(c, p + 4, end, t, host);
+	} else if (c->len >= 5 && !strncmp(p, "node:", 5)) {
+		t->kind = EMP_TIER_NODE;
+		err = parse_node(c, p + 5, end, t);
 	} else if (*p == '/') {
 		t->kind = EMP_TIER_BDEV;
 		err = parse_bdev(c, p, end, t);
@@ -483,6 +517,8 @@ static int format_tier(const struct emp_tier *t, const char *where, char *buf, s
 	switch (t->kind) {
 	case EMP_TIER_BDEV:
 		return snprintf(buf, len, "%s:%s:%s", where, sz, spec_size(t->offset, off, sizeof(off)));
+	case EMP_TIER_NODE:
+		return snprintf(buf, len, "node:%u:%s", t->node, sz);
 	case EMP_TIER_RDMA:
 	case EMP_TIER_TCP:
 		return snprintf(buf, len, "%s%s%s%s:%s:%u", t->kind == EMP_TIER_TCP ? "tcp:" : "",
@@ -528,6 +564,7 @@ const char *emp_tier_kind_name(uint32_t kind)
 	case EMP_TIER_BDEV: return "bdev";
 	case EMP_TIER_RDMA: return "rdma";
 	case EMP_TIER_TCP:  return "tcp";
+	case EMP_TIER_NODE: return "node";
 	default:            return "unknown";
 	}
 }

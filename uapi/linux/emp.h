@@ -60,6 +60,7 @@
 #define EMP_FEAT_EVENTS		(1ULL << 12)	/* the EMP_GENL_NAME netlink family */
 #define EMP_FEAT_DRAM_ONLY	(1ULL << 13)	/* CREATE with nr_tiers 0 */
 #define EMP_FEAT_DISCARD	(1ULL << 14)	/* EMP_IOC_DISCARD, emp_stat.discarded */
+#define EMP_FEAT_TIER_NODE	(1ULL << 15)	/* EMP_TIER_NODE */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -135,11 +136,16 @@ struct emp_info {
  * @EMP_TIER_RDMA: remote DRAM on a donor (vmd) over RDMA: @path is its
  *                 address, @port its port, @secret what it requires
  * @EMP_TIER_TCP:  the same over TCP
+ * @EMP_TIER_NODE: memory of NUMA node @node of this host (a CXL memory
+ *                 expander or a far socket, usually a node without CPUs):
+ *                 all @size bytes are taken from that node when the
+ *                 instance is created, and fetch and writeback are copies
  */
 enum emp_tier_kind {
 	EMP_TIER_BDEV = 1,
 	EMP_TIER_RDMA = 2,
 	EMP_TIER_TCP  = 3,
+	EMP_TIER_NODE = 4,
 };
 
 /**
@@ -149,12 +155,14 @@ enum emp_tier_kind {
  * @size:     bytes of instance this tier holds; a multiple of the block size
  * @offset:   BDEV: byte offset into the device, a multiple of 4096
  * @port:     RDMA/TCP: donor port
+ * @node:     NODE: the NUMA node number; zero for the other kinds
  * @reserved0: must be zero
  * @path:     BDEV: device path; RDMA/TCP: donor address (IPv4 or IPv6
- *            text, no brackets). NUL-terminated, zero-padded.
+ *            text, no brackets). NUL-terminated, zero-padded; NODE: empty
+ *            (all zero).
  * @reserved: must be zero
  * @secret_len: RDMA/TCP: bytes of @secret the donor wants (0: none);
- *            BDEV: zero
+ *            BDEV, NODE: zero
  * @reserved1: must be zero
  * @secret:   RDMA/TCP: shared secret sent to the donor; unused bytes zero
  *
@@ -167,7 +175,8 @@ struct emp_tier {
 	__u64 size;
 	__u64 offset;
 	__u16 port;
-	__u16 reserved0[3];
+	__u16 node;
+	__u16 reserved0[2];
 	char  path[EMP_PATH_MAX];
 	__u64 reserved[2];
 	__u32 secret_len;
