@@ -221,9 +221,12 @@ TEST_F_TIMEOUT(tcp, mixed_rdma_tcp_and_nvme, 120)
 }
 #endif
 
+#ifndef EMP_REMOTE_NO_MATRIX
 /*
  * The data-integrity matrix of the core suite on a remote tier (and, in the
  * RDMA build, on an RDMA + TCP + NVMe instance): working set 4x the budget.
+ * Left out of emp_remote_rdma_core_test (EMP_REMOTE_NO_MATRIX), the debug
+ * line's build.
  */
 FIXTURE(matrix) {
 	int ctl;
@@ -318,6 +321,7 @@ TEST_F_TIMEOUT(matrix, integrity_rdma_tcp_nvme, 120)
 	EXPECT_EQ(0, emp_destroy(self->ctl, "mx3"));
 }
 #endif
+#endif /* EMP_REMOTE_NO_MATRIX */
 
 struct worker {
 	uint8_t *map;

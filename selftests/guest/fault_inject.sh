@@ -24,7 +24,8 @@
 #                 disk the debug line does not have, and whose allocations
 #                 are the paging tests', and emp_monitor_test, whose half
 #                 minute is mostly waiting for ages, its allocations the
-#                 create path's and the paging tests')
+#                 create path's and the paging tests', and
+#                 emp_remote_rdma_core_test, a part of emp_remote_rdma_test)
 #   EMP_FI_EVERY  step 2 fails every Nth allocation, N taken from this list
 #                 in turn, one per test (default "97 7": failures deep in
 #                 the fault, eviction and teardown paths, and early set-up
@@ -43,7 +44,7 @@ D=/sys/kernel/debug
 KPAT='BUG:|WARNING:|Oops|general protection|Kernel panic|INFO: |possible recursive|possible circular|KASAN|UBSAN|soft lockup|blocked for more than|unreferenced object|sleeping function called from invalid context|ODEBUG|list_add corruption|list_del corruption'
 EVERY=${EMP_FI_EVERY:-97 7}
 TMO=${EMP_FI_TMO:-300}
-TESTS=${EMP_FI_TESTS:-$(cd /emp/tests && ls emp_*_test | grep -vxE 'emp_leak_test|emp_policy_test|emp_monitor_test' | tr '\n' ' ')}
+TESTS=${EMP_FI_TESTS:-$(cd /emp/tests && ls emp_*_test | grep -vxE 'emp_leak_test|emp_policy_test|emp_monitor_test|emp_remote_rdma_core_test' | tr '\n' ' ')}
 TESTS=$(echo "$TESTS" | tr , " ") EVERY=$(echo "$EVERY" | tr , " ")
 
 kmsg() { echo "emp-fault-inject: $*" > /dev/kmsg; }

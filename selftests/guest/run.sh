@@ -38,15 +38,18 @@ tools="empctl_instances.sh preload_heap.sh man_examples.sh empd.sh"
 # on the stock lines only: both for CI's time since the monitoring, discard,
 # empfs and balancer tests came (the lines took 1653 s of the 1500).
 remote=emp_remote_test
+# The node tier's tests (emp_node_test) run on the stock lines, and on the
+# debug line in its fault-injection pass only, for CI's time as above.
+node=emp_node_test
 case "$(cut -d' ' -f1 /emp/kernel 2>/dev/null)" in
 6.12) qemu="emp_qemu.sh perf_events.sh" ;;
-debug) kvm= policy= tools= events= remote= ;;
+debug) kvm= policy= tools= events= remote= node= ;;
 sid) policy= tools= events= ;;
 *) tools= policy= ;;
 esac
 for t in ${EMP_TESTS:-devices.sh module_load.sh emp_ctl_test empctl.sh \
 	emp_create_test emp_ioctl_test emp_paging_test emp_huge_test emp_concurrency_test emp_lifecycle_test emp_monitor_test emp_discard_test emp_fs_test \
-	emp_ioerr_test emp_tiers_test emp_node_test $remote emp_remote_drop_test $tools empctl_remote.sh $events vmd_rdma.sh rdma_tier.sh $policy $kvm $qemu emp_leak_test $kvm_late module_unload.sh}; do
+	emp_ioerr_test emp_tiers_test $node $remote emp_remote_drop_test $tools empctl_remote.sh $events vmd_rdma.sh rdma_tier.sh $policy $kvm $qemu emp_leak_test $kvm_late module_unload.sh}; do
 	echo "# ==== $t"
 	if [ ! -x "./$t" ]; then
 		echo "TAP version 13"; echo "1..1"; echo "not ok 1 $t: missing from the initramfs"
