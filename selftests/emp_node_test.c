@@ -143,33 +143,40 @@ TEST(memory_comes_from_its_node_and_goes_back)
 	close(ctl);
 }
 
+/* The fixtures' set-up and tear-down: /dev/emp open, no instance left. */
+static int fix_up(struct __test_metadata *_metadata)
+{
+	int ctl = emp_ctl_open();
+
+	EXPECT_LE(0, ctl);
+	if (ctl >= 0)
+		et_destroy_all(ctl);
+	return ctl;
+}
+
+static void fix_down(int ctl)
+{
+	if (ctl >= 0) {
+		et_destroy_all(ctl);
+		close(ctl);
+	}
+}
+
 FIXTURE(matrix) {
 	int ctl;
 };
 
-FIXTURE_VARIANT(matrix) {
-	uint32_t block;
-	uint32_t sub;
-	uint64_t budget;
-};
-
-FIXTURE_VARIANT_ADD(matrix, b4k_s4k) { 4 << 10, 4 << 10, 256 << 10 };
-FIXTURE_VARIANT_ADD(matrix, b64k_s4k) { 64 << 10, 4 << 10, 512 << 10 };
-FIXTURE_VARIANT_ADD(matrix, b64k_s64k) { 64 << 10, 64 << 10, 512 << 10 };
-FIXTURE_VARIANT_ADD(matrix, b2m_s64k) { 2 << 20, 64 << 10, 4 << 20 };
-FIXTURE_VARIANT_ADD(matrix, b2m_s128k) { 2 << 20, 128 << 10, 4 << 20 };
+ET_MATRIX_VARIANTS(matrix);
 
 FIXTURE_SETUP(matrix)
 {
-	self->ctl = emp_ctl_open();
+	self->ctl = fix_up(_metadata);
 	ASSERT_LE(0, self->ctl);
-	et_destroy_all(self->ctl);
 }
 
 FIXTURE_TEARDOWN(matrix)
 {
-	et_destroy_all(self->ctl);
-	close(self->ctl);
+	fix_down(self->ctl);
 }
 
 /*
@@ -181,7 +188,8 @@ TEST_F_TIMEOUT(matrix, integrity, 120)
 	uint64_t size = 4 * variant->budget;
 	size_t n = size / ET_PAGE;
 	uint8_t *m;
-	int fd;
+	long bad;
+	int fd, word;
 
 	ASSERT_EQ(0, create_node(self->ctl, "mx", test_node(), size, variant->block,
 				 variant->sub, variant->budget));
@@ -189,19 +197,13 @@ TEST_F_TIMEOUT(matrix, integrity, 120)
 	ASSERT_LE(0, fd);
 	m = et_map(fd, size, 0);
 	ASSERT_NE(MAP_FAILED, m);
-	for (size_t pg = 0; pg < n; pg++)
-		et_fill_page(m + pg * ET_PAGE, pg, 8);
-	for (size_t pg = n; pg-- > 0;) {
-		int bad = et_check_ver(m + pg * ET_PAGE, pg, 8);
-
-		ASSERT_EQ(-1, bad) TH_LOG("page %zu word %d", pg, bad);
-	}
+	bad = et_fill_check(m, n, 8, &word);
+	ASSERT_EQ(-1, bad) TH_LOG("page %ld word %d", bad, word);
 	for (size_t pg = 0; pg < n; pg += 2)
 		et_fill_page(m + pg * ET_PAGE, pg, 9);
 	for (size_t pg = 0; pg < n; pg++) {
-		int bad = et_check_ver(m + pg * ET_PAGE, pg, pg % 2 ? 8 : 9);
-
-		ASSERT_EQ(-1, bad) TH_LOG("page %zu word %d (second pass)", pg, bad);
+		word = et_check_ver(m + pg * ET_PAGE, pg, pg % 2 ? 8 : 9);
+		ASSERT_EQ(-1, word) TH_LOG("page %zu word %d (second pass)", pg, word);
 	}
 	munmap(m, size);
 	close(fd);
@@ -236,15 +238,13 @@ FIXTURE_VARIANT_ADD(par, b64k_s4k) { 64 << 10, 4 << 10, 512 << 10 };
 
 FIXTURE_SETUP(par)
 {
-	self->ctl = emp_ctl_open();
+	self->ctl = fix_up(_metadata);
 	ASSERT_LE(0, self->ctl);
-	et_destroy_all(self->ctl);
 }
 
 FIXTURE_TEARDOWN(par)
 {
-	et_destroy_all(self->ctl);
-	close(self->ctl);
+	fix_down(self->ctl);
 }
 
 struct par_arg {
@@ -337,7 +337,8 @@ TEST(node_and_nvme_from_a_spec)
 	struct emp_spec s;
 	size_t n;
 	uint8_t *m;
-	int ctl, fd;
+	long bad;
+	int ctl, fd, word;
 
 	snprintf(spec, sizeof(spec), "node:%u:4|%s:4:0|dram:1", test_node(), et_dev());
 	ASSERT_EQ(0, emp_spec_parse(spec, &s, err, sizeof(err))) TH_LOG("%s", err);
@@ -357,13 +358,8 @@ TEST(node_and_nvme_from_a_spec)
 	n = c.inst_size / ET_PAGE;
 	m = et_map(fd, c.inst_size, 0);
 	ASSERT_NE(MAP_FAILED, m);
-	for (size_t pg = 0; pg < n; pg++)
-		et_fill_page(m + pg * ET_PAGE, pg, 3);
-	for (size_t pg = n; pg-- > 0;) {
-		int bad = et_check_ver(m + pg * ET_PAGE, pg, 3);
-
-		ASSERT_EQ(-1, bad) TH_LOG("page %zu word %d", pg, bad);
-	}
+	bad = et_fill_check(m, n, 3, &word);
+	ASSERT_EQ(-1, bad) TH_LOG("page %ld word %d", bad, word);
 	munmap(m, c.inst_size);
 	close(fd);
 	check_counters(_metadata, ctl, "mix");

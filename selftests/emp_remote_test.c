@@ -234,17 +234,7 @@ FIXTURE(matrix) {
 	uint16_t port;
 };
 
-FIXTURE_VARIANT(matrix) {
-	uint32_t block;
-	uint32_t sub;
-	uint64_t budget;
-};
-
-FIXTURE_VARIANT_ADD(matrix, b4k_s4k) { 4 << 10, 4 << 10, 256 << 10 };
-FIXTURE_VARIANT_ADD(matrix, b64k_s4k) { 64 << 10, 4 << 10, 512 << 10 };
-FIXTURE_VARIANT_ADD(matrix, b64k_s64k) { 64 << 10, 64 << 10, 512 << 10 };
-FIXTURE_VARIANT_ADD(matrix, b2m_s64k) { 2 << 20, 64 << 10, 4 << 20 };
-FIXTURE_VARIANT_ADD(matrix, b2m_s128k) { 2 << 20, 128 << 10, 4 << 20 };
+ET_MATRIX_VARIANTS(matrix);
 
 FIXTURE_SETUP(matrix)
 {
@@ -270,19 +260,15 @@ static void matrix_pass(struct __test_metadata *_metadata, int ctl, const char *
 	struct emp_stat st;
 	size_t n = size / ET_PAGE;
 	uint8_t *m;
-	int fd;
+	long bad;
+	int fd, word;
 
 	fd = et_open_node(name, O_RDWR);
 	ASSERT_LE(0, fd);
 	m = et_map(fd, size, 0);
 	ASSERT_NE(MAP_FAILED, m);
-	for (size_t pg = 0; pg < n; pg++)
-		et_fill_page(m + pg * ET_PAGE, pg, 8);
-	for (size_t pg = n; pg-- > 0;) {
-		int bad = et_check_ver(m + pg * ET_PAGE, pg, 8);
-
-		ASSERT_EQ(-1, bad) TH_LOG("page %zu word %d", pg, bad);
-	}
+	bad = et_fill_check(m, n, 8, &word);
+	ASSERT_EQ(-1, bad) TH_LOG("page %ld word %d", bad, word);
 	munmap(m, size);
 	close(fd);
 	ASSERT_EQ(0, emp_stat(ctl, name, &st));

@@ -799,4 +799,38 @@ static inline int et_nullb_badblocks(struct et_nullb *nb, uint64_t first,
 	return 0;
 }
 
+/*
+ * Fill pages 0..@n-1 of @m with version @ver, then check them in reverse
+ * order (the first written went to the tier first). Return: -1 when all
+ * are right, else the first wrong page, with its wrong word in *@word.
+ */
+static inline long et_fill_check(uint8_t *m, size_t n, uint32_t ver, int *word)
+{
+	for (size_t pg = 0; pg < n; pg++)
+		et_fill_page(m + pg * ET_PAGE, pg, ver);
+	for (size_t pg = n; pg-- > 0;) {
+		*word = et_check_ver(m + pg * ET_PAGE, pg, ver);
+		if (*word != -1)
+			return (long)pg;
+	}
+	return -1;
+}
+
+/*
+ * The integrity matrix's geometries (the remote and node tier tests): for
+ * fixture @f, its variant struct (block, sub, budget: a DRAM budget of a
+ * few blocks) and the five block/subblock pairs. After FIXTURE(@f).
+ */
+#define ET_MATRIX_VARIANTS(f)							\
+	FIXTURE_VARIANT(f) {							\
+		uint32_t block;							\
+		uint32_t sub;							\
+		uint64_t budget;						\
+	};									\
+	FIXTURE_VARIANT_ADD(f, b4k_s4k) { 4 << 10, 4 << 10, 256 << 10 };	\
+	FIXTURE_VARIANT_ADD(f, b64k_s4k) { 64 << 10, 4 << 10, 512 << 10 };	\
+	FIXTURE_VARIANT_ADD(f, b64k_s64k) { 64 << 10, 64 << 10, 512 << 10 };	\
+	FIXTURE_VARIANT_ADD(f, b2m_s64k) { 2 << 20, 64 << 10, 4 << 20 };	\
+	FIXTURE_VARIANT_ADD(f, b2m_s128k) { 2 << 20, 128 << 10, 4 << 20 }
+
 #endif /* EMP_SELFTEST_H */
