@@ -214,14 +214,14 @@ TEST_F_TIMEOUT(matrix, integrity, 120)
 /*
  * Four threads on one instance, pages dealt out round-robin so every block
  * is shared: each thread checks the version its page has and writes the
- * next, at random, 1500 times, over a working set 4x the budget. Nearly
+ * next, at random, 1000 times, over a working set 4x the budget. Nearly
  * every access misses and moves a subblock each way. On 4K and 64K blocks
  * of 4 KiB subblocks: those share blocks between threads page by page
  * (larger subblocks and blocks only move more bytes per miss, which the
  * matrix above covers; 2 MiB blocks took 2-10 s for 100 rounds each).
  */
 #define PAR_THREADS	4
-#define PAR_ROUNDS	1500
+#define PAR_ROUNDS	1000
 
 FIXTURE(par) {
 	int ctl;

@@ -38,12 +38,10 @@ tools="empctl_instances.sh preload_heap.sh man_examples.sh empd.sh"
 # on the stock lines only: both for CI's time since the monitoring, discard,
 # empfs and balancer tests came (the lines took 1653 s of the 1500).
 remote=emp_remote_test
-# The node tier's tests (emp_node_test) run on the stock lines, and on the
-# debug line in its fault-injection pass only, for CI's time as above.
 node=emp_node_test
 case "$(cut -d' ' -f1 /emp/kernel 2>/dev/null)" in
 6.12) qemu="emp_qemu.sh perf_events.sh" ;;
-debug) kvm= policy= tools= events= remote= node= ;;
+debug) kvm= policy= tools= events= remote= ;;
 sid) policy= tools= events= ;;
 *) tools= policy= ;;
 esac
