@@ -195,7 +195,8 @@ clean:
 
 # --- vmd: the donor daemon (tools/vmd/), its test client and fuzzer ---------
 # (selftests/vmd/: vmd-client and vmd-fuzz, run against vmd on the host by
-# selftests/vmd/host-test.sh and in the guests by vmd_rdma.sh)
+# selftests/vmd/host-test.sh and in the guests by vmd_rdma.sh; the etcd
+# registry by selftests/vmd/etcd-test.sh)
 VMD_DIR  := tools/vmd
 VMD_HDR  := $(VMD_DIR)/wire.h $(VMD_DIR)/vmd.h uapi/linux/emp_wire.h
 VMDT_DIR := selftests/vmd
@@ -204,11 +205,17 @@ VMD_CFLAGS = $(UCFLAGS) -I$(EMP_TOP)/$(VMD_DIR) -D_GNU_SOURCE -pthread
 tools: build/tools/vmd
 selftests: build/selftests/vmd-client build/selftests/vmd-fuzz
 
-# Only libemp's size helpers: vmd does not need the rest.
+# Only libemp's size helpers: vmd does not need the rest. libcurl reaches
+# etcd's HTTP/JSON gateway for --etcd (registry.c; etcd.c is its pure part),
+# loaded then with dlopen: its headers are needed to build, not the library
+# to run.
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   := -ldl
 build/tools/vmd: $(VMD_DIR)/vmd.c $(VMD_DIR)/tcp.c $(VMD_DIR)/rdma.c $(VMD_DIR)/wire.c \
-		 tools/lib/emp_size.c $(VMD_HDR)
+		 $(VMD_DIR)/registry.c $(VMD_DIR)/etcd.c tools/lib/emp_size.c $(VMD_HDR) \
+		 $(VMD_DIR)/etcd.h
 	@mkdir -p $(@D)
-	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs
+	$(CC) $(VMD_CFLAGS) $(CURL_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs $(CURL_LIBS)
 
 build/selftests/vmd-client: $(VMDT_DIR)/vmd-client.c $(VMDT_DIR)/rclient.c $(VMDT_DIR)/client.c \
 			    $(VMD_DIR)/wire.c $(VMDT_DIR)/rclient.h $(VMDT_DIR)/client.h $(VMD_HDR)
@@ -221,6 +228,10 @@ build/selftests/vmd-fuzz: $(VMDT_DIR)/vmd-fuzz.c $(VMDT_DIR)/client.c $(VMD_DIR)
 	$(CC) $(VMD_CFLAGS) -o $@ $(filter %.c,$^)
 
 build/unit/wire_test: selftests/unit/wire_test.c $(VMD_DIR)/wire.c $(VMD_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(VMD_CFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $(filter %.c,$^)
+
+build/unit/etcd_test: selftests/unit/etcd_test.c $(VMD_DIR)/etcd.c $(VMD_DIR)/etcd.h
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $(filter %.c,$^)
 

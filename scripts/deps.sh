@@ -2,7 +2,9 @@
 # Install the Debian packages the build, the tests and the guests need
 # (only those missing). Never touches the host kernel. debootstrap makes the
 # build chroot of the sid line (scripts/chroot.sh); flex, bison and libssl-dev
-# build the debug kernel (scripts/debug-kernel.sh).
+# build the debug kernel (scripts/debug-kernel.sh); libcurl4-openssl-dev
+# builds vmd (--etcd), whose host test runs etcd, etcdctl and python3
+# (selftests/vmd/etcd-test.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,6 +14,7 @@ PKGS="gcc make libc6-dev libelf-dev bc kmod file cpio xz-utils zstd dwarves
 	librdmacm-dev libibverbs-dev ibverbs-providers iproute2 libnl-3-dev libnl-genl-3-dev
 	fio perftest gnuplot-nox linux-perf
 	flex bison libssl-dev
+	libcurl4-openssl-dev etcd-server etcd-client python3
 	${EMP_EXTRA_PKGS:-}"
 
 missing=

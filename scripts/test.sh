@@ -63,8 +63,13 @@ if [ -x "$EMP_TOP/build/tools/vmd" ]; then
 	# Appends "vmd-host P F S" to the counts.
 	"$EMP_TOP/scripts/tap-count.sh" "$EMP_OUT/vmd-host.tap" vmd-host ||
 		grep -E '^not ok|^#' "$EMP_OUT/vmd-host.tap" | tail -n 40
+	# The cluster registry (--etcd) against a private etcd: "vmd-etcd P F S".
+	"$EMP_TOP/selftests/vmd/etcd-test.sh" > "$EMP_OUT/vmd-etcd.tap" 2> "$EMP_OUT/vmd-etcd.log"
+	"$EMP_TOP/scripts/tap-count.sh" "$EMP_OUT/vmd-etcd.tap" vmd-etcd ||
+		grep -E '^not ok|^#' "$EMP_OUT/vmd-etcd.tap" | tail -n 40
 else
 	fail_step vmd-host
+	fail_step vmd-etcd
 fi
 # --- end vmd -----------------------------------------------------------------
 

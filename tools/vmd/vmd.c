@@ -6,7 +6,7 @@
  *
  * This file: command line, the memory pool and its sessions, the log, and
  * the main loop that drives the transports (tcp.c, rdma.c) and stops on
- * SIGTERM/SIGINT.
+ * SIGTERM/SIGINT. With --etcd, registry.c announces the donor in etcd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "etcd.h"
 #include "libemp.h"
 #include "vmd.h"
 
@@ -102,6 +103,16 @@ void vmd_log_refused(const struct vmd_peer *p, uint32_t status, const char *reas
 		wire_status_name(status), reason);
 }
 
+uint64_t vmd_pool_free(void)
+{
+	uint64_t free_bytes;
+
+	pthread_mutex_lock(&pool_lock);
+	free_bytes = vmd_cfg.pool_bytes - pool_used;
+	pthread_mutex_unlock(&pool_lock);
+	return free_bytes;
+}
+
 bool vmd_conn_get(void)
 {
 	bool ok;
@@ -155,6 +166,7 @@ static struct vmd_session *session_new(uint64_t size, struct wire_hello_reply *r
 	}
 	pool_used += size;	/* reserved now, so racing HELLOs see it */
 	pthread_mutex_unlock(&pool_lock);
+	vmd_registry_note();
 
 	/* A fresh anonymous mapping reads as zeros: nothing of an earlier client. */
 	s->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -164,6 +176,7 @@ static struct vmd_session *session_new(uint64_t size, struct wire_hello_reply *r
 		pthread_mutex_lock(&pool_lock);
 		pool_used -= size;
 		pthread_mutex_unlock(&pool_lock);
+		vmd_registry_note();
 		free(s);
 		wire_reply_refuse(rep, EMP_WIRE_ENOMEM, msg);
 		return NULL;
@@ -281,6 +294,7 @@ void vmd_session_put(struct vmd_session *s, const struct vmd_peer *peer)
 		refs == 1 ? "" : "s");
 	if (refs)
 		return;
+	vmd_registry_note();
 	munmap(s->mem, s->size);
 	vmd_log("session %016llx freed, %s back to the pool", (unsigned long long)s->id,
 		fmt_size(s->size, a, sizeof(a)));
@@ -292,6 +306,7 @@ void vmd_session_put(struct vmd_session *s, const struct vmd_peer *peer)
 static const char usage[] =
 "usage: vmd -m MiB [-p PORT] [-d RDMA_DEVICE] [-a ADDRESS] [--tcp]\n"
 "           [--secret-file FILE | --secret STRING] [--max-clients N] [-v]\n"
+"           [--etcd URL [--domain LABEL] [--announce ADDR] [--etcd-ttl S]]\n"
 "\n"
 "Export MiB of this machine's DRAM to EMP compute nodes (the remote DRAM\n"
 "tier of emp.ko). One vmd serves RDMA and TCP clients at once from one pool:\n"
@@ -307,6 +322,18 @@ static const char usage[] =
 "      --max-clients N     connections at once, both transports (default 1024)\n"
 "  -v, --verbose      log every malformed message and connection event\n"
 "  -h, --help         this text\n"
+"\n"
+"Cluster registry (etcd v3, through its HTTP/JSON gateway):\n"
+"      --etcd URL          register at this etcd endpoint (http://HOST:PORT) under\n"
+"                          /emp/v1/donors/DOMAIN/ADDR:PORT, bound to a lease kept\n"
+"                          alive, with the free memory kept current; removed on\n"
+"                          SIGTERM/SIGINT, or when the lease expires if vmd dies.\n"
+"                          vmd exits 1 if it cannot register at start; later it\n"
+"                          keeps serving and retries until etcd is back\n"
+"      --domain LABEL      failure domain, e.g. a rack (default: the host name)\n"
+"      --announce ADDR     address compute nodes use (default: -a's; required\n"
+"                          when vmd listens on every address)\n"
+"      --etcd-ttl S        lease TTL in seconds, 2..3600 (default 10)\n"
 "\n"
 "Each client gets its own zero-filled region (a session), which further\n"
 "connections of that client join by session number; the region is freed\n"
@@ -358,9 +385,53 @@ static void read_secret_file(const char *path)
 	explicit_bzero(buf, sizeof(buf));
 }
 
+/* -a ADDRESS is every address: 0.0.0.0 or ::. */
+static bool is_wildcard(const char *a)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, a, &a4) == 1)
+		return a4.s_addr == htonl(INADDR_ANY);
+	return inet_pton(AF_INET6, a, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6);
+}
+
+/* --etcd and its companions, after the rest of the command line. */
+static void check_registry_args(void)
+{
+	static char host[256];
+	char msg[128];
+
+	if (!vmd_cfg.etcd_url) {
+		if (vmd_cfg.domain || vmd_cfg.announce || vmd_cfg.etcd_ttl)
+			die_usage("%s", "--domain, --announce and --etcd-ttl need --etcd URL");
+		return;
+	}
+	if (etcd_url_check(vmd_cfg.etcd_url, msg, sizeof(msg)))
+		die_usage("--etcd: %s", msg);
+	if (!vmd_cfg.etcd_ttl)
+		vmd_cfg.etcd_ttl = 10;
+	if (!vmd_cfg.domain) {
+		if (gethostname(host, sizeof(host) - 1) || !etcd_label_ok(host))
+			die_usage("%s", "--etcd: the host name is no failure-domain label; give --domain LABEL");
+		vmd_cfg.domain = host;
+	}
+	if (!etcd_label_ok(vmd_cfg.domain))
+		die_usage("--domain %s: want 1 to 63 of A-Z a-z 0-9 . _ -", vmd_cfg.domain);
+	if (!vmd_cfg.announce) {
+		if (!vmd_cfg.address || is_wildcard(vmd_cfg.address))
+			die_usage("%s", "--etcd: vmd listens on every address; give --announce ADDR, "
+				  "the address compute nodes reach it at (or -a ADDRESS)");
+		vmd_cfg.announce = vmd_cfg.address;
+	}
+	if (!etcd_host_ok(vmd_cfg.announce) || is_wildcard(vmd_cfg.announce))
+		die_usage("--announce %s: want an IP address or a host name", vmd_cfg.announce);
+}
+
 static void parse_args(int argc, char **argv)
 {
-	enum { OPT_TCP = 256, OPT_SECRET_FILE, OPT_SECRET, OPT_MAX_CLIENTS };
+	enum { OPT_TCP = 256, OPT_SECRET_FILE, OPT_SECRET, OPT_MAX_CLIENTS, OPT_ETCD,
+	       OPT_DOMAIN, OPT_ANNOUNCE, OPT_ETCD_TTL };
 	static const struct option opts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "port", required_argument, NULL, 'p' },
@@ -370,6 +441,10 @@ static void parse_args(int argc, char **argv)
 		{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },
 		{ "secret", required_argument, NULL, OPT_SECRET },
 		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+		{ "etcd", required_argument, NULL, OPT_ETCD },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
+		{ "announce", required_argument, NULL, OPT_ANNOUNCE },
+		{ "etcd-ttl", required_argument, NULL, OPT_ETCD_TTL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -422,6 +497,22 @@ static void parse_args(int argc, char **argv)
 				die_usage("--max-clients %s: want a number 1..65536", optarg);
 			vmd_cfg.max_conns = (unsigned int)v;
 			break;
+		case OPT_ETCD:
+			vmd_cfg.etcd_url = optarg;
+			break;
+		case OPT_DOMAIN:
+			vmd_cfg.domain = optarg;
+			break;
+		case OPT_ANNOUNCE:
+			vmd_cfg.announce = optarg;
+			break;
+		case OPT_ETCD_TTL:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 2 || v > 3600)
+				die_usage("--etcd-ttl %s: want seconds 2..3600", optarg);
+			vmd_cfg.etcd_ttl = v;
+			break;
 		case 'v':
 			vmd_cfg.verbose = true;
 			break;
@@ -439,6 +530,7 @@ static void parse_args(int argc, char **argv)
 		die_usage("%s", "-m MiB is required: how much memory to export");
 	if (!vmd_cfg.device && !vmd_cfg.tcp)
 		die_usage("%s", "nothing to serve: give -d RDMA_DEVICE, --tcp, or both");
+	check_registry_args();
 }
 
 /* --- main loop -------------------------------------------------------------- */
@@ -457,6 +549,7 @@ int main(int argc, char **argv)
 	char a[32];
 
 	parse_args(argc, argv);
+	vmd_registry_init();
 
 	/* Signals arrive through signalfd in this loop, never in a thread. */
 	sigemptyset(&sigs);
@@ -486,6 +579,13 @@ int main(int argc, char **argv)
 			close(sfd);
 			return 1;
 		}
+	}
+	/* Announced once it listens; at start etcd must answer (registry.c). */
+	if (vmd_registry_start()) {
+		for (i = nr_tr; i--; )
+			tr[i]->stop();
+		close(sfd);
+		return 1;
 	}
 	vmd_log("serving %s, protocol %u.%u, %s, at most %u connections",
 		fmt_size(vmd_cfg.pool_bytes, a, sizeof(a)), EMP_WIRE_MAJOR, EMP_WIRE_MINOR,
@@ -527,6 +627,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* Out of the registry first, so no compute node picks a donor that goes. */
+	vmd_registry_stop();
 	for (i = nr_tr; i--; )
 		tr[i]->stop();
 	close(sfd);

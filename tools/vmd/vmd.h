@@ -24,6 +24,10 @@ struct vmd_config {
 	uint8_t secret[EMP_WIRE_SECRET_MAX];	/* zero-padded */
 	unsigned int max_conns;		/* --max-clients: connections at once */
 	bool verbose;			/* -v */
+	const char *etcd_url;		/* --etcd: register there, NULL for not */
+	const char *domain;		/* --domain: failure domain, or the host name */
+	const char *announce;		/* --announce, or -a: the address clients use */
+	long etcd_ttl;			/* --etcd-ttl: lease TTL, seconds */
 };
 extern struct vmd_config vmd_cfg;
 
@@ -80,6 +84,23 @@ void vmd_log_refused(const struct vmd_peer *p, uint32_t status, const char *reas
 
 /* Drop a connection's reference; logs the disconnect. */
 void vmd_session_put(struct vmd_session *s, const struct vmd_peer *peer);
+
+/* Bytes of the pool not held by a session. Context: takes the pool lock. */
+uint64_t vmd_pool_free(void);
+
+/*
+ * The cluster registry (registry.c, --etcd), vmd.c's calls into it:
+ * vmd_registry_init() first of all; vmd_registry_start() once the
+ * transports listen (0, or -1 after logging why: vmd exits 1);
+ * vmd_registry_note() whenever the pool's free bytes changed (any thread,
+ * no lock held); vmd_registry_stop() before the transports stop: it
+ * revokes the lease, so the key goes at once. Without --etcd they do
+ * nothing.
+ */
+void vmd_registry_init(void);
+int vmd_registry_start(void);
+void vmd_registry_note(void);
+void vmd_registry_stop(void);
 
 /* Count a new connection against --max-clients. Return: false if full. */
 bool vmd_conn_get(void);
