@@ -42,7 +42,7 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 static int same_tier(const struct emp_tier *a, const struct emp_tier *b)
 {
 	return a->kind == b->kind && a->flags == b->flags && a->size == b->size &&
-	       a->offset == b->offset && a->port == b->port &&
+	       a->offset == b->offset && a->port == b->port && a->node == b->node &&
 	       !memcmp(a->path, b->path, sizeof(a->path)) &&
 	       a->secret_len == b->secret_len && !memcmp(a->secret, b->secret, sizeof(a->secret));
 }
@@ -86,7 +86,7 @@ static void check_accepted(const struct emp_spec *s)
 		const char *host = s->host[i];
 
 		CHECK(memchr(host, '\0', EMP_PATH_MAX) != NULL);
-		if (t->kind == EMP_TIER_BDEV) {
+		if (t->kind == EMP_TIER_BDEV || t->kind == EMP_TIER_NODE) {
 			CHECK(host[0] == '\0');
 		} else if (host[0]) {
 			/* A name: kept as written, not an address, no ':' to confuse. */
@@ -99,7 +99,8 @@ static void check_accepted(const struct emp_spec *s)
 
 		CHECK(t->size != 0);
 		CHECK(memchr(t->path, '\0', sizeof(t->path)) != NULL);
-		CHECK(t->path[0] != '\0');
+		CHECK((t->path[0] != '\0') == (t->kind != EMP_TIER_NODE));
+		CHECK(t->node == 0 || t->kind == EMP_TIER_NODE);
 		switch (t->kind) {
 		case EMP_TIER_BDEV:
 			CHECK(!strncmp(t->path, "/dev/", 5));
@@ -109,6 +110,9 @@ static void check_accepted(const struct emp_spec *s)
 		case EMP_TIER_RDMA:
 		case EMP_TIER_TCP:
 			CHECK(t->port != 0 && t->offset == 0);
+			break;
+		case EMP_TIER_NODE:
+			CHECK(t->port == 0 && t->offset == 0 && t->secret_len == 0);
 			break;
 		default:
 			CHECK(!"unknown kind");
