@@ -27,16 +27,7 @@ trap cleanup EXIT
 trap "exit 1" INT TERM
 
 PLAN=12
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $*"; }
-check() {	# check "description" command...
-	local d=$1; shift
-	if "$@" > "$work/out" 2>&1; then ok "$d"; else
-		not_ok "$d"; sed 's/^/#   /' "$work/out"
-	fi
-}
-show_log() { echo "#   log ($1):"; tail -n 15 "$1" | sed 's/^/#   /'; }
+. "$here/tap.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 

@@ -21,16 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); failed=1; echo "not ok $n $*"; }
-check() {	# check "description" command...
-	local d=$1; shift
-	if "$@" > "$work/out" 2>&1; then ok "$d"; else
-		not_ok "$d"; sed 's/^/#   /' "$work/out"
-	fi
-}
-show_log() { echo "#   vmd log ($1):"; tail -n 15 "$1" | sed 's/^/#   /'; }
+. "$(dirname "$0")/tap.sh"
 
 # start_vmd LOG ARGS...: vmd on a free port of 127.0.0.1; sets vmd_pid, port.
 start_vmd() {
