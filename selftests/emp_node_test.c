@@ -62,16 +62,10 @@ static void node_tier(struct emp_tier *t, unsigned int nid, uint64_t size)
 static int create_node(int ctl, const char *name, unsigned int nid, uint64_t size,
 		       uint32_t block, uint32_t sub, uint64_t budget)
 {
-	struct emp_create c;
 	struct emp_tier t;
 
-	memset(&c, 0, sizeof(c));
-	emp_set_name(c.name, name);
-	c.block_size = block;
-	c.subblock_size = sub;
-	c.dram_budget = budget;
 	node_tier(&t, nid, size);
-	return emp_create(ctl, &c, &t, 1);
+	return et_create_tiers(ctl, name, block, sub, budget, &t, 1);
 }
 
 /* The counters of a quiet instance whose data all went through its tiers. */

@@ -152,14 +152,7 @@ static inline void tcp_tier(struct emp_tier *t, uint16_t port, uint64_t size, co
 static inline int create(int ctl, const char *name, uint32_t block, uint32_t sub,
 			 uint64_t budget, const struct emp_tier *tiers, unsigned int n)
 {
-	struct emp_create c;
-
-	memset(&c, 0, sizeof(c));
-	emp_set_name(c.name, name);
-	c.block_size = block;
-	c.subblock_size = sub;
-	c.dram_budget = budget;
-	return emp_create(ctl, &c, tiers, n);
+	return et_create_tiers(ctl, name, block, sub, budget, tiers, n);
 }
 
 /* Set the link the donor is reached over up or down. Return: 0 or -1. */

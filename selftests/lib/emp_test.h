@@ -88,6 +88,20 @@ static inline int et_create(int ctl, const char *name, const struct et_geom *g)
 	return emp_create(ctl, &c, &t, 1);
 }
 
+/* Create @name of @n tiers with this geometry, its size their sum. Return: 0 or -errno. */
+static inline int et_create_tiers(int ctl, const char *name, uint32_t block, uint32_t sub,
+				  uint64_t budget, const struct emp_tier *tiers, unsigned int n)
+{
+	struct emp_create c;
+
+	memset(&c, 0, sizeof(c));
+	emp_set_name(c.name, name);
+	c.block_size = block;
+	c.subblock_size = sub;
+	c.dram_budget = budget;
+	return emp_create(ctl, &c, tiers, n);
+}
+
 /* Destroy @name if it exists (a leftover of an earlier, killed test). */
 static inline void et_destroy_quiet(int ctl, const char *name)
 {
