@@ -25,7 +25,11 @@ KSEL := $(if $(filter command line environment environment override,$(origin KDI
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 WFLAGS  := -Wall -Wextra -Werror -Wno-unused-parameter
-UCFLAGS  = $(CFLAGS) $(WFLAGS) -I$(EMP_TOP)/uapi -I$(EMP_TOP)/tools/lib
+# libcurl's headers: libemp's etcd client loads the library itself with
+# dlopen (tools/lib/emp_etcd_http.c), so tools link neither it nor -ldl.
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   := -ldl
+UCFLAGS  = $(CFLAGS) $(WFLAGS) -I$(EMP_TOP)/uapi -I$(EMP_TOP)/tools/lib $(CURL_CFLAGS)
 
 LIB_SRC  := $(wildcard tools/lib/*.c)
 LIB_OBJ  := $(patsubst tools/lib/%.c,build/tools/lib/%.o,$(LIB_SRC))
@@ -205,15 +209,12 @@ VMD_CFLAGS = $(UCFLAGS) -I$(EMP_TOP)/$(VMD_DIR) -D_GNU_SOURCE -pthread
 tools: build/tools/vmd
 selftests: build/selftests/vmd-client build/selftests/vmd-fuzz
 
-# Only libemp's size helpers: vmd does not need the rest. libcurl reaches
-# etcd's HTTP/JSON gateway for --etcd (registry.c; etcd.c is its pure part),
-# loaded then with dlopen: its headers are needed to build, not the library
-# to run.
-CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
-CURL_LIBS   := -ldl
+# Only libemp's size helpers and etcd client: vmd does not need the rest.
+# libcurl reaches etcd's HTTP/JSON gateway for --etcd (registry.c, with
+# libemp's emp_etcd_http.c), loaded then with dlopen: CURL_CFLAGS (above).
 build/tools/vmd: $(VMD_DIR)/vmd.c $(VMD_DIR)/tcp.c $(VMD_DIR)/rdma.c $(VMD_DIR)/wire.c \
-		 $(VMD_DIR)/registry.c $(VMD_DIR)/etcd.c tools/lib/emp_size.c $(VMD_HDR) \
-		 $(VMD_DIR)/etcd.h
+		 $(VMD_DIR)/registry.c tools/lib/emp_etcd.c tools/lib/emp_etcd_http.c \
+		 tools/lib/emp_size.c $(VMD_HDR) tools/lib/emp_etcd.h
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) $(CURL_CFLAGS) -o $@ $(filter %.c,$^) -lrdmacm -libverbs $(CURL_LIBS)
 
@@ -231,7 +232,7 @@ build/unit/wire_test: selftests/unit/wire_test.c $(VMD_DIR)/wire.c $(VMD_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $(filter %.c,$^)
 
-build/unit/etcd_test: selftests/unit/etcd_test.c $(VMD_DIR)/etcd.c $(VMD_DIR)/etcd.h
+build/unit/etcd_test: selftests/unit/etcd_test.c tools/lib/emp_etcd.c tools/lib/emp_etcd.h
 	@mkdir -p $(@D)
 	$(CC) $(VMD_CFLAGS) $(KSFT_CFLAGS) -fsanitize=address,undefined -o $@ $(filter %.c,$^)
 

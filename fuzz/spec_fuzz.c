@@ -76,7 +76,7 @@ static void check_accepted(const struct emp_spec *s)
 	struct emp_spec again;
 	struct emp_create c;
 	uint64_t sum = 0;
-	unsigned int i, named = 0;
+	unsigned int i, named = 0, clusters = 0;
 	int n;
 
 	CHECK(s->nr_tiers <= EMP_MAX_TIERS);
@@ -86,7 +86,8 @@ static void check_accepted(const struct emp_spec *s)
 		const char *host = s->host[i];
 
 		CHECK(memchr(host, '\0', EMP_PATH_MAX) != NULL);
-		if (t->kind == EMP_TIER_BDEV || t->kind == EMP_TIER_NODE) {
+		if (t->kind == EMP_TIER_BDEV || t->kind == EMP_TIER_NODE ||
+		    t->kind == EMP_TIER_CLUSTER) {
 			CHECK(host[0] == '\0');
 		} else if (host[0]) {
 			/* A name: kept as written, not an address, no ':' to confuse. */
@@ -99,7 +100,8 @@ static void check_accepted(const struct emp_spec *s)
 
 		CHECK(t->size != 0);
 		CHECK(memchr(t->path, '\0', sizeof(t->path)) != NULL);
-		CHECK((t->path[0] != '\0') == (t->kind != EMP_TIER_NODE));
+		CHECK((t->path[0] != '\0') ==
+		      (t->kind != EMP_TIER_NODE && t->kind != EMP_TIER_CLUSTER));
 		CHECK(t->node == 0 || t->kind == EMP_TIER_NODE);
 		switch (t->kind) {
 		case EMP_TIER_BDEV:
@@ -113,6 +115,15 @@ static void check_accepted(const struct emp_spec *s)
 			break;
 		case EMP_TIER_NODE:
 			CHECK(t->port == 0 && t->offset == 0 && t->secret_len == 0);
+			break;
+		case EMP_TIER_CLUSTER:
+			/* One at most; its options in range; never handed to emp.ko. */
+			CHECK(t->port == 0 && t->offset == 0 && t->secret_len == 0);
+			CHECK(!clusters++);
+			CHECK(s->cluster.transport == EMP_TIER_TCP ||
+			      s->cluster.transport == EMP_TIER_RDMA);
+			CHECK(s->cluster.spread >= 1 &&
+			      s->cluster.spread <= EMP_CLUSTER_SPREAD_MAX);
 			break;
 		default:
 			CHECK(!"unknown kind");
@@ -138,6 +149,7 @@ static void check_accepted(const struct emp_spec *s)
 		CHECK(same_tier(&s->tier[i], &again.tier[i]));
 		CHECK(!strcmp(s->host[i], again.host[i]));
 	}
+	CHECK(!memcmp(&s->cluster, &again.cluster, sizeof(s->cluster)));
 
 	/* The geometry helper either fills the request or explains why not;
 	 * a name not yet resolved is always a reason. */
@@ -146,7 +158,7 @@ static void check_accepted(const struct emp_spec *s)
 		CHECK(err[0] != '\0');
 		return;
 	}
-	CHECK(!named);
+	CHECK(!named && !clusters);
 	CHECK(c.inst_size == s->capacity && c.dram_budget >= 2ULL * c.block_size);
 	if (!s->nr_tiers)
 		CHECK(c.dram_budget == c.inst_size);

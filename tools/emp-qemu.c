@@ -73,6 +73,10 @@ static void usage(FILE *f)
 "                          -device " BALLOON_DEV "\n"
 "                          (never added with -nodefaults, a balloon device of\n"
 "                          your own, or a machine other than pc/q35)\n"
+"  --emp-etcd URL          the cluster registry (etcd, http://HOST:PORT; default\n"
+"                          $EMP_ETCD) that places a cluster:SIZE tier of the spec;\n"
+"                          the placement is released when the instance is\n"
+"                          destroyed ($EMP_CLUSTER_HOST names this host there)\n"
 "  --emp-stats             print the instance's counters when QEMU ends\n"
 "  --emp-dry-run           check the spec and print the QEMU command; create nothing\n"
 "  -h, --help              this help\n"
@@ -169,6 +173,21 @@ static void print_stats(int ctl, const char *name)
 		(unsigned long long)st.huge_faults);
 }
 
+/* The cluster registry, and whether this instance was placed from it. */
+static struct emp_cluster cluster;
+static int placed;
+
+/* Give back the placement of @name, if it has one. */
+static void release(const char *name)
+{
+	char err[512];
+
+	if (placed && emp_cluster_release(name, &cluster, err, sizeof(err)))
+		fprintf(stderr, "%s: %s: its placement stays in the registry: %s (empctl cluster "
+			"gc releases it)\n", prog, name, err);
+	placed = 0;
+}
+
 /* Destroy @name; QEMU's mapping may take a moment to go. Return: 0 or -errno. */
 static int destroy(int ctl, const char *name)
 {
@@ -183,6 +202,8 @@ static int destroy(int ctl, const char *name)
 	if (ret)
 		fprintf(stderr, "%s: destroy %s: %s (remove it with: empctl destroy %s)\n",
 			prog, name, strerror(-ret), name);
+	else
+		release(name);
 	return ret;
 }
 
@@ -256,6 +277,7 @@ int main(int argc, char **argv)
 	if (secret_file && !*secret_file)
 		secret_file = NULL;
 	fs_dir = getenv("EMP_FS_DIR");
+	cluster.etcd = getenv("EMP_ETCD");
 	if (!fs_dir || !*fs_dir)
 		fs_dir = EMP_FS_DIR;
 
@@ -296,6 +318,8 @@ int main(int argc, char **argv)
 			qemu = v;
 		} else if (!r && (r = match_opt(argc, argv, &i, "emp-secret-file", &v)) > 0) {
 			secret_file = v;
+		} else if (!r && (r = match_opt(argc, argv, &i, "emp-etcd", &v)) > 0) {
+			cluster.etcd = v;
 		} else if (!r && (r = match_opt(argc, argv, &i, "emp-fs", &v)) > 0) {
 			fs_dir = v;
 		} else if (!r && (r = match_opt(argc, argv, &i, "emp-block", &v)) > 0) {
@@ -363,8 +387,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: --mem-path \"%s\": %s\n", prog, spec, err);
 		return EX_USAGE;
 	}
+	for (i = 0; i < (int)s.nr_tiers && s.tier[i].kind != EMP_TIER_CLUSTER; i++)
+		;
+	if (i < (int)s.nr_tiers) {
+		if (!cluster.etcd)
+			return usage_error("%s: a cluster: tier needs --emp-etcd URL or EMP_ETCD",
+					   spec);
+		if (dry) {
+			printf("instance %s: the cluster: tier is placed from %s at start (not in "
+			       "a dry run)\n", name, cluster.etcd);
+			return EX_OK;
+		}
+		if (emp_spec_place(&s, name, &cluster, err, sizeof(err))) {
+			fprintf(stderr, "%s: --mem-path: %s\n", prog, err);
+			return EX_FAIL;
+		}
+		placed = 1;
+	}
 	if (emp_spec_resolve(&s, err, sizeof(err))) {
 		fprintf(stderr, "%s: --mem-path: %s\n", prog, err);
+		release(name);
 		return EX_FAIL;
 	}
 	if (m_arg) {
@@ -375,11 +417,13 @@ int main(int argc, char **argv)
 		if (ram > s.capacity) {
 			fprintf(stderr, "%s: -m %s is larger than the tiers of --mem-path (%llu MiB)\n",
 				prog, m_arg, (unsigned long long)(s.capacity / MIB));
+			release(name);
 			return EX_USAGE;
 		}
 	}
 	if (emp_spec_to_create(&s, name, ram, block, sub, &c, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", prog, err);
+		release(name);
 		return EX_USAGE;
 	}
 	ram = c.inst_size;
@@ -430,6 +474,7 @@ int main(int argc, char **argv)
 		if (ret < 0) {
 			fprintf(stderr, "%s: secret file %s: %s\n", prog, secret_file,
 				ret == -ENODATA || ret == -E2BIG ? "must hold 1..64 bytes" : strerror(-ret));
+			release(name);
 			return EX_FAIL;
 		}
 		emp_spec_set_secret(&s, secret, (uint32_t)ret);
@@ -440,6 +485,7 @@ int main(int argc, char **argv)
 	if (ctl < 0) {
 		fprintf(stderr, "%s: cannot open /dev/emp: %s (is emp.ko loaded?)\n", prog,
 			strerror(-ctl));
+		release(name);
 		return EX_FAIL;
 	}
 	/* From here on a signal must not leave the instance behind. */
@@ -459,6 +505,7 @@ int main(int argc, char **argv)
 			ret == -EBUSY ? " (a block device of the spec is in use)" :
 			ret == -EINVAL && !s.nr_tiers ?
 			" (a DRAM-only spec needs an emp.ko with features bit 13)" : "");
+		release(name);
 		return EX_FAIL;
 	}
 	/* The device node appears through devtmpfs; give udev a moment. */

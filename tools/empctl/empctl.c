@@ -21,7 +21,7 @@ static int cmd_help(int argc, char **argv);
 const struct empctl_cmd empctl_cmds[] = {
 	{ "create", "create an instance on the tiers of a spec",
 	  "Usage: empctl create NAME --spec SPEC [--size SIZE] [--block SIZE] [--subblock SIZE]\n"
-	  "                     [--secret-file FILE] [--json]\n"
+	  "                     [--secret-file FILE] [--json] [--etcd URL] [--cluster-host H]\n"
 	  "Create instance NAME on the tiers of SPEC (see emp-spec(7)). Its memory is the\n"
 	  "device node /dev/emp-NAME, to be mapped MAP_SHARED.\n"
 	  "  -s, --spec SPEC        tiers and DRAM budget: TIER|TIER|...|dram:SIZE\n"
@@ -36,12 +36,20 @@ const struct empctl_cmd empctl_cmds[] = {
 	  "for --block and --subblock. Without dram: in SPEC the DRAM budget is 1/8 of\n"
 	  "the size within 64 MiB..4 GiB (at most the size). A SPEC of dram:SIZE alone\n"
 	  "makes a DRAM-only instance of SIZE (or the smaller --size). Host names in\n"
-	  "SPEC are resolved first; one that does not resolve is an error (exit 1).\n",
+	  "SPEC are resolved first; one that does not resolve is an error (exit 1).\n"
+	  "A cluster:SIZE tier is placed on donors of the cluster registry first:\n"
+	  "  -E, --etcd URL         etcd's client URL, http://HOST:PORT (default\n"
+	  "                         $EMP_ETCD); needed for a cluster: tier\n"
+	  "  -H, --cluster-host H   this host's name in the registry (default\n"
+	  "                         $EMP_CLUSTER_HOST, else the host name)\n"
+	  "The donors' bytes are reserved in etcd before the create and given back if\n"
+	  "it fails; destroy --etcd gives them back (empctl cluster, docs/cluster.md).\n",
 	  cmd_create },
 	{ "destroy", "destroy an instance",
-	  "Usage: empctl destroy NAME\n"
+	  "Usage: empctl destroy NAME [--etcd URL] [--cluster-host H]\n"
 	  "Destroy instance NAME and free its DRAM. Refused while /dev/emp-NAME is open\n"
-	  "or mapped by any process.\n",
+	  "or mapped by any process. With --etcd (or $EMP_ETCD), the instance's\n"
+	  "placement in the cluster registry, if it has one, is released too.\n",
 	  cmd_destroy },
 	{ "list", "list the instances",
 	  "Usage: empctl list [--json]\n"
@@ -100,6 +108,27 @@ const struct empctl_cmd empctl_cmds[] = {
 	  "are shown with their address, or with a warning when they do not resolve.\n"
 	  "  -j, --json   print one JSON object instead of text\n",
 	  cmd_spec },
+	{ "cluster", "the cluster registry in etcd: donors, placements",
+	  "Usage: empctl cluster donors [--json]\n"
+	  "       empctl cluster placements [--all | --cluster-host H] [--json]\n"
+	  "       empctl cluster place NAME --spec SPEC\n"
+	  "       empctl cluster release NAME | --all --cluster-host H\n"
+	  "       empctl cluster gc\n"
+	  "each with [--etcd URL] [--cluster-host H].\n"
+	  "donors      the donors vmd --etcd announced: address, domain, transports,\n"
+	  "            capacity, free bytes, and what hosts have reserved on them\n"
+	  "placements  the placements of this host (of H, or of every host with --all)\n"
+	  "place       place the cluster: tier of SPEC for instance NAME and print the\n"
+	  "            spec with its tiers, for a tool that creates the instance itself\n"
+	  "release     give back the bytes of NAME's placement (of every placement of\n"
+	  "            host H with --all: a host that died and is not coming back)\n"
+	  "gc          release this host's placements whose instance is gone (after a\n"
+	  "            crash or reboot; needs /dev/emp)\n"
+	  "  -E, --etcd URL         etcd's client URL, http://HOST:PORT (default $EMP_ETCD)\n"
+	  "  -H, --cluster-host H   the host's name in the registry (default\n"
+	  "                         $EMP_CLUSTER_HOST, else this host's name)\n"
+	  "Records that are malformed are skipped with a warning (docs/cluster.md).\n",
+	  cmd_cluster },
 	{ "help", "show the help of a command",
 	  "Usage: empctl help [COMMAND]\n"
 	  "Show the commands, or the help of COMMAND (the same as empctl COMMAND --help).\n",
@@ -130,6 +159,8 @@ static void usage(FILE *f)
 		"\n"
 		"Environment:\n"
 		"  EMP_CTL_PATH    control device to use (default " EMP_CTL_PATH_DEFAULT ")\n"
+		"  EMP_ETCD        the cluster registry's etcd URL (create, destroy, cluster)\n"
+		"  EMP_CLUSTER_HOST  this host's name in the registry\n"
 		"\n"
 		"Exit status: 0 on success, 1 on a kernel or runtime error, 2 on bad usage.\n");
 }

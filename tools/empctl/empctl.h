@@ -62,6 +62,14 @@ int cmd_stat(int argc, char **argv);
 int cmd_spec(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_pool(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+
+/* Names of all instances, in the kernel's order, allocated. Return: count or -errno. */
+int all_names(int fd, char (**names)[EMP_NAME_MAX]);
+
+/* The cluster registry options of create, destroy and cluster (cluster.c). */
+void cluster_defaults(struct emp_cluster *cl);	/* etcd from EMP_ETCD */
+int cluster_opts(const char *cmd, int ch, const char *arg, struct emp_cluster *cl);
 
 /* ---- Aligned tables ---------------------------------------------------- */
 #define TBL_COLS	12

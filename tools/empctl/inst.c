@@ -42,10 +42,13 @@ int cmd_create(int argc, char **argv)
 		{ "subblock", required_argument, NULL, 'u' },
 		{ "secret-file", required_argument, NULL, 'k' },
 		{ "json",     no_argument,       NULL, 'j' },
+		{ "etcd",     required_argument, NULL, 'E' },
+		{ "cluster-host", required_argument, NULL, 'H' },
 		{ "help",     no_argument,       NULL, 'h' },
 		{ 0 }
 	};
-	char err[EMP_SPEC_ERR_MAX], b[4][32], dev[64], text[EMP_MAX_TIERS * (EMP_PATH_MAX + 64)];
+	char err[EMP_SPEC_ERR_MAX + 256], b[4][32], dev[64];
+	char text[EMP_MAX_TIERS * (EMP_PATH_MAX + 64)];
 	char where[32];
 	const char *spec = NULL, *name, *secret_file = NULL;
 	uint8_t secret[EMP_SECRET_MAX];
@@ -54,11 +57,19 @@ int cmd_create(int argc, char **argv)
 	struct emp_create c;
 	struct emp_stat st;
 	struct emp_spec s;
-	int json = 0, ch, fd, ret;
+	struct emp_cluster cl;
+	int json = 0, ch, fd, ret, placed = 0;
 
+	cluster_defaults(&cl);
 	optind = 1;
-	while ((ch = cmd_getopt("create", argc, argv, "s:S:b:u:k:jh", opts)) != -1) {
+	while ((ch = cmd_getopt("create", argc, argv, "s:S:b:u:k:jE:H:h", opts)) != -1) {
 		switch (ch) {
+		case 'E':
+		case 'H':
+			ret = cluster_opts("create", ch, optarg, &cl);
+			if (ret)
+				return ret;
+			break;
 		case 'k':
 			secret_file = optarg;
 			break;
@@ -100,27 +111,52 @@ int cmd_create(int argc, char **argv)
 		show_spec_error("create", spec, &s, err);
 		return EX_USAGE;
 	}
+	if (emp_check_name(name))
+		return usage_error("create", "'%s' is not an instance name", name);
+	/* A cluster: tier: donors from the registry, their bytes reserved. */
+	for (ch = 0; ch < (int)s.nr_tiers && s.tier[ch].kind != EMP_TIER_CLUSTER; ch++)
+		;
+	if (ch < (int)s.nr_tiers) {
+		if (!cl.etcd)
+			return usage_error("create", "a cluster: tier needs the registry: give "
+					   "--etcd URL or set EMP_ETCD");
+		ret = emp_spec_place(&s, name, &cl, err, sizeof(err));
+		if (ret == -EINVAL)
+			return usage_error("create", "%s", err);
+		if (ret)
+			return fail("create %s: %s", name, err);
+		placed = 1;
+	}
 	/* Host names to addresses: a runtime matter (DNS), hence EX_FAIL. */
-	if (emp_spec_resolve(&s, err, sizeof(err)))
-		return fail("create %s: %s", name, err);
+	if (emp_spec_resolve(&s, err, sizeof(err))) {
+		ret = fail("create %s: %s", name, err);
+		goto out_release;
+	}
 	if (emp_spec_to_create(&s, name, size, block, sub, &c, err, sizeof(err))) {
 		fprintf(stderr, "empctl create: %s\n", err);
-		return EX_USAGE;
+		ret = EX_USAGE;
+		goto out_release;
 	}
 	if (secret_file) {
 		ret = emp_read_secret_file(secret_file, secret);
 		if (ret == -ENODATA || ret == -E2BIG)
 			return usage_error("create", "the secret in %s must have 1..%d bytes",
 					   secret_file, EMP_SECRET_MAX);
-		if (ret < 0)
-			return fail("cannot read the secret file %s: %s", secret_file, strerror(-ret));
-		if (!emp_spec_set_secret(&s, secret, (uint32_t)ret))
-			return usage_error("create", "--secret-file given, but the spec has no remote tier");
+		if (ret < 0) {
+			ret = fail("cannot read the secret file %s: %s", secret_file, strerror(-ret));
+			goto out_release;
+		}
+		if (!emp_spec_set_secret(&s, secret, (uint32_t)ret)) {
+			ret = usage_error("create", "--secret-file given, but the spec has no remote tier");
+			goto out_release;
+		}
 		memset(secret, 0, sizeof(secret));
 	}
 	fd = open_ctl();
-	if (fd < 0)
-		return EX_FAIL;
+	if (fd < 0) {
+		ret = EX_FAIL;
+		goto out_release;
+	}
 	if (!s.nr_tiers && !dram_only_supported(fd)) {
 		close(fd);
 		return fail("create %s: this emp.ko cannot create DRAM-only instances (a spec of "
@@ -129,7 +165,8 @@ int cmd_create(int argc, char **argv)
 	ret = emp_create(fd, &c, s.tier, s.nr_tiers);
 	if (ret) {
 		close(fd);
-		return fail("create %s: %s%s", name, strerror(-ret), errno_hint("create", -ret));
+		ret = fail("create %s: %s%s", name, strerror(-ret), errno_hint("create", -ret));
+		goto out_release;
 	}
 	emp_spec_set_secret(&s, (const uint8_t *)"", 0);	/* no copy of the secret left */
 	if (json) {
@@ -153,35 +190,42 @@ int cmd_create(int argc, char **argv)
 	       emp_format_human(c.subblock_size, b[3], sizeof(b[3])));
 	printf("  spec    %s\n  device  %s\n", text, emp_inst_path(name, dev, sizeof(dev)));
 	return EX_OK;
-}
 
-/* The NAME of a command that takes only NAME (and --help). */
-static int name_only(const char *cmd, int argc, char **argv, const char **name)
-{
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-
-	optind = 1;
-	if (cmd_getopt(cmd, argc, argv, "h", opts) != -1)
-		return EX_USAGE;
-	if (optind == argc)
-		return usage_error(cmd, "missing NAME");
-	if (optind + 1 != argc)
-		return usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
-	*name = argv[optind];
-	return 0;
+out_release:
+	/* Not created: the reservation goes back. */
+	if (placed && emp_cluster_release(name, &cl, err, sizeof(err)))
+		fprintf(stderr, "empctl create: cannot release the placement of %s: %s\n", name,
+			err);
+	return ret;
 }
 
 int cmd_destroy(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "etcd",         required_argument, NULL, 'E' },
+		{ "cluster-host", required_argument, NULL, 'H' },
+		{ "help",         no_argument,       NULL, 'h' },
+		{ 0 }
+	};
 	const char *name = NULL;
-	int fd, ret;
+	struct emp_cluster cl;
+	char err[512];
+	int ch, fd, ret;
 
-	ret = name_only("destroy", argc, argv, &name);
-	if (ret)
-		return ret;
+	cluster_defaults(&cl);
+	optind = 1;
+	while ((ch = cmd_getopt("destroy", argc, argv, "E:H:h", opts)) != -1) {
+		if (ch != 'E' && ch != 'H')
+			return EX_USAGE;
+		ret = cluster_opts("destroy", ch, optarg, &cl);
+		if (ret)
+			return ret;
+	}
+	if (optind == argc)
+		return usage_error("destroy", "missing NAME");
+	if (optind + 1 != argc)
+		return usage_error("destroy", "unexpected argument '%s'", argv[optind + 1]);
+	name = argv[optind];
 	if (emp_check_name(name))
 		return usage_error("destroy", "'%s' is not an instance name", name);
 	fd = open_ctl();
@@ -192,6 +236,15 @@ int cmd_destroy(int argc, char **argv)
 	if (ret)
 		return fail("destroy %s: %s%s", name, strerror(-ret), errno_hint("destroy", -ret));
 	printf("destroyed %s\n", name);
+	if (!cl.etcd)
+		return EX_OK;
+	ret = emp_cluster_release(name, &cl, err, sizeof(err));
+	if (ret == -ENOENT)
+		return EX_OK;	/* not placed from the registry */
+	if (ret)
+		return fail("destroy %s: destroyed, but its placement stays in the registry: %s "
+			    "(empctl cluster gc releases it later)", name, err);
+	printf("released its placement\n");
 	return EX_OK;
 }
 

@@ -121,8 +121,7 @@ void print_stat_json(const struct emp_stat *st, int with_time)
 
 /* ---- list ---------------------------------------------------------------- */
 
-/* Names of all instances, sorted by the kernel's order. Return: count or -errno. */
-static int all_names(int fd, char (**names)[EMP_NAME_MAX])
+int all_names(int fd, char (**names)[EMP_NAME_MAX])
 {
 	unsigned int room = 0;
 	int n;

@@ -9,6 +9,9 @@
  *   /dev/BLOCKDEV:SIZE:OFFSET  a block device from OFFSET
  *   node:N:SIZE                memory of NUMA node N of this host (CXL, a
  *                              far socket)
+ *   cluster:SIZE[:OPTS]        remote DRAM on donors chosen from the cluster
+ *                              registry (emp_cluster.c), at most once; OPTS
+ *                              tcp (default), rdma, spread=N (1..8, default 3)
  *   dram:SIZE                  local DRAM budget, at most once; alone, a
  *                              DRAM-only instance of SIZE
  *
@@ -34,7 +37,7 @@
 /* How much of a token an error message quotes. */
 #define QUOTE_MAX	48
 #define UNKNOWN_TIER	"unknown tier (expected IP:SIZE:PORT, tcp:IP:SIZE:PORT, " \
-			"/dev/BLOCKDEV:SIZE:OFFSET, node:N:SIZE or dram:SIZE)"
+			"/dev/BLOCKDEV:SIZE:OFFSET, node:N:SIZE, cluster:SIZE or dram:SIZE)"
 
 /* Where the parser is: the whole spec and the current token. */
 struct cursor {
@@ -226,7 +229,7 @@ static int is_host_name(const char *p, size_t n)
 /* Words that name tier kinds, in any case: never host names. */
 static int is_kind_word(const char *p, size_t n)
 {
-	static const char *const words[] = { "tcp", "dram", "rdma", "node" };
+	static const char *const words[] = { "tcp", "dram", "rdma", "node", "cluster" };
 	size_t i;
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -399,6 +402,55 @@ static int parse_node(struct cursor *c, const char *p, const char *end, struct e
 	return 0;
 }
 
+/* cluster:SIZE[:OPTS], @p after "cluster:". */
+static int parse_cluster(struct cursor *c, const char *p, const char *end, struct emp_tier *t)
+{
+	struct emp_spec *s = c->out;
+	const char *colon = memchr(p, ':', (size_t)(end - p)), *o, *comma;
+	uint16_t spread;
+	uint64_t v;
+	int err;
+
+	err = parse_size_field(c, p, (size_t)((colon ? colon : end) - p), "size", 0, &v);
+	if (err)
+		return err;
+	t->size = v;
+	s->cluster.transport = EMP_TIER_TCP;
+	s->cluster.spread = EMP_CLUSTER_SPREAD_DEFAULT;
+	if (!colon)
+		return 0;
+	for (o = colon + 1; ; o = comma + 1) {
+		size_t n;
+
+		comma = memchr(o, ',', (size_t)(end - o));
+		if (!comma)
+			comma = end;
+		n = (size_t)(comma - o);
+		if (n == 3 && !strncmp(o, "tcp", 3)) {
+			s->cluster.transport = EMP_TIER_TCP;
+		} else if (n == 4 && !strncmp(o, "rdma", 4)) {
+			s->cluster.transport = EMP_TIER_RDMA;
+		} else if (n > 7 && !strncmp(o, "spread=", 7)) {
+			err = parse_u16(c, o + 7, n - 7, "spread", 1, &spread);
+			if (err)
+				return err;
+			if (spread > EMP_CLUSTER_SPREAD_MAX)
+				return fail(c, -ERANGE, o + 7, n - 7, "spread must be 1..%d",
+					    EMP_CLUSTER_SPREAD_MAX);
+			s->cluster.spread = spread;
+		} else if (n > 9 && !strncmp(o, "replicas=", 9)) {
+			if (n != 10 || o[9] != '1')
+				return fail(c, -EINVAL, o, n, "replication is not implemented yet: "
+					    "replicas=1 only");
+		} else {
+			return fail(c, -EINVAL, o, n, "unknown cluster option (expected tcp, rdma "
+				    "or spread=N)");
+		}
+		if (comma == end)
+			return 0;
+	}
+}
+
 /* One token [tok, tok+len), neither empty nor containing '|'. */
 static int parse_token(struct cursor *c, int *dram_seen)
 {
@@ -426,6 +478,15 @@ static int parse_token(struct cursor *c, int *dram_seen)
 	} else if (c->len >= 5 && !strncmp(p, "node:", 5)) {
 		t->kind = EMP_TIER_NODE;
 		err = parse_node(c, p + 5, end, t);
+	} else if (c->len >= 8 && !strncmp(p, "cluster:", 8)) {
+		unsigned int i;
+
+		for (i = 0; i < s->nr_tiers; i++)
+			if (s->tier[i].kind == EMP_TIER_CLUSTER)
+				return fail(c, -EINVAL, p, c->len,
+					    "a second cluster: tier (at most one)");
+		t->kind = EMP_TIER_CLUSTER;
+		err = parse_cluster(c, p + 8, end, t);
 	} else if (*p == '/') {
 		t->kind = EMP_TIER_BDEV;
 		err = parse_bdev(c, p, end, t);
@@ -519,6 +580,8 @@ static int format_tier(const struct emp_tier *t, const char *where, char *buf, s
 		return snprintf(buf, len, "%s:%s:%s", where, sz, spec_size(t->offset, off, sizeof(off)));
 	case EMP_TIER_NODE:
 		return snprintf(buf, len, "node:%u:%s", t->node, sz);
+	case EMP_TIER_CLUSTER:
+		return snprintf(buf, len, "cluster:%s", sz);
 	case EMP_TIER_RDMA:
 	case EMP_TIER_TCP:
 		return snprintf(buf, len, "%s%s%s%s:%s:%u", t->kind == EMP_TIER_TCP ? "tcp:" : "",
@@ -546,6 +609,18 @@ int emp_spec_format(const struct emp_spec *s, char *buf, size_t len)
 	for (i = 0; i < s->nr_tiers; i++) {
 		n = format_tier(&s->tier[i], s->host[i][0] ? s->host[i] : s->tier[i].path,
 				one, sizeof(one));
+		if (s->tier[i].kind == EMP_TIER_CLUSTER &&
+		    (s->cluster.transport == EMP_TIER_RDMA ||
+		     s->cluster.spread != EMP_CLUSTER_SPREAD_DEFAULT)) {
+			size_t l = strlen(one);
+			int rdma = s->cluster.transport == EMP_TIER_RDMA;
+
+			if (s->cluster.spread != EMP_CLUSTER_SPREAD_DEFAULT)
+				snprintf(one + l, sizeof(one) - l, ":%sspread=%u", rdma ? "rdma," : "",
+					 s->cluster.spread);
+			else
+				snprintf(one + l, sizeof(one) - l, ":rdma");
+		}
 		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%s%s",
 			     i ? "|" : "", one);
 		used += (size_t)n;
@@ -565,6 +640,7 @@ const char *emp_tier_kind_name(uint32_t kind)
 	case EMP_TIER_RDMA: return "rdma";
 	case EMP_TIER_TCP:  return "tcp";
 	case EMP_TIER_NODE: return "node";
+	case EMP_TIER_CLUSTER: return "cluster";
 	default:            return "unknown";
 	}
 }
@@ -661,6 +737,10 @@ int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst
 	for (i = 0; i < s->nr_tiers; i++) {
 		const struct emp_tier *t = &s->tier[i];
 
+		if (t->kind == EMP_TIER_CLUSTER)
+			return geom_fail(err, errlen, "tier %u: cluster: is not placed on donors "
+					 "yet: give the cluster registry (--etcd URL, or EMP_ETCD)",
+					 i + 1);
 		if (t->size % block)
 			return geom_fail(err, errlen, "tier %u: size %s is not a multiple of the "
 					 "block size %s", i + 1,

@@ -45,6 +45,32 @@ static void emp_watch_say(const char *who, const char *fmt, ...)
 		return;
 }
 
+/* The registry whose placement a watcher releases (emp_watch_cluster()). */
+static char watch_etcd[256], watch_host[64];
+
+int emp_watch_cluster(const struct emp_cluster *cl)
+{
+	if (!cl || !cl->etcd) {
+		watch_etcd[0] = 0;
+		return 0;
+	}
+	if (strlen(cl->etcd) >= sizeof(watch_etcd) ||
+	    (cl->host && strlen(cl->host) >= sizeof(watch_host)))
+		return -ENAMETOOLONG;
+	snprintf(watch_etcd, sizeof(watch_etcd), "%s", cl->etcd);
+	snprintf(watch_host, sizeof(watch_host), "%s", cl->host ? cl->host : "");
+	return 0;
+}
+
+static void emp_watch_release(const char *name, const char *who)
+{
+	struct emp_cluster cl = { .etcd = watch_etcd, .host = watch_host[0] ? watch_host : NULL };
+	char err[512];
+
+	if (watch_etcd[0] && emp_cluster_release(name, &cl, err, sizeof(err)))
+		emp_watch_say(who, "%s: its placement stays in the registry: %s", name, err);
+}
+
 /* Destroy @name, waiting while something still maps it. */
 static void emp_watch_destroy(const char *name, const char *who, int verbose)
 {
@@ -69,10 +95,13 @@ static void emp_watch_destroy(const char *name, const char *who, int verbose)
 			ts.tv_nsec = 500 * 1000 * 1000;
 	}
 	close(fd);
-	if (err)
+	if (err) {
 		emp_watch_say(who, "destroying %s failed: %s", name, strerror(-err));
-	else if (verbose)
+		return;
+	}
+	if (verbose)
 		emp_watch_say(who, "destroyed %s", name);
+	emp_watch_release(name, who);
 }
 
 int emp_destroy_when_gone(const char *name, const char *who, int verbose)

@@ -118,6 +118,17 @@ char *emp_format_human(uint64_t bytes, char *buf, size_t len);
 /* Room for an error message of the spec parser. */
 #define EMP_SPEC_ERR_MAX	256
 
+/*
+ * A cluster:SIZE[:OPTS] tier (emp-spec(7)): remote DRAM on donors that
+ * emp_spec_place() picks from the cluster registry (etcd) and writes into
+ * the spec in its place, as tcp: or RDMA tiers. A kind of libemp only, never
+ * handed to emp.ko: emp_spec_to_create() refuses a spec that still holds one.
+ */
+#define EMP_TIER_CLUSTER	0x100
+/* At most this many donors for one cluster: tier (spread=N); 3 by default. */
+#define EMP_CLUSTER_SPREAD_MAX		EMP_MAX_TIERS
+#define EMP_CLUSTER_SPREAD_DEFAULT	3
+
 /**
  * struct emp_spec - a parsed tier spec
  * @tier:     the storage tiers in spec order (dram: is not one of them)
@@ -130,6 +141,9 @@ char *emp_format_human(uint64_t bytes, char *buf, size_t len);
  *            (tier[i].path holds it too until emp_spec_resolve() replaces
  *            it with an address); "" for a tier given by address
  * @err_col:  after a failed parse, the 1-based column of the offending text
+ * @cluster:  the options of its cluster: tier (tier[].kind EMP_TIER_CLUSTER,
+ *            at most one): the transport (EMP_TIER_TCP, the default, or
+ *            EMP_TIER_RDMA) and how many donors at most to spread it over
  */
 struct emp_spec {
 	struct emp_tier tier[EMP_MAX_TIERS];
@@ -138,12 +152,18 @@ struct emp_spec {
 	uint64_t capacity;
 	char host[EMP_MAX_TIERS][EMP_PATH_MAX];
 	unsigned int err_col;
+	struct {
+		uint32_t transport;
+		unsigned int spread;
+	} cluster;
 };
 
 /*
  * Parse "TIER|TIER|..." into @out. TIER is HOST:SIZE:PORT (HOST an IPv4
  * address, [IPv6], or a host name), tcp:HOST:SIZE:PORT,
- * /dev/BLOCKDEV:SIZE:OFFSET or dram:SIZE; SIZE and OFFSET are MiB, or bytes
+ * /dev/BLOCKDEV:SIZE:OFFSET, node:N:SIZE, cluster:SIZE[:OPTS] (OPTS a
+ * comma-separated list of tcp, rdma, spread=N) or dram:SIZE; SIZE and
+ * OFFSET are MiB, or bytes
  * with a K/M/G/T suffix. A dram: tier alone is a DRAM-only spec. Host names
  * are checked for syntax only: the parser never allocates, never does I/O
  * and never looks a name up (emp_spec_resolve() does).
@@ -185,7 +205,7 @@ int emp_spec_format(const struct emp_spec *s, char *buf, size_t len);
 /* One tier as spec text. Return: as snprintf. */
 int emp_spec_format_tier(const struct emp_tier *t, char *buf, size_t len);
 
-/* "bdev", "rdma", "tcp" or "unknown". */
+/* "bdev", "rdma", "tcp", "node", "cluster" or "unknown". */
 const char *emp_tier_kind_name(uint32_t kind);
 
 /* 0 if @name is a valid instance name (see EMP_NAME_MAX), else -EINVAL. */
@@ -249,5 +269,125 @@ unsigned int emp_spec_set_secret(struct emp_spec *s, const uint8_t *secret, uint
  * Return: the fd (the write end of the watcher's pipe) or -errno.
  */
 int emp_destroy_when_gone(const char *name, const char *who, int verbose);
+
+/* ---- Cluster mode (emp_cluster.c): remote memory placed from etcd ------ */
+
+/*
+ * The registry (docs/cluster.md): donors announce themselves (vmd --etcd)
+ * under EMP_CLUSTER_DONORS; a host reserves capacity on them in one etcd
+ * transaction that updates each donor's EMP_CLUSTER_RESERVED key (its
+ * mod_revision compared, so two hosts cannot both take the same bytes) and
+ * records the placement under EMP_CLUSTER_PLACEMENTS/HOST/NAME.
+ */
+#define EMP_CLUSTER_DONORS	"/emp/v1/donors/"
+#define EMP_CLUSTER_RESERVED	"/emp/v1/reserved/"
+#define EMP_CLUSTER_PLACEMENTS	"/emp/v1/placements/"
+/* Pieces are whole multiples of this (the largest block); the last may not be. */
+#define EMP_CLUSTER_GRAIN	(2ULL << 20)
+/* At most this many donors are read from the registry. */
+#define EMP_CLUSTER_DONORS_MAX	128
+
+/**
+ * struct emp_cluster - where the registry is and who is asking
+ * @etcd: etcd's client URL, http://HOST:PORT
+ * @host: this host's name in the registry (1..63 of [A-Za-z0-9._-]); NULL
+ *        means EMP_CLUSTER_HOST from the environment, else gethostname()
+ * @warn: told about each registry record that is skipped (malformed,
+ *        unknown version, absurd sizes); NULL prints "emp: MSG" on stderr
+ */
+struct emp_cluster {
+	const char *etcd;
+	const char *host;
+	void (*warn)(const char *msg);
+};
+
+/* A donor as the registry shows it, with what hosts have reserved on it. */
+struct emp_cluster_donor {
+	char addr[EMP_PATH_MAX];
+	char domain[64];
+	uint16_t port;
+	int tcp, rdma;
+	uint64_t capacity, free, reserved;
+	int64_t reserved_rev;	/* the reserved key's mod_revision, 0 if none */
+};
+
+/* One piece of a placement: @bytes on donor @donor (an index). */
+struct emp_cluster_piece {
+	unsigned int donor;
+	uint64_t bytes;
+};
+
+/*
+ * emp_cluster_choose() - spread @size bytes over the donors @d[0..@n) that
+ * have @transport: up to @spread donors (more only when those cannot hold
+ * it, at most @max_pieces), each a different donor, new failure domains
+ * first, each taken as the roomier of two picked at random (the power of
+ * two choices); the bytes go out evenly in EMP_CLUSTER_GRAIN units, no
+ * donor given more than it has free and unreserved. @seed drives the random
+ * picks. Pure: no I/O.
+ * Return: the number of pieces written to @out (1..@max_pieces), or
+ * -ENOSPC when the donors cannot hold @size.
+ */
+int emp_cluster_choose(const struct emp_cluster_donor *d, unsigned int n, uint64_t size,
+		       unsigned int spread, uint32_t transport, unsigned int max_pieces,
+		       uint64_t seed, struct emp_cluster_piece *out);
+
+/*
+ * emp_cluster_donors() - read the donors of the registry into @d (@room),
+ * with their reservations. Skipped records go to @cl->warn.
+ * Return: how many, or -errno with a message in @err (-EHOSTUNREACH: etcd
+ * cannot be reached).
+ */
+int emp_cluster_donors(const struct emp_cluster *cl, struct emp_cluster_donor *d,
+		       unsigned int room, char *err, size_t errlen);
+
+/*
+ * emp_spec_place() - put the cluster: tier of @s on donors for instance
+ * @name: choose them (emp_cluster_choose()), reserve their bytes and record
+ * the placement in one etcd transaction (retried when another host changed
+ * a reservation meanwhile), then write the remote tiers into @s in the
+ * cluster: tier's place. A spec without a cluster: tier is left alone.
+ * Return: 0, -ENOSPC (the donors cannot hold it), -EEXIST (@name of this
+ * host is placed already), -EHOSTUNREACH (etcd cannot be reached), or
+ * another -errno; with a message in @err.
+ */
+int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluster *cl,
+		   char *err, size_t errlen);
+
+/*
+ * emp_cluster_release() - give back the reservations of instance @name of
+ * the host @cl names and delete its placement record.
+ * Return: 0, -ENOENT (no placement recorded), or -errno with @err.
+ */
+int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *err,
+			size_t errlen);
+
+/*
+ * emp_watch_cluster() - have the watchers that emp_destroy_when_gone()
+ * starts from now on also release the instance's placement in the
+ * registry @cl names, once it is destroyed. Return: 0 or -ENAMETOOLONG.
+ */
+int emp_watch_cluster(const struct emp_cluster *cl);
+
+/* A recorded placement, as emp_cluster_placements() reads it. */
+struct emp_cluster_placement {
+	char host[64];
+	char name[EMP_NAME_MAX];
+	uint64_t size;
+	unsigned int nr_pieces;
+	struct {
+		char addr[EMP_PATH_MAX];
+		uint16_t port;
+		uint64_t bytes;
+	} piece[EMP_MAX_TIERS];
+};
+
+/*
+ * emp_cluster_placements() - the placements recorded for host @host (NULL:
+ * every host) into @p (@room). Return: how many, or -errno with @err.
+ */
+int emp_cluster_placements(const struct emp_cluster *cl, const char *host,
+			   struct emp_cluster_placement *p, unsigned int room, char *err,
+			   size_t errlen);
 
 #endif /* LIBEMP_H */

@@ -27,6 +27,9 @@
  *   EMP_PMEM_VERBOSE  1: say what was set up, and print the instance's
  *                     counters when the program exits
  *   EMP_PMEM_SECRET_FILE  the secret the donors of remote tiers require
+ *   EMP_ETCD          the cluster registry that places a cluster:SIZE tier
+ *                     (released by the watcher once the instance is gone)
+ *   EMP_CLUSTER_HOST  this host's name in the registry (default: host name)
  *   EMP_CTL_PATH      control device (default /dev/emp)
  */
 #define _GNU_SOURCE
@@ -209,13 +212,13 @@ static void *map_aligned(int fd, size_t len)
 }
 
 /* Create a uniquely named instance. Return: 0 or -errno (message said). */
-static int create_instance(int ctl, const struct emp_spec *s, struct emp_create *c)
+static int create_instance(int ctl, const struct emp_spec *s, struct emp_create *c, int tries)
 {
 	char err[EMP_SPEC_ERR_MAX], name[EMP_NAME_MAX];
 	int i, ret = -EEXIST;
 
 	/* A program that exec'd itself may meet its own earlier instance. */
-	for (i = 1; i <= 8 && ret == -EEXIST; i++) {
+	for (i = 1; i <= tries && ret == -EEXIST; i++) {
 		if (i == 1)
 			snprintf(name, sizeof(name), "preload-%d", (int)getpid());
 		else
@@ -256,8 +259,10 @@ static int add_secret(struct emp_spec *s)
 
 static int setup(const char *spec)
 {
-	char err[EMP_SPEC_ERR_MAX], path[64], b[3][32];
-	int ctl, fd = -1, watch, ret;
+	char err[EMP_SPEC_ERR_MAX + 256], path[64], b[3][32], name[EMP_NAME_MAX];
+	struct emp_cluster cluster = { 0 };
+	int ctl, fd = -1, watch, ret, placed = 0;
+	unsigned int i;
 	struct emp_create c;
 	struct emp_spec s;
 	size_t len;
@@ -267,24 +272,43 @@ static int setup(const char *spec)
 		say("EMP_PMEM_PATH=\"%s\": %s", spec, err);
 		return -EINVAL;
 	}
+	/* A cluster: tier: donors from the registry, under the first name. */
+	for (i = 0; i < s.nr_tiers && s.tier[i].kind != EMP_TIER_CLUSTER; i++)
+		;
+	if (i < s.nr_tiers) {
+		snprintf(name, sizeof(name), "preload-%d", (int)getpid());
+		cluster.etcd = getenv("EMP_ETCD");
+		ret = emp_spec_place(&s, name, &cluster, err, sizeof(err));
+		if (ret) {
+			say("EMP_PMEM_PATH: %s", err);
+			return ret;
+		}
+		placed = 1;
+		/* Released by the watcher once the instance is destroyed. */
+		emp_watch_cluster(&cluster);
+	}
 	ret = emp_spec_resolve(&s, err, sizeof(err));
 	if (ret) {
 		say("EMP_PMEM_PATH: %s", err);
-		return ret;
+		goto out_release;
 	}
 	ret = add_secret(&s);
 	if (ret)
-		return ret;
+		goto out_release;
 	ctl = emp_ctl_open();
 	if (ctl < 0) {
 		say("cannot open the EMP control device: %s%s", strerror(-ctl),
 		    ctl == -ENOENT ? " (is emp.ko loaded?)" : "");
-		return ctl;
+		ret = ctl;
+		goto out_release;
 	}
-	ret = create_instance(ctl, &s, &c);
+	/* A placement is under one name: no other name to fall back on. */
+	ret = create_instance(ctl, &s, &c, placed ? 1 : 8);
 	emp_spec_set_secret(&s, (const uint8_t *)"", 0);	/* no copy left in memory */
-	if (ret)
-		goto out_close;
+	if (ret) {
+		close(ctl);
+		goto out_release;
+	}
 	len = (size_t)(c.inst_size & ~(uint64_t)(ARENA_ALIGN - 1));
 	if (!len) {
 		say("instance %s holds %s; the heap needs at least 32 MiB", pl.name,
@@ -343,8 +367,10 @@ out_watcher:
 	return ret;
 out_destroy:
 	emp_destroy(ctl, pl.name);
-out_close:
 	close(ctl);
+out_release:
+	if (placed)
+		emp_cluster_release(name, &cluster, err, sizeof(err));
 	return ret;
 }
 

@@ -14,8 +14,6 @@
  * clients are served all along. On a clean stop the lease is revoked, so
  * the key goes at once; a vmd that dies leaves it to the lease's expiry.
  */
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etcd.h"
+#include "emp_etcd.h"
 #include "vmd.h"
 
 /*
@@ -40,14 +38,9 @@ static struct {
 	bool running;			/* the thread exists (main thread only) */
 	pthread_t thread;
 
-	CURL *curl;
-	struct curl_slist *headers;	/* Content-Type */
-	char url[ETCD_URL_MAX + 1];	/* without a final '/' */
+	struct etcd_http http;		/* the answer is in http.body */
 	char key[256];
 	struct etcd_donor donor;
-	char *body;			/* an answer, ETCD_BODY_MAX + 1 bytes */
-	size_t body_len;
-	bool body_over;			/* the answer was longer */
 	int64_t lease;			/* 0: not registered */
 	int64_t ttl;			/* as granted */
 	uint64_t put_free;		/* the free bytes etcd has */
@@ -55,78 +48,6 @@ static struct {
 } reg = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
-
-/*
- * libcurl, loaded when --etcd is given (dlopen) rather than linked: a donor
- * without a registry needs neither libcurl nor the thirty libraries it
- * links (which the test guests' initramfs would carry for every vmd). Only
- * curl.h's types and constants are used at build time.
- */
-static struct {
-	void *so;
-	CURLcode (*global_init)(long flags);
-	void (*global_cleanup)(void);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
-	CURLcode (*easy_perform)(CURL *curl);
-	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
-	const char *(*easy_strerror)(CURLcode code);
-	void (*easy_cleanup)(CURL *curl);
-	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
-	void (*slist_free_all)(struct curl_slist *list);
-} cu;
-
-/* Load libcurl's functions (once). Return: 0, or -1 with the reason logged. */
-static int curl_load(void)
-{
-	static const char *const names[] = { "libcurl.so.4", "libcurl-gnutls.so.4" };
-	const char *why = "";
-	size_t i;
-
-	if (cu.so)
-		return 0;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]) && !cu.so; i++) {
-		cu.so = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-		if (!cu.so && !i)
-			why = dlerror();
-	}
-	if (!cu.so) {
-		vmd_log("error: etcd: --etcd needs libcurl (libcurl4): %s", why);
-		return -1;
-	}
-#define CU_SYM(field, sym) \
-	if (!(*(void **)&cu.field = dlsym(cu.so, sym))) goto missing
-	CU_SYM(global_init, "curl_global_init");
-	CU_SYM(global_cleanup, "curl_global_cleanup");
-	CU_SYM(easy_init, "curl_easy_init");
-	CU_SYM(easy_setopt, "curl_easy_setopt");
-	CU_SYM(easy_perform, "curl_easy_perform");
-	CU_SYM(easy_getinfo, "curl_easy_getinfo");
-	CU_SYM(easy_strerror, "curl_easy_strerror");
-	CU_SYM(easy_cleanup, "curl_easy_cleanup");
-	CU_SYM(slist_append, "curl_slist_append");
-	CU_SYM(slist_free_all, "curl_slist_free_all");
-#undef CU_SYM
-	return 0;
-missing:
-	vmd_log("error: etcd: libcurl lacks a function: %s", dlerror());
-	dlclose(cu.so);
-	cu.so = NULL;
-	return -1;
-}
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-	size_t len = size * n;
-
-	if (len > ETCD_BODY_MAX - reg.body_len) {
-		reg.body_over = true;
-		return 0;		/* makes curl stop with a write error */
-	}
-	memcpy(reg.body + reg.body_len, p, len);
-	reg.body_len += len;
-	return len;
-}
 
 /* Milliseconds between keepalives and between retries: a third of the TTL. */
 static long interval_ms(void)
@@ -136,33 +57,10 @@ static long interval_ms(void)
 	return ttl * 1000 / 3;
 }
 
-/*
- * POST @body to @path. Return: 0 with the answer in reg.body and the HTTP
- * status in @http, or -1 with @msg.
- */
+/* POST @body to @path, waiting a keepalive interval at most. */
 static int post(const char *path, const char *body, long *http, char *msg, size_t msglen)
 {
-	char url[ETCD_URL_MAX + 32];
-	long tmo = interval_ms();
-	CURLcode rc;
-
-	snprintf(url, sizeof(url), "%s%s", reg.url, path);
-	reg.body_len = 0;
-	reg.body_over = false;
-	cu.easy_setopt(reg.curl, CURLOPT_URL, url);
-	cu.easy_setopt(reg.curl, CURLOPT_POSTFIELDS, body);
-	cu.easy_setopt(reg.curl, CURLOPT_TIMEOUT_MS, tmo < 1000 ? 1000L : tmo);
-	rc = cu.easy_perform(reg.curl);
-	if (rc != CURLE_OK) {
-		if (reg.body_over)
-			snprintf(msg, msglen, "%s: answer longer than %d bytes", path, ETCD_BODY_MAX);
-		else
-			snprintf(msg, msglen, "%s: %s", path, cu.easy_strerror(rc));
-		return -1;
-	}
-	cu.easy_getinfo(reg.curl, CURLINFO_RESPONSE_CODE, http);
-	reg.body[reg.body_len] = 0;
-	return 0;
+	return etcd_http_post(&reg.http, path, body, interval_ms(), http, msg, msglen);
 }
 
 /* Prefix @msg with the call's path, for the log (cutting @msg's end if need be). */
@@ -195,7 +93,7 @@ static int put_value(char *msg, size_t msglen)
 	}
 	if (post("/v3/kv/put", body, &http, msg, msglen))
 		return ETCD_BAD;
-	r = etcd_parse_ack(reg.body, reg.body_len, http, msg, msglen);
+	r = etcd_parse_ack(reg.http.body, reg.http.body_len, http, msg, msglen);
 	if (r != ETCD_OK) {
 		name_call("/v3/kv/put", msg, msglen);
 		return r;
@@ -215,7 +113,7 @@ static int do_register(char *msg, size_t msglen)
 	etcd_grant_body(vmd_cfg.etcd_ttl, body, sizeof(body));
 	if (post("/v3/lease/grant", body, &http, msg, msglen))
 		return -1;
-	if (etcd_parse_grant(reg.body, reg.body_len, http, &id, &ttl, msg, msglen)) {
+	if (etcd_parse_grant(reg.http.body, reg.http.body_len, http, &id, &ttl, msg, msglen)) {
 		name_call("/v3/lease/grant", msg, msglen);
 		return -1;
 	}
@@ -239,7 +137,7 @@ static int keepalive(char *msg, size_t msglen)
 	etcd_lease_body(reg.lease, body, sizeof(body));
 	if (post("/v3/lease/keepalive", body, &http, msg, msglen))
 		return ETCD_BAD;
-	r = etcd_parse_keepalive(reg.body, reg.body_len, http, reg.lease, &ttl, msg, msglen);
+	r = etcd_parse_keepalive(reg.http.body, reg.http.body_len, http, reg.lease, &ttl, msg, msglen);
 	if (r != ETCD_OK)
 		name_call("/v3/lease/keepalive", msg, msglen);
 	return r;
@@ -255,7 +153,7 @@ static void revoke_lease(void)
 		return;
 	etcd_lease_body(reg.lease, body, sizeof(body));
 	if (!post("/v3/lease/revoke", body, &http, msg, sizeof(msg)))
-		r = etcd_parse_ack(reg.body, reg.body_len, http, msg, sizeof(msg));
+		r = etcd_parse_ack(reg.http.body, reg.http.body_len, http, msg, sizeof(msg));
 	if (r == ETCD_BAD)
 		vmd_log("etcd: cannot revoke lease %llx (%s); %s goes when it expires",
 			(unsigned long long)reg.lease, msg, reg.key);
@@ -278,7 +176,7 @@ static void log_lost(const char *what, const char *msg)
 static void log_registered(const char *how)
 {
 	vmd_log("etcd: %s %s at %s (lease %llx, TTL %lld s, %llu bytes free)", how, reg.key,
-		reg.url, (unsigned long long)reg.lease, (long long)reg.ttl,
+		reg.http.url, (unsigned long long)reg.lease, (long long)reg.ttl,
 		(unsigned long long)reg.put_free);
 }
 
@@ -406,16 +304,11 @@ void vmd_registry_note(void)
 
 int vmd_registry_start(void)
 {
-	bool said = false;	/* the failure is logged */
 	char msg[256];
-	size_t n;
 	int err;
 
 	if (!vmd_cfg.etcd_url)
 		return 0;
-	n = strlen(vmd_cfg.etcd_url);
-	snprintf(reg.url, sizeof(reg.url), "%.*s", (int)(n && vmd_cfg.etcd_url[n - 1] == '/' ?
-							   n - 1 : n), vmd_cfg.etcd_url);
 	reg.donor = (struct etcd_donor){
 		.domain = vmd_cfg.domain,
 		.addr = vmd_cfg.announce,
@@ -430,27 +323,12 @@ int vmd_registry_start(void)
 			vmd_cfg.domain, vmd_cfg.announce);
 		return -1;
 	}
-	if (curl_load())
+	if (etcd_http_open(&reg.http, vmd_cfg.etcd_url, msg, sizeof(msg))) {
+		vmd_log("error: etcd: %s", msg);
 		return -1;
-	reg.body = malloc(ETCD_BODY_MAX + 1);
-	if (!reg.body)
-		goto out_nomem;
-	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		goto out_free;
-	reg.curl = cu.easy_init();
-	if (!reg.curl)
-		goto out_global;
-	cu.easy_setopt(reg.curl, CURLOPT_NOSIGNAL, 1L);	/* threads: no SIGALRM */
-	cu.easy_setopt(reg.curl, CURLOPT_PROTOCOLS_STR, "http");
-	cu.easy_setopt(reg.curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-	cu.easy_setopt(reg.curl, CURLOPT_WRITEFUNCTION, on_data);
-	cu.easy_setopt(reg.curl, CURLOPT_NOPROXY, "*");	/* etcd is on our network */
-	reg.headers = cu.slist_append(NULL, "Content-Type: application/json");
-	cu.easy_setopt(reg.curl, CURLOPT_HTTPHEADER, reg.headers);
-
+	}
 	if (do_register(msg, sizeof(msg))) {
-		vmd_log("error: etcd at %s: cannot register %s: %s", reg.url, reg.key, msg);
-		said = true;
+		vmd_log("error: etcd at %s: cannot register %s: %s", reg.http.url, reg.key, msg);
 		goto out_cleanup;
 	}
 	log_registered("registered");
@@ -458,7 +336,6 @@ int vmd_registry_start(void)
 	err = pthread_create(&reg.thread, NULL, registry_thread, NULL);
 	if (err) {
 		vmd_log("error: etcd: cannot start the registry thread: %s", strerror(err));
-		said = true;
 		revoke_lease();
 		goto out_cleanup;
 	}
@@ -466,17 +343,7 @@ int vmd_registry_start(void)
 	return 0;
 
 out_cleanup:
-	cu.slist_free_all(reg.headers);
-	cu.easy_cleanup(reg.curl);
-	reg.curl = NULL;
-out_global:
-	cu.global_cleanup();
-out_free:
-	free(reg.body);
-	reg.body = NULL;
-out_nomem:
-	if (!said)
-		vmd_log("error: etcd: cannot set up libcurl");
+	etcd_http_close(&reg.http);
 	return -1;
 }
 
@@ -490,10 +357,5 @@ void vmd_registry_stop(void)
 	pthread_mutex_unlock(&reg.lock);
 	pthread_join(reg.thread, NULL);
 	reg.running = false;
-	cu.slist_free_all(reg.headers);
-	cu.easy_cleanup(reg.curl);
-	reg.curl = NULL;
-	cu.global_cleanup();
-	free(reg.body);
-	reg.body = NULL;
+	etcd_http_close(&reg.http);
 }

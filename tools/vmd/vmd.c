@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "etcd.h"
+#include "emp_etcd.h"
 #include "libemp.h"
 #include "vmd.h"
 

@@ -8,9 +8,10 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "etcd.h"
+#include "emp_etcd.h"
 
 /* --- JSON reader ---------------------------------------------------------- */
 
@@ -478,7 +479,7 @@ static const char *str_member(const struct ej_doc *d, int obj, const char *name,
  * answer that is a JSON object and no error, ETCD_GONE for gRPC code 5
  * (NotFound: the lease), ETCD_BAD otherwise, with @msg.
  */
-static int load(struct ej_doc *d, const char *body, size_t len, long http, char *msg,
+int etcd_answer(struct ej_doc *d, const char *body, size_t len, long http, char *msg,
 		size_t msglen)
 {
 	char why[64], q[96], m[96];
@@ -553,7 +554,7 @@ int etcd_parse_grant(const char *body, size_t len, long http, int64_t *id, int64
 {
 	struct ej_doc d;
 
-	if (load(&d, body, len, http, msg, msglen) != ETCD_OK)
+	if (etcd_answer(&d, body, len, http, msg, msglen) != ETCD_OK)
 		return ETCD_BAD;
 	if (int_member(&d, 0, "ID", id, msg, msglen) ||
 	    int_member(&d, 0, "TTL", ttl, msg, msglen))
@@ -573,7 +574,7 @@ int etcd_parse_keepalive(const char *body, size_t len, long http, int64_t id, in
 	int64_t got;
 	int r, res;
 
-	r = load(&d, body, len, http, msg, msglen);
+	r = etcd_answer(&d, body, len, http, msg, msglen);
 	if (r != ETCD_OK)
 		return r;
 	res = ej_member(&d, 0, "result");
@@ -613,7 +614,7 @@ int etcd_parse_ack(const char *body, size_t len, long http, char *msg, size_t ms
 	struct ej_doc d;
 	int r, h;
 
-	r = load(&d, body, len, http, msg, msglen);
+	r = etcd_answer(&d, body, len, http, msg, msglen);
 	if (r != ETCD_OK)
 		return r;
 	h = ej_member(&d, 0, "header");
@@ -623,4 +624,305 @@ int etcd_parse_ack(const char *body, size_t len, long http, char *msg, size_t ms
 		return ETCD_BAD;
 	}
 	return ETCD_OK;
+}
+
+/* --- ranges, transactions, donors read back ---------------------------------- */
+
+int ej_text(const struct ej_doc *d, int tok, char *buf, size_t len)
+{
+	const struct ej_tok *t;
+	uint32_t i;
+
+	if (tok < 0 || (uint32_t)tok >= d->n || d->tok[tok].type != EJ_STRING)
+		return -1;
+	t = &d->tok[tok];
+	if (t->end - t->start >= len)
+		return -1;
+	for (i = t->start; i < t->end; i++)
+		if (d->buf[i] == '\\' || (unsigned char)d->buf[i] < 0x20)
+			return -1;
+	memcpy(buf, d->buf + t->start, t->end - t->start);
+	buf[t->end - t->start] = 0;
+	return (int)(t->end - t->start);
+}
+
+static int b64_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (ej_digit(c))
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int etcd_unbase64(const char *in, size_t inlen, void *out, size_t outlen)
+{
+	unsigned char *o = out;
+	size_t i, n = 0, pad = 0;
+	uint32_t acc = 0;
+	int v;
+
+	if (inlen % 4)
+		return -1;
+	for (i = 0; i < inlen; i++) {
+		if (in[i] == '=') {
+			/* Only at the end, at most two. */
+			if (i + 2 < inlen || (i + 1 < inlen && in[i + 1] != '='))
+				return -1;
+			pad++;
+			v = 0;
+		} else if (pad || (v = b64_val(in[i])) < 0) {
+			return -1;
+		}
+		acc = acc << 6 | (uint32_t)v;
+		if (i % 4 == 3) {
+			size_t k, take = 3 - (i + 1 == inlen ? pad : 0);
+
+			if (n + take > outlen)
+				return -1;
+			for (k = 0; k < take; k++)
+				o[n++] = (unsigned char)(acc >> (16 - 8 * k));
+			acc = 0;
+		}
+	}
+	return (int)n;
+}
+
+int etcd_range_body(const char *key, int prefix, long limit, char *buf, size_t len)
+{
+	char k[400], e[400], end[256];
+	size_t n = strlen(key);
+
+	if (n >= sizeof(end) || etcd_base64(key, n, k, sizeof(k)) < 0)
+		return -1;
+	if (!prefix)
+		return fits(snprintf(buf, len, "{\"key\":\"%s\",\"limit\":\"%ld\"}", k, limit), len);
+	/* Every key with the prefix: up to the prefix with its last byte + 1. */
+	memcpy(end, key, n);
+	if (!n || (unsigned char)end[n - 1] == 0xff)
+		return -1;
+	end[n - 1]++;
+	if (etcd_base64(end, n, e, sizeof(e)) < 0)
+		return -1;
+	return fits(snprintf(buf, len, "{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":\"%ld\"}",
+			     k, e, limit), len);
+}
+
+/* An optional int64 member: absent is 0 (the gateway leaves zeros out). */
+static int opt_int(const struct ej_doc *d, int obj, const char *name, int64_t *v)
+{
+	int t = ej_member(d, obj, name);
+
+	*v = 0;
+	if (t == -1)
+		return 0;
+	return t < 0 || ej_int64(d, t, v) || *v < 0 ? -1 : 0;
+}
+
+int etcd_parse_range(const char *body, size_t len, long http, struct etcd_kv *kv,
+		     unsigned int room, char *vbuf, size_t vlen, unsigned int *n, int *more,
+		     char *msg, size_t msglen)
+{
+	struct ej_doc *d;
+	size_t used = 0;
+	int r, a, m, i;
+
+	*n = 0;
+	*more = 0;
+	d = malloc(sizeof(*d));
+	if (!d) {
+		snprintf(msg, msglen, "out of memory");
+		return ETCD_BAD;
+	}
+	r = etcd_answer(d, body, len, http, msg, msglen);
+	if (r != ETCD_OK) {
+		r = ETCD_BAD;
+		goto out;
+	}
+	r = ETCD_BAD;
+	m = ej_member(d, 0, "more");
+	if (m >= 0)
+		*more = d->tok[m].type == EJ_LITERAL && d->buf[d->tok[m].start] == 't';
+	a = ej_member(d, 0, "kvs");
+	if (a == -1) {
+		r = ETCD_OK;	/* no key */
+		goto out;
+	}
+	if (a < 0 || d->tok[a].type != EJ_ARRAY) {
+		snprintf(msg, msglen, "answer's \"kvs\" is not one array");
+		goto out;
+	}
+	for (i = a + 1; (uint32_t)i < d->tok[a].next; i = (int)d->tok[i].next) {
+		struct etcd_kv *k = &kv[*n];
+		int kt, vt, klen, vl;
+
+		if (*n >= room) {
+			snprintf(msg, msglen, "more than %u keys", room);
+			goto out;
+		}
+		if (d->tok[i].type != EJ_OBJECT) {
+			snprintf(msg, msglen, "a key of the answer is no object");
+			goto out;
+		}
+		memset(k, 0, sizeof(*k));
+		kt = ej_member(d, i, "key");
+		if (kt < 0 || d->tok[kt].type != EJ_STRING ||
+		    (klen = etcd_unbase64(d->buf + d->tok[kt].start,
+					  d->tok[kt].end - d->tok[kt].start, k->key,
+					  sizeof(k->key) - 1)) < 0) {
+			snprintf(msg, msglen, "a key of the answer is missing, not base64 or too long");
+			goto out;
+		}
+		k->key[klen] = 0;
+		if (memchr(k->key, 0, (size_t)klen)) {
+			snprintf(msg, msglen, "a key of the answer holds a NUL byte");
+			goto out;
+		}
+		vt = ej_member(d, i, "value");
+		vl = 0;
+		if (vt >= 0 && d->tok[vt].type == EJ_STRING)
+			vl = etcd_unbase64(d->buf + d->tok[vt].start,
+					   d->tok[vt].end - d->tok[vt].start, vbuf + used,
+					   vlen - used > 0 ? vlen - used - 1 : 0);
+		if (vt == -2 || (vt >= 0 && d->tok[vt].type != EJ_STRING) || vl < 0) {
+			snprintf(msg, msglen, "the value of %.80s is not base64 or too long", k->key);
+			goto out;
+		}
+		vbuf[used + (size_t)vl] = 0;
+		k->value = vbuf + used;
+		k->value_len = (size_t)vl;
+		used += (size_t)vl + 1;
+		if (opt_int(d, i, "create_revision", &k->create_revision) ||
+		    opt_int(d, i, "mod_revision", &k->mod_revision) ||
+		    opt_int(d, i, "version", &k->version) ||
+		    opt_int(d, i, "lease", &k->lease)) {
+			snprintf(msg, msglen, "a revision of %.80s is not an integer", k->key);
+			goto out;
+		}
+		(*n)++;
+	}
+	r = ETCD_OK;
+out:
+	free(d);
+	return r;
+}
+
+int etcd_parse_txn(const char *body, size_t len, long http, int *succeeded, char *msg,
+		   size_t msglen)
+{
+	struct ej_doc *d = malloc(sizeof(*d));
+	int r, s;
+
+	*succeeded = 0;
+	if (!d) {
+		snprintf(msg, msglen, "out of memory");
+		return ETCD_BAD;
+	}
+	r = etcd_answer(d, body, len, http, msg, msglen);
+	if (r != ETCD_OK) {
+		free(d);
+		return ETCD_BAD;
+	}
+	s = ej_member(d, 0, "succeeded");
+	if (s == -2 || (s >= 0 && d->tok[s].type != EJ_LITERAL) ||
+	    ej_member(d, 0, "header") < 0) {
+		snprintf(msg, msglen, "not a transaction's answer");
+		r = ETCD_BAD;
+	} else {
+		*succeeded = s >= 0 && d->buf[d->tok[s].start] == 't';
+	}
+	free(d);
+	return r;
+}
+
+/* A required unsigned number member (a JSON number, not a string). */
+static int num_member(const struct ej_doc *d, int obj, const char *name, uint64_t max,
+		      uint64_t *v, char *msg, size_t msglen)
+{
+	int t = ej_member(d, obj, name);
+	int64_t x;
+
+	if (t < 0 || d->tok[t].type != EJ_NUMBER || ej_int64(d, t, &x) || x < 0 ||
+	    (uint64_t)x > max) {
+		snprintf(msg, msglen, "\"%s\" is %s", name,
+			 t == -1 ? "missing" : t == -2 ? "given twice" :
+			 "not a whole number in range");
+		return -1;
+	}
+	*v = (uint64_t)x;
+	return 0;
+}
+
+int etcd_parse_donor(const char *json, size_t len, struct etcd_donor_rec *out, char *msg,
+		     size_t msglen)
+{
+	struct ej_doc *d = malloc(sizeof(*d));
+	struct etcd_donor_rec r = { 0 };
+	char why[64], word[8];
+	uint64_t v;
+	int t, i, ret = -1;
+
+	if (!d) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	if (len > 4096 || ej_parse(d, json, len, why, sizeof(why)) ||
+	    d->tok[0].type != EJ_OBJECT) {
+		snprintf(msg, msglen, "not a JSON object of at most 4096 bytes");
+		goto out;
+	}
+	if (num_member(d, 0, "version", 1000000, &v, msg, msglen))
+		goto out;
+	if (v != ETCD_VALUE_VERSION) {
+		snprintf(msg, msglen, "version %llu (this tool reads version %d)",
+			 (unsigned long long)v, ETCD_VALUE_VERSION);
+		goto out;
+	}
+	if (ej_text(d, ej_member(d, 0, "addr"), r.addr, sizeof(r.addr)) < 0 ||
+	    !etcd_host_ok(r.addr)) {
+		snprintf(msg, msglen, "\"addr\" is not an address or host name");
+		goto out;
+	}
+	if (ej_text(d, ej_member(d, 0, "domain"), r.domain, sizeof(r.domain)) < 0 ||
+	    !etcd_label_ok(r.domain)) {
+		snprintf(msg, msglen, "\"domain\" is not a label");
+		goto out;
+	}
+	if (num_member(d, 0, "port", 65535, &v, msg, msglen))
+		goto out;
+	if (!v) {
+		snprintf(msg, msglen, "\"port\" is 0");
+		goto out;
+	}
+	r.port = (uint16_t)v;
+	if (num_member(d, 0, "capacity", ETCD_BYTES_MAX, &r.capacity, msg, msglen) ||
+	    num_member(d, 0, "free", r.capacity, &r.free, msg, msglen))
+		goto out;
+	t = ej_member(d, 0, "transports");
+	if (t < 0 || d->tok[t].type != EJ_ARRAY) {
+		snprintf(msg, msglen, "\"transports\" is not one array");
+		goto out;
+	}
+	for (i = t + 1; (uint32_t)i < d->tok[t].next; i = (int)d->tok[i].next) {
+		if (ej_text(d, i, word, sizeof(word)) < 0) {
+			snprintf(msg, msglen, "a transport is not a short string");
+			goto out;
+		}
+		if (!strcmp(word, "tcp"))
+			r.tcp = true;
+		else if (!strcmp(word, "rdma"))
+			r.rdma = true;
+		/* Other words: transports of later versions; not ours to use. */
+	}
+	*out = r;
+	ret = 0;
+out:
+	free(d);
+	return ret;
 }
