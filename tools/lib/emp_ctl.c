@@ -91,6 +91,18 @@ int emp_resize(int ctl_fd, const char *name, uint64_t dram_budget)
 	return ioctl(ctl_fd, EMP_IOC_RESIZE, &r) ? -errno : 0;
 }
 
+int emp_repair(int ctl_fd, const char *name, unsigned int tier, const struct emp_tier *copy)
+{
+	struct emp_repair r = { .size = sizeof(r), .tier = tier, .copy = *copy };
+	int err = emp_set_name(r.name, name);
+
+	if (err)
+		return err;
+	err = ioctl(ctl_fd, EMP_IOC_REPAIR, &r) ? -errno : 0;
+	memset(&r.copy, 0, sizeof(r.copy));	/* no copy of the secret left */
+	return err;
+}
+
 char *emp_inst_path(const char *name, char *buf, size_t len)
 {
 	snprintf(buf, len, "/dev/" EMP_INST_PREFIX "%s", name);

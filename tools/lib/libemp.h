@@ -56,6 +56,12 @@ uint64_t emp_lat_fine_low(unsigned int b);
  */
 uint64_t emp_lat_quantile(const struct emp_stat *st, unsigned int permille);
 
+/*
+ * EMP_IOC_REPAIR: give tier @tier (its index in emp_stat.tier) of @name the
+ * new copy @copy (flags EMP_TIER_F_REPLICA), filled in the background.
+ */
+int emp_repair(int ctl_fd, const char *name, unsigned int tier, const struct emp_tier *copy);
+
 /* EMP_IOC_RESIZE: set the DRAM budget of @name to @dram_budget bytes. */
 int emp_resize(int ctl_fd, const char *name, uint64_t dram_budget);
 
@@ -143,7 +149,13 @@ char *emp_format_human(uint64_t bytes, char *buf, size_t len);
  * @err_col:  after a failed parse, the 1-based column of the offending text
  * @cluster:  the options of its cluster: tier (tier[].kind EMP_TIER_CLUSTER,
  *            at most one): the transport (EMP_TIER_TCP, the default, or
- *            EMP_TIER_RDMA) and how many donors at most to spread it over
+ *            EMP_TIER_RDMA), how many donors at most to spread it over, and
+ *            how many copies of each byte (1, or 2: replicas=2)
+ *
+ * A replicated remote tier is written PRIMARY+REPLICA in the spec
+ * ("tcp:10.0.0.1:64:19675+tcp:10.0.0.2:64:19675"): two entries of @tier,
+ * the second with flags EMP_TIER_F_REPLICA and the same size, counted once
+ * in @capacity.
  */
 struct emp_spec {
 	struct emp_tier tier[EMP_MAX_TIERS];
@@ -155,6 +167,7 @@ struct emp_spec {
 	struct {
 		uint32_t transport;
 		unsigned int spread;
+		unsigned int replicas;
 	} cluster;
 };
 
@@ -368,6 +381,22 @@ int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *er
  * registry @cl names, once it is destroyed. Return: 0 or -ENAMETOOLONG.
  */
 int emp_watch_cluster(const struct emp_cluster *cl);
+
+/*
+ * emp_cluster_replace() - a new donor for the lost copy of a replicated
+ * piece of instance @name (placed with replicas=2): one that is neither
+ * copy's donor, in another failure domain than the surviving copy's when
+ * one has room, with the piece's bytes free and unreserved. In one etcd
+ * transaction its bytes are reserved, it takes the lost donor's place in
+ * the placement record, and the lost donor's reservation is given back.
+ * @lost_addr, @lost_port: the donor whose copy was lost
+ * @out: the new copy as a tier: the placement's transport, the donor's
+ *       address and port, the piece's size, flags EMP_TIER_F_REPLICA
+ * Return: 0, -ENOENT (no such placement, or no piece on that donor),
+ * -ENOSPC, -EHOSTUNREACH, or -errno; with a message in @err.
+ */
+int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const char *lost_addr,
+			uint16_t lost_port, struct emp_tier *out, char *err, size_t errlen);
 
 /* A recorded placement, as emp_cluster_placements() reads it. */
 struct emp_cluster_placement {

@@ -61,6 +61,7 @@
 #define EMP_FEAT_DRAM_ONLY	(1ULL << 13)	/* CREATE with nr_tiers 0 */
 #define EMP_FEAT_DISCARD	(1ULL << 14)	/* EMP_IOC_DISCARD, emp_stat.discarded */
 #define EMP_FEAT_TIER_NODE	(1ULL << 15)	/* EMP_TIER_NODE */
+#define EMP_FEAT_REPLICAS	(1ULL << 16)	/* EMP_TIER_F_REPLICA, EMP_IOC_REPAIR */
 
 /* Instance names: 1..EMP_NAME_MAX-1 chars of [A-Za-z0-9_.-], not starting
  * with '.' or '-', NUL-terminated, the rest of the array zero. */
@@ -151,7 +152,7 @@ enum emp_tier_kind {
 /**
  * struct emp_tier - one tier of an instance, as given to EMP_IOC_CREATE
  * @kind:     enum emp_tier_kind
- * @flags:    must be zero
+ * @flags:    0, or EMP_TIER_F_REPLICA (modules with EMP_FEAT_REPLICAS)
  * @size:     bytes of instance this tier holds; a multiple of the block size
  * @offset:   BDEV: byte offset into the device, a multiple of 4096
  * @port:     RDMA/TCP: donor port
@@ -168,7 +169,16 @@ enum emp_tier_kind {
  *
  * Tiers are laid out one after the other in instance offset order: tier 0
  * holds the first @size bytes, tier 1 the next, and so on.
+ *
+ * EMP_TIER_F_REPLICA: this tier is a second copy of the tier before it,
+ * which is not a replica itself: both remote (RDMA or TCP, either), of the
+ * same size. It adds nothing to the instance's size, and EMP_IOC_STAT shows
+ * the pair as one tier. Every write goes to both copies, a read to either;
+ * when a copy fails (its donor is gone) the other serves alone
+ * (emp_stat.replicas_lost), with no error to the faults, until
+ * EMP_IOC_REPAIR gives the tier a new copy.
  */
+#define EMP_TIER_F_REPLICA	(1U << 0)
 struct emp_tier {
 	__u32 kind;
 	__u32 flags;
@@ -300,7 +310,9 @@ struct emp_list {
 /**
  * struct emp_tier_stat - counters of one tier of an instance
  * @kind:        enum emp_tier_kind
- * @reserved0:   zero
+ * @copies:      0 for a tier without a replica; else (EMP_FEAT_REPLICAS)
+ *               EMP_COPY_* bits: which of its two copies serve, and
+ *               whether a new one is being filled (EMP_IOC_REPAIR)
  * @size:        bytes of instance held by this tier
  * @reads:       read requests completed (subblocks fetched)
  * @read_bytes:  bytes read
@@ -310,7 +322,7 @@ struct emp_list {
  */
 struct emp_tier_stat {
 	__u32 kind;
-	__u32 reserved0;
+	__u32 copies;
 	__u64 size;
 	__u64 reads;
 	__u64 read_bytes;
@@ -318,6 +330,12 @@ struct emp_tier_stat {
 	__u64 write_bytes;
 	__u64 errors;
 };
+
+/* emp_tier_stat.copies bits */
+#define EMP_COPY_REPLICATED	(1U << 0)	/* the tier has two copies */
+#define EMP_COPY_FIRST_UP	(1U << 1)	/* the first copy serves */
+#define EMP_COPY_SECOND_UP	(1U << 2)	/* the second copy serves */
+#define EMP_COPY_RESYNC		(1U << 3)	/* a new copy is being filled */
 
 /* emp_stat.state bits */
 #define EMP_STATE_IO_ERROR	(1U << 0)	/* a tier request has failed */
@@ -430,6 +448,12 @@ struct emp_tier_stat {
  *                 unmaps idle-looking blocks to learn, see design.md)
  * The struct ends before the following in modules without EMP_FEAT_DISCARD:
  * @discarded:     out: bytes discarded with EMP_IOC_DISCARD
+ * The struct ends before the following in modules without EMP_FEAT_REPLICAS:
+ * @replicas_lost: out: copies of replicated tiers that failed and were
+ *                 dropped (their donor gone); the other copy serves on
+ * @failovers:     out: transfers that failed on one copy and were done on
+ *                 the other
+ * @resynced:      out: bytes copied into new copies (EMP_IOC_REPAIR)
  */
 struct emp_stat {
 	__u32 size;
@@ -478,6 +502,9 @@ struct emp_stat {
 	__u64 cold_age_s;
 	__u64 cold_bytes[EMP_COLD_BUCKETS];
 	__u64 discarded;
+	__u64 replicas_lost;
+	__u64 failovers;
+	__u64 resynced;
 };
 #define EMP_STAT_SIZE_VER0	888
 
@@ -514,7 +541,10 @@ struct emp_stat {
 	X(refaults, "Blocks made resident again soon after their eviction.") \
 	X(demoted, "Idle blocks written back and dropped by proactive demotion.") \
 	X(age_scans, "Passes of the age scanner.")			\
-	X(discarded, "Bytes discarded (EMP_IOC_DISCARD): zeros without I/O.")
+	X(discarded, "Bytes discarded (EMP_IOC_DISCARD): zeros without I/O.") \
+	X(replicas_lost, "Copies of replicated tiers dropped after they failed.") \
+	X(failovers, "Transfers of replicated tiers redone on the other copy.") \
+	X(resynced, "Bytes copied into new copies of replicated tiers (repair).")
 
 /**
  * struct emp_resize - change the DRAM budget at run time (EMP_IOC_RESIZE)
@@ -572,6 +602,36 @@ struct emp_discard {
 };
 #define EMP_DISCARD_SIZE_VER0	72
 
+/**
+ * struct emp_repair - give a replicated tier a new copy (EMP_IOC_REPAIR)
+ * @size:     in: sizeof(struct emp_repair)
+ * @flags:    in: must be zero
+ * @name:     in: instance name
+ * @tier:     in: the tier, by its index in emp_stat.tier
+ * @reserved0: must be zero
+ * @reserved: must be zero
+ * @copy:     in: the new copy: RDMA or TCP, the tier's size,
+ *            flags EMP_TIER_F_REPLICA
+ *
+ * The tier must have lost one of its two copies (emp_tier_stat.copies).
+ * The new copy is connected before the call returns; it is then filled
+ * from the surviving copy in the background (EMP_COPY_RESYNC, counted in
+ * emp_stat.resynced), taking every write meanwhile, and serves reads once
+ * it is full. Errors: EINVAL for a bad field, ENOENT, EOPNOTSUPP for a
+ * tier without replica, EBUSY while both copies serve or a fill runs, and
+ * the errors of connecting the copy (as CREATE's).
+ */
+struct emp_repair {
+	__u32 size;
+	__u32 flags;
+	char  name[EMP_NAME_MAX];
+	__u32 tier;
+	__u32 reserved0;
+	__u64 reserved[2];
+	struct emp_tier copy;
+};
+#define EMP_REPAIR_SIZE_VER0	(64 + EMP_TIER_SIZE_VER0)
+
 /* Commands of /dev/emp. */
 #define EMP_IOC_INFO		_IOWR(EMP_IOC_MAGIC, 0x00, struct emp_info)
 #define EMP_IOC_CREATE		_IOWR(EMP_IOC_MAGIC, 0x01, struct emp_create)
@@ -580,6 +640,7 @@ struct emp_discard {
 #define EMP_IOC_STAT		_IOWR(EMP_IOC_MAGIC, 0x04, struct emp_stat)
 #define EMP_IOC_RESIZE		_IOW(EMP_IOC_MAGIC, 0x05, struct emp_resize)
 #define EMP_IOC_DISCARD		_IOW(EMP_IOC_MAGIC, 0x06, struct emp_discard)
+#define EMP_IOC_REPAIR		_IOW(EMP_IOC_MAGIC, 0x07, struct emp_repair)
 
 /*
  * Events: the generic netlink family EMP_GENL_NAME (modules with
