@@ -443,6 +443,16 @@ void emp_ra_cut(struct emp_instance *inst, struct emp_block *blk, unsigned long 
 bool emp_tier_kind_served(u32 kind);
 int emp_tier_create(const struct emp_tier *desc, void *holder, struct emp_backend **out);
 void emp_tier_destroy(struct emp_backend *be);
+
+/* Replicated tiers (emp_mirror.c). */
+int emp_mirror_create(struct emp_instance *inst, struct emp_backend *a, struct emp_backend *b,
+		      struct emp_backend **out);
+int emp_mirror_repair(struct emp_backend *be, const struct emp_tier *desc);
+bool emp_is_mirror(struct emp_backend *be);
+u32 emp_mirror_copies(struct emp_backend *be);
+u32 emp_mirror_kind(struct emp_backend *be);
+int emp_mirror_show(struct emp_backend *be, unsigned int idx, char *buf, int at);
+int emp_instance_repair(const char *name, u32 tier, const struct emp_tier *desc);
 void emp_tiers_init(void);
 void emp_tiers_exit(void);
 void emp_tier_account(struct emp_backend *be, struct emp_tier_io *io, int err);

@@ -89,9 +89,14 @@ static int emp_check_tier(const char *name, const struct emp_tier *t, u32 block_
 		emp_reject(name, "unknown tier kind %u", t->kind);
 		return -EINVAL;
 	}
-	if (t->flags || t->reserved0[0] || t->reserved0[1] ||
+	if ((t->flags & ~EMP_TIER_F_REPLICA) || t->reserved0[0] || t->reserved0[1] ||
 	    t->reserved[0] || t->reserved[1] || t->reserved1) {
-		emp_reject(name, "tier flags or reserved fields are not zero");
+		emp_reject(name, "tier flags unknown or reserved fields not zero");
+		return -EINVAL;
+	}
+	if ((t->flags & EMP_TIER_F_REPLICA) && t->kind != EMP_TIER_TCP &&
+	    t->kind != EMP_TIER_RDMA) {
+		emp_reject(name, "a replica tier must be remote (RDMA or TCP)");
 		return -EINVAL;
 	}
 	if (!t->size || t->size & (block_size - 1)) {
@@ -176,6 +181,17 @@ static int emp_check_create(const struct emp_create *c, const struct emp_tier *t
 		err = emp_check_tier(c->name, &tiers[i], c->block_size);
 		if (err)
 			return err;
+		if (tiers[i].flags & EMP_TIER_F_REPLICA) {
+			/* A second copy of the tier before it: no bytes of its own. */
+			if (!i || (tiers[i - 1].flags & EMP_TIER_F_REPLICA) ||
+			    (tiers[i - 1].kind != EMP_TIER_TCP && tiers[i - 1].kind != EMP_TIER_RDMA) ||
+			    tiers[i - 1].size != tiers[i].size) {
+				emp_reject(c->name, "tier %u: a replica follows a remote tier of its "
+					   "size that is not a replica itself", i);
+				return -EINVAL;
+			}
+			continue;
+		}
 		if (check_add_overflow(sum, tiers[i].size, &sum)) {
 			emp_reject(c->name, "tier sizes overflow");
 			return -EINVAL;
@@ -348,11 +364,29 @@ static ssize_t tiers_show(struct device *dev, struct device_attribute *a, char *
 }
 static DEVICE_ATTR_RO(tiers);
 
+/* Per replicated tier, one line: index, then each copy's donor and state. */
+static ssize_t replicas_show(struct device *dev, struct device_attribute *a, char *buf)
+{
+	struct emp_instance *inst = dev_to_inst(dev);
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < inst->nr_tiers; i++) {
+		int r = emp_mirror_show(inst->tiers[i], i, buf, n);
+
+		if (r)
+			n = r;
+	}
+	return n;
+}
+static DEVICE_ATTR_RO(replicas);
+
 #define EMP_STAT_ATTR_PTR(field, help) &dev_attr_stat_##field.attr,
 static struct attribute *emp_stat_attrs[] = {
 	EMP_STAT_COUNTERS(EMP_STAT_ATTR_PTR)
 	&dev_attr_latency_hist.attr,
 	&dev_attr_tiers.attr,
+	&dev_attr_replicas.attr,
 	NULL,
 };
 
@@ -605,11 +639,22 @@ int emp_instance_create(struct emp_create *c, const struct emp_tier *tiers)
 	}
 
 	for (i = 0; i < c->nr_tiers; i++) {
-		struct emp_backend *be;
+		struct emp_backend *be, *copy;
 
 		err = emp_tier_create(&tiers[i], inst, &be);
 		if (err)
 			goto out_free;
+		if (i + 1 < c->nr_tiers && (tiers[i + 1].flags & EMP_TIER_F_REPLICA)) {
+			err = emp_tier_create(&tiers[++i], inst, &copy);
+			if (err) {
+				emp_tier_destroy(be);
+				goto out_free;
+			}
+			/* Owns both copies from here, also when it fails. */
+			err = emp_mirror_create(inst, be, copy, &be);
+			if (err)
+				goto out_free;
+		}
 		be->start = start;
 		start += be->size;
 		inst->tiers[inst->nr_tiers++] = be;
@@ -785,7 +830,8 @@ int emp_instance_stat(const char *name, struct emp_stat *st)
 		struct emp_backend *be = inst->tiers[i];
 		struct emp_tier_stat *ts = &st->tier[i];
 
-		ts->kind = be->ops->kind;
+		ts->kind = emp_mirror_kind(be);
+		ts->copies = emp_mirror_copies(be);
 		ts->size = be->size;
 		ts->reads = atomic64_read(&be->reads);
 		ts->read_bytes = atomic64_read(&be->read_bytes);
@@ -880,6 +926,42 @@ int emp_instance_discard(const char *name, u64 offset, u64 length)
 	if (IS_ERR(inst))
 		return PTR_ERR(inst);
 	err = emp_discard(inst, offset, length);
+	emp_instance_unhold(inst);
+	return err;
+}
+
+/**
+ * emp_instance_repair() - give a replicated tier a new copy (EMP_IOC_REPAIR)
+ * @name: instance name
+ * @tier: index of the tier as EMP_IOC_STAT lists it
+ * @desc: the new copy, from userspace
+ *
+ * Context: Process context, sleeps. The instance counts as open meanwhile.
+ * Return: 0, -ENOENT, -EINVAL, -EOPNOTSUPP for a tier without replica, or
+ * emp_mirror_repair()'s error.
+ */
+int emp_instance_repair(const char *name, u32 tier, const struct emp_tier *desc)
+{
+	struct emp_instance *inst;
+	int err;
+
+	inst = emp_instance_hold(name, 0, 0);
+	if (IS_ERR(inst))
+		return PTR_ERR(inst);
+	if (tier >= inst->nr_tiers) {
+		emp_reject(name, "repair: no tier %u", tier);
+		err = -EINVAL;
+	} else if (!emp_is_mirror(inst->tiers[tier])) {
+		err = -EOPNOTSUPP;
+	} else if (!(desc->flags & EMP_TIER_F_REPLICA) ||
+		   (err = emp_check_tier(name, desc, 1U << inst->block_shift)) ||
+		   desc->size != inst->tiers[tier]->size) {
+		emp_reject(name, "repair: the new copy must be a remote replica tier of %llu bytes",
+			   inst->tiers[tier]->size);
+		err = -EINVAL;
+	} else {
+		err = emp_mirror_repair(inst->tiers[tier], desc);
+	}
 	emp_instance_unhold(inst);
 	return err;
 }

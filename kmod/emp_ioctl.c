@@ -60,6 +60,7 @@ static int emp_ioc_info(void __user *uarg)
 			 EMP_FEAT_NOWAIT | EMP_FEAT_CLEAN_AHEAD | EMP_FEAT_HUGE_MAP |
 			 EMP_FEAT_RECLAIM | EMP_FEAT_POLLED_READS | EMP_FEAT_MONITOR |
 			 EMP_FEAT_EVENTS | EMP_FEAT_DRAM_ONLY | EMP_FEAT_DISCARD |
+			 EMP_FEAT_REPLICAS |
 			 EMP_FEAT_TIER_NODE;
 	if (emp_tier_kind_served(EMP_TIER_RDMA))
 		info.features |= EMP_FEAT_TIER_RDMA;
@@ -223,6 +224,27 @@ static int emp_ioc_discard(void __user *uarg)
 	return emp_instance_discard(d.name, d.offset, d.length);
 }
 
+static int emp_ioc_repair(void __user *uarg)
+{
+	struct emp_repair *r;
+	u32 usize;
+	int err;
+
+	BUILD_BUG_ON(sizeof(*r) != EMP_REPAIR_SIZE_VER0);
+	r = kmalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	err = emp_arg_in(r, sizeof(*r), EMP_REPAIR_SIZE_VER0, uarg, &usize);
+	if (!err)
+		err = emp_check_target(r->name, r->flags, r->reserved, sizeof(r->reserved));
+	if (!err && r->reserved0)
+		err = -EINVAL;
+	if (!err)
+		err = emp_instance_repair(r->name, r->tier, &r->copy);
+	kfree_sensitive(r);	/* it held the donor's secret */
+	return err;
+}
+
 /* Accept a command only with our magic, a known number and its direction. */
 static bool emp_cmd_is(unsigned int cmd, unsigned int want)
 {
@@ -258,5 +280,7 @@ long emp_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return emp_ioc_resize(uarg);
 	if (emp_cmd_is(cmd, EMP_IOC_DISCARD))
 		return emp_ioc_discard(uarg);
+	if (emp_cmd_is(cmd, EMP_IOC_REPAIR))
+		return emp_ioc_repair(uarg);
 	return -ENOTTY;
 }
