@@ -110,6 +110,11 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 		}
 		next
 	}
+	if (b == "write") {
+		nw++; wt[nw] = g("tier"); wsz[nw] = g("size"); wbud[nw] = g("budget"); wmb[nw] = g("mib_s")
+		if (g("tier") == "tcp") wtcp = g("mib_s")
+		next
+	}
 	if (b == "tput") {
 		nt++
 		tl[nt] = sprintf("%-10s %-5s %7s %9.4f %10s %12.1f %9s", g("block") "/" g("subblock"),
@@ -254,13 +259,27 @@ END {
 		"thr", "n", "p50", "p99", "mean", "k-p50", "k-p99", "k-rd", "faults/s", "busy", "wb/flt", "drcl/flt", "against", "n",
 		"p50", "p99", "p50 rat", "p99 rat"
 	for (i = 1; i <= nf; i++) print fl[i]
-	for (t in np)
+	# Rows with no contender of their own: replicated TCP (tcp2) against
+	# TCP with one copy, the rest (the node tier) against EMP on NVMe.
+	for (t in np) {
+		base = t == "tcp2" ? "tcp" : "nvme"
 		for (i = 1; i <= np[t]; i++)
-			printf "%s   %-14s %5s %8s %8s %7s %7s\n", pr[t, i], "EMP on nvme", en["nvme", mk[t, i]],
-				e50["nvme", mk[t, i]], e99["nvme", mk[t, i]], ratio(p50[t, i], e50["nvme", mk[t, i]]),
-				ratio(p99[t, i], e99["nvme", mk[t, i]])
+			printf "%s   %-14s %5s %8s %8s %7s %7s\n", pr[t, i], "EMP on " base, en[base, mk[t, i]],
+				e50[base, mk[t, i]], e99[base, mk[t, i]], ratio(p50[t, i], e50[base, mk[t, i]]),
+				ratio(p99[t, i], e99[base, mk[t, i]])
+	}
 	print "      ratio = EMP / contender (one request at a time, for every EMP row); goals (cold): NVMe p50 <= 1.25x fio,"
-	print "      RDMA p50 <= 1.3x ib_read_lat; the node tier (NUMA node 1, no CPUs) is shown against EMP on NVMe"
+	print "      RDMA p50 <= 1.3x ib_read_lat; the node tier (NUMA node 1, no CPUs) is shown against EMP on NVMe,"
+	print "      tcp2 (every byte on two donors, replicas=2) against tcp (one copy)"
+	print ""
+	print "== Writing a whole instance (the instances of the fault rows, first store to last writeback), MiB/s"
+	printf "%-6s %8s %8s %8s %10s\n", "tier", "MiB", "budget", "MiB/s", "vs tcp"
+	for (i = 1; i <= nw; i++) {
+		t = wt[i]
+		printf "%-6s %8.0f %8.0f %8.1f %10s\n", t, wsz[i] / 1048576, wbud[i] / 1048576, wmb[i],
+			t == "tcp2" ? ratio(wmb[i], wtcp) : "-"
+	}
+	print "      tcp2 vs tcp: write throughput with replicas=2 over one copy (both on vmds on 127.0.0.1)"
 	print ""
 	print "== Throughput over an instance 4x its DRAM budget, EMP on NVMe (page reads, cold start)"
 	printf "%-10s %-5s %7s %9s %10s %12s %9s\n", "blk/sub", "order", "threads", "GB/s", "faults/s",

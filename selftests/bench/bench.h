@@ -17,6 +17,7 @@
 struct opts {
 	const char *tier, *addr, *secret, *label, *mode, *dist, *cgroup;
 	unsigned int port, block, sub, n, threads, node;
+	unsigned int replica_port;	/* a second copy of a TCP/RDMA tier, on --addr */
 	uint64_t size, budget, ws, local, full;
 	int page_cluster;
 	double secs;

@@ -6,7 +6,11 @@
  * forwards them to the host. Nothing here passes or fails on speed.
  *
  *   emp_bench fault  --tier bdev|tcp|rdma|node [--addr IP --port P --secret S --node N]
+ *                    [--replica-port P2]
  *                    [--size MiB --budget MiB --n N --label L --full MiB --threads T]
+ *       First the instance is written whole (time to the last writeback: a
+ *       "write" result, MiB/s); with --replica-port every byte is on a
+ *       second donor too (EMP_TIER_F_REPLICA: the cost of replication).
  *       4 KiB faults on never-resident (written, then evicted) pages of a
  *       4K/4K instance, each timed with clock_gettime, with nothing to
  *       evict; with --full, then the same at a budget of that size full of
@@ -113,33 +117,37 @@ static int inst_create(int ctl, const char *name, const struct opts *o,
 		       uint32_t block, uint32_t sub, uint64_t size, uint64_t budget)
 {
 	struct emp_create c;
-	struct emp_tier t;
+	struct emp_tier t[2];
 
 	memset(&c, 0, sizeof(c));
-	memset(&t, 0, sizeof(t));
+	memset(t, 0, sizeof(t));
 	emp_set_name(c.name, name);
 	c.inst_size = size;
 	c.block_size = block;
 	c.subblock_size = sub;
 	c.dram_budget = budget;
-	t.size = size;
+	t[0].size = size;
 	if (!strcmp(o->tier, "bdev")) {
-		t.kind = EMP_TIER_BDEV;
-		snprintf(t.path, sizeof(t.path), "%s", et_dev());
+		t[0].kind = EMP_TIER_BDEV;
+		snprintf(t[0].path, sizeof(t[0].path), "%s", et_dev());
 	} else if (!strcmp(o->tier, "node")) {
-		t.kind = EMP_TIER_NODE;
-		t.node = (uint16_t)o->node;
+		t[0].kind = EMP_TIER_NODE;
+		t[0].node = (uint16_t)o->node;
 	} else {
-		t.kind = !strcmp(o->tier, "rdma") ? EMP_TIER_RDMA : EMP_TIER_TCP;
-		t.port = (uint16_t)o->port;
-		snprintf(t.path, sizeof(t.path), "%s", o->addr);
+		t[0].kind = !strcmp(o->tier, "rdma") ? EMP_TIER_RDMA : EMP_TIER_TCP;
+		t[0].port = (uint16_t)o->port;
+		snprintf(t[0].path, sizeof(t[0].path), "%s", o->addr);
 		if (o->secret) {
-			t.secret_len = (uint32_t)strlen(o->secret);
-			memcpy(t.secret, o->secret, t.secret_len);
+			t[0].secret_len = (uint32_t)strlen(o->secret);
+			memcpy(t[0].secret, o->secret, t[0].secret_len);
 		}
+		/* --replica-port: every byte on a second donor too. */
+		t[1] = t[0];
+		t[1].port = (uint16_t)o->replica_port;
+		t[1].flags = EMP_TIER_F_REPLICA;
 	}
 	(void)emp_destroy(ctl, name);
-	return emp_create(ctl, &c, &t, 1);
+	return emp_create(ctl, &c, t, o->replica_port ? 2 : 1);
 }
 
 static uint8_t *inst_map(const char *name, uint64_t size, int *fdp)
@@ -383,6 +391,7 @@ static int do_fault(const struct opts *o)
 	uint64_t seed = 0x5eed0001;
 	unsigned int n = o->n, bad = 0;
 	uint32_t *perm;
+	uint64_t t0;
 	uint8_t *m;
 	int ctl, fd, err;
 
@@ -391,8 +400,16 @@ static int do_fault(const struct opts *o)
 	if (n > npg)
 		n = (unsigned int)npg;
 	ctl = inst_up(name, o, 4096, 4096, size, budget, &m, &fd);
+	/* Writing it all, from the first store to the last writeback. */
+	t0 = now_ns();
 	populate(m, size);
 	inst_cold(ctl, name, 4096, budget);
+	t0 = now_ns() - t0;
+	printf("# BENCH {\"bench\":\"write\",\"tier\":\"%s\",\"size\":%llu,\"budget\":%llu,"
+	       "\"secs\":%.4f,\"mib_s\":%.1f}\n", o->label ? o->label : o->tier,
+	       (unsigned long long)size, (unsigned long long)budget, t0 / 1e9,
+	       size / 1048576.0 / (t0 / 1e9));
+	fflush(stdout);
 	perm = calloc(npg, sizeof(*perm));
 	et_shuffle(perm, npg, &seed);
 	bad += fault_timed(ctl, name, o, m, perm, n, 1, "cold", budget);
@@ -695,6 +712,7 @@ int main(int argc, char **argv)
 		if (!strcmp(k, "--tier")) o.tier = v;
 		else if (!strcmp(k, "--addr")) o.addr = v;
 		else if (!strcmp(k, "--port")) o.port = (unsigned int)atoi(v);
+		else if (!strcmp(k, "--replica-port")) o.replica_port = (unsigned int)atoi(v);
 		else if (!strcmp(k, "--secret")) o.secret = v;
 		else if (!strcmp(k, "--node")) o.node = (unsigned int)atoi(v);
 		else if (!strcmp(k, "--label")) o.label = v;

@@ -140,6 +140,16 @@ case " $PARTS " in *" fault "*)
 		--addr 127.0.0.1 --port 19680 --size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET \
 		--full $FAULT_NET_FULL_BUDGET --threads 2
 	vmd_stop
+	# The same with every byte on two donors (replicas=2: EMP_TIER_F_REPLICA),
+	# shown against the row above: what replication costs a fault and a write.
+	vmd_start /tmp/vmd-tcp.log --tcp -a 127.0.0.1 -p 19680 -m $((FAULT_NET_SIZE + 16)) > /dev/null
+	v1=$VMD
+	vmd_start /tmp/vmd-tcp2.log --tcp -a 127.0.0.1 -p 19685 -m $((FAULT_NET_SIZE + 16)) > /dev/null
+	ran "fault latency, EMP on TCP with replicas=2 (two vmds on 127.0.0.1)" $B fault --tier tcp \
+		--label tcp2 --addr 127.0.0.1 --port 19680 --replica-port 19685 --size $FAULT_NET_SIZE \
+		--budget $FAULT_NET_BUDGET --n $FAULT_N_NET --full $FAULT_NET_FULL_BUDGET --threads 2
+	vmd_stop
+	VMD=$v1 vmd_stop
 	$B pingserve 19681 > /dev/null 2>&1 &
 	ps=$!
 	ran "4 KiB TCP ping-pong on 127.0.0.1" $B ping 127.0.0.1 19681 $FAULT_N_NET

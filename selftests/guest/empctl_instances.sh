@@ -44,7 +44,7 @@ stat_text() {
 
 stat_json() {
 	run 0 empctl stat db --json && $J time name counters faults evictions fault_latency_ns tiers < /tmp/o &&
-	grep -q '"counters":{"faults":0,"hits":0,"zero_fills":0,"fetches":0,"evictions":0,"writebacks":0,"io_errors":0,"sigbus":0,"mapped_around":0,"nowait_retries":0,"cleaned":0,"huge_faults":0,"direct_reclaims":0,"reclaimed":0,"deactivated":0,"reactivated":0,"prefetched":0,"prefetch_hits":0,"polled_reads":0,"read_wait_ns":0,"stall_ns":0,"refaults":0,"demoted":0,"age_scans":[0-9]*,"discarded":0,"meta_bytes":[0-9]*}' /tmp/o &&
+	grep -q '"counters":{"faults":0,"hits":0,"zero_fills":0,"fetches":0,"evictions":0,"writebacks":0,"io_errors":0,"sigbus":0,"mapped_around":0,"nowait_retries":0,"cleaned":0,"huge_faults":0,"direct_reclaims":0,"reclaimed":0,"deactivated":0,"reactivated":0,"prefetched":0,"prefetch_hits":0,"polled_reads":0,"read_wait_ns":0,"stall_ns":0,"refaults":0,"demoted":0,"age_scans":[0-9]*,"discarded":0,"replicas_lost":0,"failovers":0,"resynced":0,"meta_bytes":[0-9]*}' /tmp/o &&
 	grep -q '"tiers":\[{"index":0,"kind":"bdev","size":268435456,"reads":0,' /tmp/o
 }
 

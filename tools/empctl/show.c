@@ -78,6 +78,22 @@ static void monitor_text(struct table *kv, const struct emp_stat *st)
 	tbl_set(kv, 1, "%s", n ? line : (st->age_scans ? "none" : "not scanned yet"));
 }
 
+/*
+ * The state of each copy of a replicated tier from emp_tier_stat.copies:
+ * "up", "lost", or "filling" (a new copy in the making: the one not up).
+ */
+static void copy_states(uint32_t copies, char cp[2][8])
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (copies & (i ? EMP_COPY_SECOND_UP : EMP_COPY_FIRST_UP))
+			strcpy(cp[i], "up");
+		else
+			strcpy(cp[i], copies & EMP_COPY_RESYNC ? "filling" : "lost");
+	}
+}
+
 void print_stat_json(const struct emp_stat *st, int with_time)
 {
 	unsigned int i;
@@ -109,12 +125,18 @@ void print_stat_json(const struct emp_stat *st, int with_time)
 	for (i = 0; i < st->nr_tiers && i < EMP_MAX_TIERS; i++) {
 		const struct emp_tier_stat *t = &st->tier[i];
 
+		char cp[2][8];
+
+		copy_states(t->copies, cp);
 		printf("%s{\"index\":%u,\"kind\":\"%s\",\"size\":%llu,\"reads\":%llu,\"read_bytes\":%llu,"
-		       "\"writes\":%llu,\"write_bytes\":%llu,\"errors\":%llu}", i ? "," : "", i,
-		       emp_tier_kind_name(t->kind), (unsigned long long)t->size,
+		       "\"writes\":%llu,\"write_bytes\":%llu,\"errors\":%llu,\"copies\":[", i ? "," : "",
+		       i, emp_tier_kind_name(t->kind), (unsigned long long)t->size,
 		       (unsigned long long)t->reads, (unsigned long long)t->read_bytes,
 		       (unsigned long long)t->writes, (unsigned long long)t->write_bytes,
 		       (unsigned long long)t->errors);
+		if (t->copies & EMP_COPY_REPLICATED)
+			printf("\"%s\",\"%s\"", cp[0], cp[1]);
+		printf("]}");
 	}
 	printf("]}");
 }
@@ -265,7 +287,7 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 		prev = st;
 	if (tbl_init(&kv, 0, "", "", "", NULL) ||
 	    tbl_init(&tiers, 0xfdU, "TIER", "KIND", "SIZE", "READS", "READ", "WRITES", "WRITTEN",
-		     "ERRORS", NULL)) {
+		     "ERRORS", "COPIES", NULL)) {
 		tbl_free(&kv);
 		fail("out of memory");
 		return;
@@ -319,6 +341,14 @@ static void print_stat_text(const struct emp_stat *st, const struct emp_stat *pr
 		tbl_set(&tiers, 5, "%llu", (unsigned long long)t->writes);
 		tbl_set(&tiers, 6, "%s", emp_format_human(t->write_bytes, b[2], sizeof(b[2])));
 		tbl_set(&tiers, 7, "%llu", (unsigned long long)t->errors);
+		if (t->copies & EMP_COPY_REPLICATED) {
+			char cp[2][8];
+
+			copy_states(t->copies, cp);
+			tbl_set(&tiers, 8, "%s+%s", cp[0], cp[1]);
+		} else {
+			tbl_set(&tiers, 8, "-");
+		}
 	}
 	if (st->nr_tiers) {
 		putchar('\n');
