@@ -124,7 +124,13 @@ static bool emp_mirror_idle(struct emp_mirror *m, unsigned long mask)
 	return idle;
 }
 
-static void emp_mirror_leg_submit(struct emp_mirror *m, struct emp_mirror_io *mio, int i,
+/*
+ * Send @mio's transfer to leg @i, whose hold the caller took with the
+ * leg's pointer in @leg, both under m->lock: so a leg that is dropped and
+ * replaced meanwhile (repair waits for the old one's holds) never gets a
+ * transfer meant for the copy it replaced.
+ */
+static void emp_mirror_leg_submit(struct emp_backend *leg, struct emp_mirror_io *mio, int i,
 				  void (*end_io)(struct emp_tier_io *, int))
 {
 	struct emp_tier_io *c = &mio->child[i];
@@ -134,8 +140,7 @@ static void emp_mirror_leg_submit(struct emp_mirror *m, struct emp_mirror_io *mi
 	c->queue = 0;
 	c->end_io = end_io;
 	c->private = mio;
-	atomic_inc(&m->leg_busy[i]);
-	m->leg[i]->ops->submit(m->leg[i], c);
+	leg->ops->submit(leg, c);
 }
 
 /* --- writes ------------------------------------------------------------------ */
@@ -189,6 +194,7 @@ static void emp_mirror_write(struct emp_mirror *m, struct emp_tier_io *io,
 			     struct emp_mirror_io *mio)
 {
 	u64 len = (u64)io->nr_pages << PAGE_SHIFT;
+	struct emp_backend *legs[2];
 	unsigned long targets;
 	int i;
 
@@ -205,6 +211,11 @@ static void emp_mirror_write(struct emp_mirror *m, struct emp_tier_io *io,
 		targets |= BIT(m->filling);
 	mio->epoch = m->epoch;
 	atomic_inc(&m->writes[mio->epoch]);
+	for (i = 0; i < 2; i++) {
+		legs[i] = m->leg[i];
+		if (targets & BIT(i))
+			atomic_inc(&m->leg_busy[i]);
+	}
 	spin_unlock_irq(&m->lock);
 
 	mio->err[0] = mio->err[1] = -EIO;
@@ -213,7 +224,7 @@ static void emp_mirror_write(struct emp_mirror *m, struct emp_tier_io *io,
 		if (!(targets & BIT(i)))
 			continue;
 		atomic_inc(&mio->pending);
-		emp_mirror_leg_submit(m, mio, i, emp_mirror_write_end);
+		emp_mirror_leg_submit(legs[i], mio, i, emp_mirror_write_end);
 	}
 	if (atomic_dec_and_test(&mio->pending))
 		emp_mirror_write_done(mio);
@@ -223,19 +234,36 @@ static void emp_mirror_write(struct emp_mirror *m, struct emp_tier_io *io,
 
 static void emp_mirror_read_end(struct emp_tier_io *c, int err);
 
-/* Which leg serves a read at @pos: alternating while both serve. */
-static int emp_mirror_pick(struct emp_mirror *m, u64 pos, int not)
+/*
+ * Which leg serves a read at @pos, other than @not: alternating while both
+ * serve. With a leg found, its hold is taken and its pointer put in *@leg.
+ * Return: the leg, or -1 when none serves.
+ */
+static int emp_mirror_pick(struct emp_mirror *m, u64 pos, int not, struct emp_backend **leg)
 {
-	unsigned long up = READ_ONCE(m->up);
-	int want = (pos >> EMP_MIRROR_READ_SPLIT) & 1;
+	int want = (pos >> EMP_MIRROR_READ_SPLIT) & 1, i = -1;
+	unsigned long up, flags;
 
+	spin_lock_irqsave(&m->lock, flags);
+	up = m->up;
 	if (not >= 0)
 		up &= ~BIT(not);
 	if (up & BIT(want))
-		return want;
-	if (up & BIT(!want))
-		return !want;
-	return -1;
+		i = want;
+	else if (up & BIT(!want))
+		i = !want;
+	if (i >= 0) {
+		atomic_inc(&m->leg_busy[i]);
+		*leg = m->leg[i];
+	}
+	spin_unlock_irqrestore(&m->lock, flags);
+	return i;
+}
+
+/* Whether a leg other than @not serves. */
+static bool emp_mirror_other_up(struct emp_mirror *m, int not)
+{
+	return READ_ONCE(m->up) & ~BIT(not);
 }
 
 /*
@@ -248,7 +276,8 @@ static void emp_mirror_read_retry(struct work_struct *w)
 	struct emp_mirror_io *mio = container_of(w, struct emp_mirror_io, retry);
 	struct emp_mirror *m = mio->m;
 	struct emp_tier_io *parent = mio->parent;
-	int failed = mio->leg, i = emp_mirror_pick(m, parent->pos, failed);
+	struct emp_backend *leg;
+	int failed = mio->leg, i = emp_mirror_pick(m, parent->pos, failed, &leg);
 
 	if (i < 0) {
 		mempool_free(mio, m->pool);
@@ -256,7 +285,7 @@ static void emp_mirror_read_retry(struct work_struct *w)
 	} else {
 		emp_count(m->inst, failovers);
 		mio->leg = i;
-		emp_mirror_leg_submit(m, mio, i, emp_mirror_read_end);
+		emp_mirror_leg_submit(leg, mio, i, emp_mirror_read_end);
 	}
 	emp_mirror_leg_put(m, failed);
 }
@@ -270,7 +299,7 @@ static void emp_mirror_read_end(struct emp_tier_io *c, int err)
 
 	if (err) {
 		emp_mirror_drop(m, i, err);
-		if (emp_mirror_pick(m, parent->pos, i) >= 0) {
+		if (emp_mirror_other_up(m, i)) {
 			/* ->submit wants process context: from a worker. */
 			INIT_WORK(&mio->retry, emp_mirror_read_retry);
 			queue_work(system_unbound_wq, &mio->retry);
@@ -286,6 +315,7 @@ static void emp_mirror_submit(struct emp_backend *be, struct emp_tier_io *io)
 {
 	struct emp_mirror *m = to_mirror(be);
 	struct emp_mirror_io *mio = mempool_alloc(m->pool, GFP_NOIO);
+	struct emp_backend *leg;
 
 	mio->m = m;
 	mio->parent = io;
@@ -293,13 +323,13 @@ static void emp_mirror_submit(struct emp_backend *be, struct emp_tier_io *io)
 		emp_mirror_write(m, io, mio);
 		return;
 	}
-	mio->leg = emp_mirror_pick(m, io->pos, -1);
+	mio->leg = emp_mirror_pick(m, io->pos, -1, &leg);
 	if (mio->leg < 0) {
 		mempool_free(mio, m->pool);
 		io->end_io(io, -EIO);
 		return;
 	}
-	emp_mirror_leg_submit(m, mio, mio->leg, emp_mirror_read_end);
+	emp_mirror_leg_submit(leg, mio, mio->leg, emp_mirror_read_end);
 }
 
 /* --- filling a new copy ---------------------------------------------------- */
@@ -327,9 +357,14 @@ static int emp_mirror_leg_rw(struct emp_mirror *m, int i, enum emp_io_dir dir, u
 			.end_io = emp_mirror_sync_end },
 	};
 
+	struct emp_backend *leg;
+
 	init_completion(&s.done);
+	spin_lock_irq(&m->lock);
 	atomic_inc(&m->leg_busy[i]);
-	m->leg[i]->ops->submit(m->leg[i], &s.io);
+	leg = m->leg[i];
+	spin_unlock_irq(&m->lock);
+	leg->ops->submit(leg, &s.io);
 	wait_for_completion(&s.done);
 	emp_mirror_leg_put(m, i);
 	return s.err;

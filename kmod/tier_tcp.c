@@ -189,6 +189,13 @@ static void emp_tcp_err_work(struct work_struct *work)
 {
 	struct emp_tcp_queue *q = container_of(work, struct emp_tcp_queue, err_work);
 
+	/*
+	 * Once: the shutdown below changes the socket's state, which queues
+	 * this work again (emp_tcp_state_change()); without this test the
+	 * two fed each other on a CPU for as long as the tier lived.
+	 */
+	if (READ_ONCE(q->dead))
+		return;
 	kernel_sock_shutdown(q->sock, SHUT_RDWR);
 	emp_tcp_kill(q, -ECONNRESET);
 }

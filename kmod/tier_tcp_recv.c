@@ -149,7 +149,8 @@ static void emp_tcp_state_change(struct sock *sk)
 		case TCP_LAST_ACK:
 		case TCP_FIN_WAIT1:
 		case TCP_FIN_WAIT2:
-			queue_work(q->t->wq, &q->err_work);
+			if (!READ_ONCE(q->dead))
+				queue_work(q->t->wq, &q->err_work);
 			break;
 		default:
 			break;
