@@ -6,8 +6,9 @@
  * parser promises: a rejected spec leaves only the error column, which lies
  * inside the text, and a message that starts with it; an accepted spec obeys
  * the limits (a DRAM-only spec is as large as its dram:, a host name is kept
- * as written and is no address), and writing it back and parsing that gives
- * the same result; the default DRAM budget keeps its bounds.
+ * as written and is no address, a replica follows a remote primary of its
+ * size and adds nothing to the capacity), and writing it back and parsing
+ * that gives the same result; the default DRAM budget keeps its bounds.
  * Host names are never looked up here: emp_spec_resolve() is not called, so
  * the target does no DNS. Built and run by `make fuzz` (fuzz/run.sh).
  */
@@ -76,7 +77,8 @@ static void check_accepted(const struct emp_spec *s)
 	struct emp_spec again;
 	struct emp_create c;
 	uint64_t sum = 0;
-	unsigned int i, named = 0, clusters = 0;
+	unsigned int i, named = 0, clusters = 0, replicas = 0;
+	const char *p;
 	int n;
 
 	CHECK(s->nr_tiers <= EMP_MAX_TIERS);
@@ -84,6 +86,23 @@ static void check_accepted(const struct emp_spec *s)
 	for (i = 0; i < s->nr_tiers; i++) {
 		const struct emp_tier *t = &s->tier[i];
 		const char *host = s->host[i];
+
+		/*
+		 * A replica (PRIMARY+REPLICA): a remote entry right after a
+		 * remote entry that is no replica, of the same size, on
+		 * another donor; counted once in the capacity.
+		 */
+		CHECK(!(t->flags & ~EMP_TIER_F_REPLICA));
+		if (t->flags & EMP_TIER_F_REPLICA) {
+			const struct emp_tier *prim = i ? &s->tier[i - 1] : NULL;
+
+			CHECK(prim && !prim->flags);
+			CHECK(prim->kind == EMP_TIER_RDMA || prim->kind == EMP_TIER_TCP);
+			CHECK(t->kind == EMP_TIER_RDMA || t->kind == EMP_TIER_TCP);
+			CHECK(prim->size == t->size);
+			CHECK(prim->port != t->port || strcmp(prim->path, t->path));
+			replicas++;
+		}
 
 		CHECK(memchr(host, '\0', EMP_PATH_MAX) != NULL);
 		if (t->kind == EMP_TIER_BDEV || t->kind == EMP_TIER_NODE ||
@@ -124,15 +143,21 @@ static void check_accepted(const struct emp_spec *s)
 			      s->cluster.transport == EMP_TIER_RDMA);
 			CHECK(s->cluster.spread >= 1 &&
 			      s->cluster.spread <= EMP_CLUSTER_SPREAD_MAX);
+			CHECK(s->cluster.replicas == 1 || s->cluster.replicas == 2);
 			break;
 		default:
 			CHECK(!"unknown kind");
 		}
+		if (t->flags & EMP_TIER_F_REPLICA)
+			continue;
 		CHECK(sum + t->size >= sum);
 		sum += t->size;
 	}
 	for (; i < EMP_MAX_TIERS; i++)
-		CHECK(s->tier[i].kind == 0 && s->host[i][0] == '\0');
+		CHECK(s->tier[i].kind == 0 && s->tier[i].flags == 0 && s->host[i][0] == '\0');
+	if (!clusters)
+		CHECK(s->cluster.transport == 0 && s->cluster.spread == 0 &&
+		      s->cluster.replicas == 0);
 	if (s->nr_tiers)
 		CHECK(sum == s->capacity);
 	else	/* DRAM-only */
@@ -142,6 +167,10 @@ static void check_accepted(const struct emp_spec *s)
 
 	n = emp_spec_format(s, text, sizeof(text));
 	CHECK(n > 0 && (size_t)n < sizeof(text));
+	/* Every replica is written after a '+' (block device paths may hold more). */
+	for (p = text, n = 0; (p = strchr(p, '+')); p++)
+		n++;
+	CHECK((unsigned int)n >= replicas);
 	CHECK(emp_spec_parse(text, &again, err, sizeof(err)) == 0);
 	CHECK(again.nr_tiers == s->nr_tiers && again.dram == s->dram &&
 	      again.capacity == s->capacity);

@@ -39,12 +39,39 @@ TEST(spec_cluster_tier)
 	EXPECT_EQ(2, s.cluster.spread);
 	emp_spec_format(&s, text, sizeof(text));
 	EXPECT_STREQ("/dev/vdb:64:0|cluster:128:rdma,spread=2", text);
+	EXPECT_EQ(1, s.cluster.replicas);
 	ASSERT_EQ(0, emp_spec_parse("cluster:8:replicas=1", &s, err, sizeof(err)));
+	EXPECT_EQ(1, s.cluster.replicas);
+	emp_spec_format(&s, text, sizeof(text));
+	EXPECT_STREQ("cluster:8", text);
+
+	/* replicas=2: kept, and written back after the other options. */
+	ASSERT_EQ(0, emp_spec_parse("cluster:8:replicas=2", &s, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(2, s.cluster.replicas);
+	EXPECT_EQ(8 * MIB, s.capacity);
+	emp_spec_format(&s, text, sizeof(text));
+	EXPECT_STREQ("cluster:8:replicas=2", text);
+	ASSERT_EQ(0, emp_spec_parse("cluster:64:replicas=2,spread=2,tcp,rdma", &s, err, sizeof(err)))
+		TH_LOG("%s", err);
+	emp_spec_format(&s, text, sizeof(text));
+	EXPECT_STREQ("cluster:64:rdma,spread=2,replicas=2", text);
+	ASSERT_EQ(0, emp_spec_parse("cluster:64:spread=3,replicas=2,replicas=1", &s, err, sizeof(err)));
+	emp_spec_format(&s, text, sizeof(text));
+	EXPECT_STREQ("cluster:64", text);
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "x", 0, 0, 0, &c, err, sizeof(err)));
 
 	EXPECT_EQ(-EINVAL, emp_spec_parse("cluster:8|cluster:8", &s, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "second cluster"));
-	EXPECT_EQ(-EINVAL, emp_spec_parse("cluster:8:replicas=2", &s, err, sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "not implemented"));
+	EXPECT_EQ(-ERANGE, emp_spec_parse("cluster:8:replicas=3", &s, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "column 20: \"3\" in \"cluster:8:replicas=3\": replicas must "
+			       "be 1 or 2")) TH_LOG("%s", err);
+	EXPECT_EQ(-ERANGE, emp_spec_parse("cluster:8:replicas=0", &s, err, sizeof(err)));
+	EXPECT_EQ(-ERANGE, emp_spec_parse("cluster:8:replicas=99999999999", &s, err, sizeof(err)));
+	EXPECT_EQ(-EINVAL, emp_spec_parse("cluster:8:replicas=two", &s, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "decimal")) TH_LOG("%s", err);
+	/* A cluster: tier is replicated by its option, not with '+'. */
+	EXPECT_EQ(-EINVAL, emp_spec_parse("cluster:8+tcp:10.0.0.1:8:1", &s, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "replicas=2, not with '+'")) TH_LOG("%s", err);
 	EXPECT_EQ(-EINVAL, emp_spec_parse("cluster:8:udp", &s, err, sizeof(err)));
 	EXPECT_EQ(-ERANGE, emp_spec_parse("cluster:8:spread=9", &s, err, sizeof(err)));
 	EXPECT_EQ(-ERANGE, emp_spec_parse("cluster:8:spread=0", &s, err, sizeof(err)));
@@ -193,6 +220,183 @@ TEST(choose_random)
 		}
 		ASSERT_EQ(size, sum) TH_LOG("round %d", round);
 	}
+}
+
+/* The replicated chooser: internal to libemp (emp_cluster.c), not in libemp.h. */
+int emp_cluster_choose_replicated(const struct emp_cluster_donor *d, unsigned int n,
+				  uint64_t size, unsigned int spread, uint32_t transport,
+				  unsigned int max_pieces, uint64_t seed,
+				  struct emp_cluster_piece *out, unsigned int *replica);
+
+/*
+ * What every replicated answer must be: @k pieces, each within the room of
+ * its donor and of its replica's, the two in different failure domains, no
+ * donor twice in the answer, every byte placed once.
+ */
+static int replicated_ok(const struct emp_cluster_donor *d, unsigned int n, uint64_t size,
+			 uint32_t transport, unsigned int maxp, int k,
+			 const struct emp_cluster_piece *p, const unsigned int *rep, char *why,
+			 size_t len)
+{
+	unsigned int seen[2 * EMP_MAX_TIERS], ns = 0, i, j;
+	uint64_t sum = 0;
+
+	if (k <= 0 || (unsigned int)k > maxp)
+		return snprintf(why, len, "%d pieces (at most %u)", k, maxp), 0;
+	for (i = 0; i < (unsigned int)k; i++) {
+		if (p[i].donor >= n || rep[i] >= n)
+			return snprintf(why, len, "piece %u: donor out of range", i), 0;
+		if (!p[i].bytes || p[i].bytes > room(&d[p[i].donor]) ||
+		    p[i].bytes > room(&d[rep[i]]))
+			return snprintf(why, len, "piece %u: %llu bytes beyond a room", i,
+					(unsigned long long)p[i].bytes), 0;
+		if (!strcmp(d[p[i].donor].domain, d[rep[i]].domain))
+			return snprintf(why, len, "piece %u: replica in the same domain", i), 0;
+		if (transport == EMP_TIER_TCP ? !d[p[i].donor].tcp || !d[rep[i]].tcp :
+		    !d[p[i].donor].rdma || !d[rep[i]].rdma)
+			return snprintf(why, len, "piece %u: a donor without the transport", i), 0;
+		seen[ns++] = p[i].donor;
+		seen[ns++] = rep[i];
+		sum += p[i].bytes;
+	}
+	for (i = 0; i < ns; i++)
+		for (j = 0; j < i; j++)
+			if (seen[i] == seen[j])
+				return snprintf(why, len, "donor %u twice", seen[i]), 0;
+	if (sum != size)
+		return snprintf(why, len, "%llu bytes placed of %llu", (unsigned long long)sum,
+				(unsigned long long)size), 0;
+	return 1;
+}
+
+TEST(choose_replicated)
+{
+	struct emp_cluster_donor d[6];
+	struct emp_cluster_piece p[EMP_MAX_TIERS];
+	unsigned int rep[EMP_MAX_TIERS];
+	char why[128];
+	int n;
+
+	/* Three donors in three domains, as the host check: one pair holds 64 MiB. */
+	donor(&d[0], "10.0.0.1", "d1", 64 * MIB, 64 * MIB, 0, 1, 0);
+	donor(&d[1], "10.0.0.2", "d2", 64 * MIB, 64 * MIB, 0, 1, 0);
+	donor(&d[2], "10.0.0.3", "d3", 64 * MIB, 64 * MIB, 0, 1, 0);
+	n = emp_cluster_choose_replicated(d, 3, 64 * MIB, 3, EMP_TIER_TCP, 4, 1, p, rep);
+	ASSERT_EQ(1, n);
+	EXPECT_TRUE(replicated_ok(d, 3, 64 * MIB, EMP_TIER_TCP, 4, n, p, rep, why, sizeof(why)))
+		TH_LOG("%s", why);
+	/* A pair holds what the smaller room of the two has: 70 MiB needs two pairs. */
+	EXPECT_EQ(-ENOSPC, emp_cluster_choose_replicated(d, 3, 70 * MIB, 3, EMP_TIER_TCP, 4, 1, p,
+							 rep));
+	donor(&d[3], "10.0.0.4", "d1", 64 * MIB, 64 * MIB, 0, 1, 0);
+	n = emp_cluster_choose_replicated(d, 4, 70 * MIB, 3, EMP_TIER_TCP, 4, 1, p, rep);
+	ASSERT_EQ(2, n);
+	EXPECT_TRUE(replicated_ok(d, 4, 70 * MIB, EMP_TIER_TCP, 4, n, p, rep, why, sizeof(why)))
+		TH_LOG("%s", why);
+	/* ... but not in one piece. */
+	EXPECT_EQ(-ENOSPC, emp_cluster_choose_replicated(d, 4, 70 * MIB, 3, EMP_TIER_TCP, 1, 1, p,
+							 rep));
+	/* Room in one failure domain only: never a replica. */
+	donor(&d[0], "10.0.0.1", "r1", 64 * MIB, 64 * MIB, 0, 1, 0);
+	donor(&d[1], "10.0.0.2", "r1", 64 * MIB, 64 * MIB, 0, 1, 0);
+	donor(&d[2], "10.0.0.3", "r1", 64 * MIB, 64 * MIB, 0, 1, 0);
+	EXPECT_EQ(-ENOSPC, emp_cluster_choose_replicated(d, 3, 2 * MIB, 3, EMP_TIER_TCP, 4, 1, p,
+							 rep));
+	/* ... and a second domain whose only donor is full (reserved) or lacks tcp. */
+	donor(&d[3], "10.0.0.4", "r2", 64 * MIB, 64 * MIB, 64 * MIB, 1, 0);
+	donor(&d[4], "10.0.0.5", "r3", 64 * MIB, 64 * MIB, 0, 0, 1);
+	EXPECT_EQ(-ENOSPC, emp_cluster_choose_replicated(d, 5, 2 * MIB, 3, EMP_TIER_TCP, 4, 1, p,
+							 rep));
+	/* Over rdma, r3 pairs with... nothing: r1's donors have no rdma. */
+	EXPECT_EQ(-ENOSPC, emp_cluster_choose_replicated(d, 5, 2 * MIB, 3, EMP_TIER_RDMA, 4, 1, p,
+							 rep));
+	/* A donor of r2 with room: every replica pairs a r1 donor with it, one piece. */
+	d[3].reserved = 0;
+	n = emp_cluster_choose_replicated(d, 5, 32 * MIB, 3, EMP_TIER_TCP, 4, 9, p, rep);
+	ASSERT_EQ(1, n);
+	EXPECT_TRUE(replicated_ok(d, 5, 32 * MIB, EMP_TIER_TCP, 4, n, p, rep, why, sizeof(why)))
+		TH_LOG("%s", why);
+	EXPECT_TRUE(p[0].donor == 3 || rep[0] == 3);
+	/* A large donor counts once: r2's 300 MiB pairs with one 64 MiB donor of r1. */
+	d[3].capacity = d[3].free = 300 * MIB;
+	EXPECT_EQ(-ENOSPC, emp_cluster_choose_replicated(d, 5, 100 * MIB, 3, EMP_TIER_TCP, 4, 1, p,
+							 rep));
+	/* Bad arguments. */
+	EXPECT_EQ(-EINVAL, emp_cluster_choose_replicated(d, 5, 0, 3, EMP_TIER_TCP, 4, 1, p, rep));
+	EXPECT_EQ(-EINVAL, emp_cluster_choose_replicated(d, 5, MIB, 3, EMP_TIER_TCP, 0, 1, p, rep));
+	EXPECT_EQ(-ENOSPC, emp_cluster_choose_replicated(d, 0, MIB, 3, EMP_TIER_TCP, 4, 1, p, rep));
+}
+
+/* Random donors and sizes: the invariants of every replicated answer. */
+TEST(choose_replicated_random)
+{
+	struct emp_cluster_donor d[40];
+	struct emp_cluster_piece p[EMP_MAX_TIERS];
+	unsigned int rep[EMP_MAX_TIERS];
+	uint64_t x = 777;
+	char why[128];
+	int round, placed = 0, refused = 0;
+
+	for (round = 0; round < 20000; round++) {
+		unsigned int n, i, spread, maxp, domains = 0;
+		uint64_t size, total = 0;
+		int k;
+
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		n = (unsigned int)(x >> 59) + 1;
+		for (i = 0; i < n; i++) {
+			char a[32], dom[8];
+
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			snprintf(a, sizeof(a), "10.1.%u.%u", round % 250, i);
+			snprintf(dom, sizeof(dom), "r%u", (unsigned int)(x >> 62));
+			donor(&d[i], a, dom, ((x >> 20) % 512) * MIB, ((x >> 30) % 512) * MIB,
+			      ((x >> 40) % 256) * MIB, (x >> 50) & 1, 1);
+			if (d[i].free > d[i].capacity)
+				d[i].free = d[i].capacity;
+			if (d[i].tcp && room(&d[i])) {
+				total += room(&d[i]);
+				domains |= 1U << (x >> 62);
+			}
+		}
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		size = ((x >> 30) % 512 + 1) * MIB + ((x >> 10) & 1 ? 0 : 64 << 10);
+		spread = (unsigned int)(x >> 61) + 1;
+		maxp = (unsigned int)((x >> 50) % (EMP_MAX_TIERS / 2)) + 1;
+		k = emp_cluster_choose_replicated(d, n, size, spread, EMP_TIER_TCP, maxp, x, p, rep);
+		if (k == -ENOSPC) {
+			/*
+			 * Refused: at least refused when the rooms cannot hold two
+			 * copies, or lie in one failure domain. Not only then (a
+			 * greedy choice), but never when one pair of the two
+			 * largest rooms in two domains holds it all.
+			 */
+			uint64_t best = 0;
+			unsigned int a, b;
+
+			refused++;
+			for (a = 0; a < n; a++)
+				for (b = 0; b < a; b++)
+					if (d[a].tcp && d[b].tcp &&
+					    strcmp(d[a].domain, d[b].domain)) {
+						uint64_t m = room(&d[a]) < room(&d[b]) ?
+							     room(&d[a]) : room(&d[b]);
+
+						best = m > best ? m : best;
+					}
+			ASSERT_LT(best, (size + EMP_CLUSTER_GRAIN - 1) / EMP_CLUSTER_GRAIN *
+				  EMP_CLUSTER_GRAIN) TH_LOG("round %d", round);
+			continue;
+		}
+		ASSERT_TRUE(replicated_ok(d, n, size, EMP_TIER_TCP, maxp, k, p, rep, why,
+					  sizeof(why))) TH_LOG("round %d: %s", round, why);
+		ASSERT_GE(total, 2 * size) TH_LOG("round %d", round);
+		ASSERT_NE(0, domains & (domains - 1)) TH_LOG("round %d: one domain", round);
+		placed++;
+	}
+	/* Both outcomes were seen plenty. */
+	EXPECT_GT(placed, 2000);
+	EXPECT_GT(refused, 2000);
 }
 
 TEST(donor_values)

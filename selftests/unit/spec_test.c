@@ -705,4 +705,195 @@ TEST(node_tiers)
 	}
 }
 
+/* PRIMARY+REPLICA: two entries, the second a replica, counted once. */
+TEST(replica_pairs)
+{
+	static const struct {
+		const char *in, *canon;
+		unsigned int nr, reps;
+		uint64_t capacity;
+		uint32_t kind[2];
+		const char *path[2];
+	} ok[] = {
+		{ "tcp:10.0.0.1:64:19675+tcp:10.0.0.2:64:19675",
+		  "tcp:10.0.0.1:64:19675+tcp:10.0.0.2:64:19675", 2, 1, 64 * MIB,
+		  { EMP_TIER_TCP, EMP_TIER_TCP }, { "10.0.0.1", "10.0.0.2" } },
+		/* RDMA and TCP mixed, IPv6, suffixes, a dram: after it. */
+		{ "10.0.0.1:64:19675+tcp:[fd00::2]:64M:19675|dram:16",
+		  "10.0.0.1:64:19675+tcp:[fd00::2]:64:19675|dram:16", 2, 1, 64 * MIB,
+		  { EMP_TIER_RDMA, EMP_TIER_TCP }, { "10.0.0.1", "fd00::2" } },
+		/* Host names; the same address on two ports is two donors. */
+		{ "donor1:1G:1+tcp:donor-2.example:1024:1",
+		  "donor1:1024:1+tcp:donor-2.example:1024:1", 2, 1, GIB,
+		  { EMP_TIER_RDMA, EMP_TIER_TCP }, { "donor1", "donor-2.example" } },
+		{ "tcp:127.0.0.1:64:1+tcp:127.0.0.1:64:2", "tcp:127.0.0.1:64:1+tcp:127.0.0.1:64:2", 2,
+		  1, 64 * MIB, { EMP_TIER_TCP, EMP_TIER_TCP }, { "127.0.0.1", "127.0.0.1" } },
+		/* Among other tiers: only the pair's second entry is a replica. */
+		{ "/dev/sda:32:0|tcp:1.1.1.1:64:1+tcp:2.2.2.2:64:1|node:0:16|3.3.3.3:8:1+4.4.4.4:8:1",
+		  "/dev/sda:32:0|tcp:1.1.1.1:64:1+tcp:2.2.2.2:64:1|node:0:16|3.3.3.3:8:1+4.4.4.4:8:1",
+		  6, 2, 120 * MIB, { EMP_TIER_BDEV, EMP_TIER_TCP }, { "/dev/sda", "1.1.1.1" } },
+		/* Four pairs: eight entries, the most there can be. */
+		{ "1.0.0.1:1:1+1.0.0.2:1:1|1.0.0.3:1:1+1.0.0.4:1:1|1.0.0.5:1:1+1.0.0.6:1:1|"
+		  "1.0.0.7:1:1+1.0.0.8:1:1|dram:1",
+		  "1.0.0.1:1:1+1.0.0.2:1:1|1.0.0.3:1:1+1.0.0.4:1:1|1.0.0.5:1:1+1.0.0.6:1:1|"
+		  "1.0.0.7:1:1+1.0.0.8:1:1|dram:1", 8, 4, 4 * MIB,
+		  { EMP_TIER_RDMA, EMP_TIER_RDMA }, { "1.0.0.1", "1.0.0.2" } },
+		/* A '+' inside a block device path is still part of it. */
+		{ "/dev/disk/by-id/usb-A+B_1:64:0", "/dev/disk/by-id/usb-A+B_1:64:0", 1, 0, 64 * MIB,
+		  { EMP_TIER_BDEV, 0 }, { "/dev/disk/by-id/usb-A+B_1", "" } },
+	};
+	static const struct { const char *in; int err; unsigned int col; const char *words; } bad[] = {
+		{ "tcp:10.0.0.1:64:1+tcp:10.0.0.2:32:1", -EINVAL, 32,
+		  "\"32\" in \"tcp:10.0.0.1:64:1+tcp:10.0.0.2:32:1\": a replica is as large as its "
+		  "primary (64M)" },
+		{ "1.2.3.4:1G:1+[::1]:1023:1", -EINVAL, 20, "a replica is as large as its primary (1G)" },
+		{ "a:1:1+b:1:1+c:1:1", -EINVAL, 12, "\"+\" in \"a:1:1+b:1:1+c:1:1\": a second '+'" },
+		{ "+a:1:1", -EINVAL, 1, "no tier before '+'" },
+		{ "/dev/sda:1:0|a:1:1+", -EINVAL, 19, "no replica after '+'" },
+		{ "1.2.3.4:64:1+1.2.3.4:64:1", -EINVAL, 14,
+		  "\"1.2.3.4:64:1\" in \"1.2.3.4:64:1+1.2.3.4:64:1\": the replica is on its primary's donor" },
+		{ "[::1]:1:1+tcp:[0::1]:1:1", -EINVAL, 11, "the replica is on its primary's donor" },
+		{ "x:1:1+x:1:1", -EINVAL, 7, "the replica is on its primary's donor" },
+		/* Only remote tiers have replicas. */
+		{ "/dev/sda:1:0+1.2.3.4:1:1", -EINVAL, 13, "a block device has no replica" },
+		{ "1.2.3.4:1:1+/dev/sda:1:0", -EINVAL, 13,
+		  "\"/dev/sda:1:0\": only a remote tier (IP:SIZE:PORT or tcp:IP:SIZE:PORT) can have a "
+		  "replica" },
+		{ "dram:64+1.2.3.4:64:1", -EINVAL, 1, "\"dram:64\": only a remote tier" },
+		{ "node:1:64+1.2.3.4:64:1", -EINVAL, 1, "only a remote tier" },
+		{ "1.2.3.4:64:1+node:1:64", -EINVAL, 14, "only a remote tier" },
+		{ "cluster:64+1.2.3.4:64:1", -EINVAL, 1, "replicas=2, not with '+'" },
+		{ "1.2.3.4:1:1+_x:1:1", -EINVAL, 13, "\"_x:1:1\": unknown tier" },
+		/* Each half's own errors, at their columns, quoting that half. */
+		{ "1.2.3.4:1:1+tcp:1.2.3.4:1", -EINVAL, 13,
+		  "\"tcp:1.2.3.4:1\": missing PORT (expected tcp:IP:SIZE:PORT)" },
+		{ "1.2.3.4:0:1+1.2.3.5:0:1", -EINVAL, 9, "\"0\" in \"1.2.3.4:0:1\": size must not be zero" },
+		{ "1.2.3.4:1:1+1.2.3.5:1:0", -ERANGE, 23, "\"0\" in \"1.2.3.5:1:0\": port must be 1..65535" },
+		{ "1.2.3.4:1:1+10.0.0.300:1:1", -EINVAL, 13, "not an IPv4 address" },
+		{ "fe80::1:1:1+1.2.3.4:1:1", -EINVAL, 1, "IPv6 goes in brackets" },
+		/* A pair takes two of the eight entries. */
+		{ "1.0.0.1:1:1|1.0.0.2:1:1|1.0.0.3:1:1|1.0.0.4:1:1|1.0.0.5:1:1|1.0.0.6:1:1|"
+		  "1.0.0.7:1:1|2.0.0.1:1:1+2.0.0.2:1:1", -E2BIG, 85,
+		  "\"2.0.0.1:1:1+2.0.0.2:1:1\": more than 8 tiers (a tier with a replica takes two)" },
+		{ "/dev/sda:8796093022208:0|1.2.3.4:8796093022208:1+1.2.3.5:8796093022208:1", -ERANGE,
+		  26, "the tiers add up to more than 16 EiB" },
+	};
+	char err[EMP_SPEC_ERR_MAX], text[1024];
+	struct emp_spec s, again, zero;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		unsigned int replicas = 0;
+
+		ASSERT_EQ(0, emp_spec_parse(ok[i].in, &s, err, sizeof(err))) TH_LOG("'%s': %s", ok[i].in, err);
+		EXPECT_EQ(ok[i].nr, s.nr_tiers) TH_LOG("'%s'", ok[i].in);
+		EXPECT_EQ(ok[i].capacity, s.capacity) TH_LOG("'%s'", ok[i].in);
+		for (size_t j = 0; j < 2 && j < s.nr_tiers; j++) {
+			EXPECT_EQ(ok[i].kind[j], s.tier[j].kind) TH_LOG("'%s' %zu", ok[i].in, j);
+			EXPECT_STREQ(ok[i].path[j], s.tier[j].path);
+		}
+		/* Replicas: remote, right after a remote non-replica of their size. */
+		for (size_t j = 0; j < s.nr_tiers; j++) {
+			if (!s.tier[j].flags)
+				continue;
+			replicas++;
+			EXPECT_EQ(EMP_TIER_F_REPLICA, s.tier[j].flags);
+			ASSERT_GT(j, 0);
+			EXPECT_EQ(0, s.tier[j - 1].flags);
+			EXPECT_EQ(s.tier[j - 1].size, s.tier[j].size);
+			EXPECT_TRUE(s.tier[j].kind == EMP_TIER_RDMA || s.tier[j].kind == EMP_TIER_TCP);
+		}
+		EXPECT_EQ(ok[i].reps, replicas) TH_LOG("'%s'", ok[i].in);
+		EXPECT_EQ((int)strlen(ok[i].canon), emp_spec_format(&s, text, sizeof(text)));
+		EXPECT_STREQ(ok[i].canon, text);
+		ASSERT_EQ(0, emp_spec_parse(text, &again, err, sizeof(err))) TH_LOG("%s", err);
+		EXPECT_EQ(0, memcmp(&s, &again, sizeof(s))) TH_LOG("'%s' does not round-trip", text);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(&s, 0x5a, sizeof(s));
+		EXPECT_EQ(bad[i].err, emp_spec_parse(bad[i].in, &s, err, sizeof(err)))
+			TH_LOG("'%s': %s", bad[i].in, err);
+		EXPECT_EQ(bad[i].col, s.err_col) TH_LOG("'%s': %s", bad[i].in, err);
+		EXPECT_NE(NULL, strstr(err, bad[i].words)) TH_LOG("'%s': '%s' lacks '%s'", bad[i].in,
+								   err, bad[i].words);
+		memset(&zero, 0, sizeof(zero));
+		zero.err_col = s.err_col;
+		EXPECT_EQ(0, memcmp(&zero, &s, sizeof(s))) TH_LOG("'%s' left data in the result", bad[i].in);
+	}
+}
+
+/* A replicated spec to EMP_IOC_CREATE: the size counts each pair once; pairing is checked. */
+TEST(replica_pairs_create)
+{
+	char err[EMP_SPEC_ERR_MAX] = "";
+	struct emp_create c;
+	struct emp_spec s, t;
+
+	ASSERT_EQ(0, emp_spec_parse("tcp:10.0.0.1:64:1+tcp:10.0.0.2:64:1|/dev/sda:32:0|dram:16", &s,
+				    err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(3, s.nr_tiers);
+	EXPECT_EQ(96 * MIB, s.capacity);
+	ASSERT_EQ(0, emp_spec_to_create(&s, "r", 0, 0, 0, &c, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(96 * MIB, c.inst_size);
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "r", 97 * MIB, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "size 97M is more than the tiers hold (96M)")) TH_LOG("%s", err);
+	/* Default budget of the instance, not of the entries. */
+	ASSERT_EQ(0, emp_spec_parse("tcp:10.0.0.1:8G:1+tcp:10.0.0.2:8G:1", &s, NULL, 0));
+	ASSERT_EQ(0, emp_spec_to_create(&s, "r", 0, 0, 0, &c, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(8 * GIB, c.inst_size);
+	EXPECT_EQ(GIB, c.dram_budget);
+	/* Both halves are sizes in blocks. */
+	ASSERT_EQ(0, emp_spec_parse("tcp:10.0.0.1:1:1+tcp:10.0.0.2:1:1", &s, NULL, 0));
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "r", 0, 2 << 20, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "tier 1: size 1M is not a multiple")) TH_LOG("%s", err);
+	/* A replica by host name must be resolved like a primary. */
+	ASSERT_EQ(0, emp_spec_parse("tcp:10.0.0.1:64:1+tcp:donor2:64:1", &s, NULL, 0));
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "r", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "tier 2: host 'donor2' is not resolved")) TH_LOG("%s", err);
+
+	/* Specs built by hand: what emp.ko would refuse is said first. */
+	ASSERT_EQ(0, emp_spec_parse("tcp:10.0.0.1:64:1+tcp:10.0.0.2:64:1", &s, NULL, 0));
+	t = s;
+	t.tier[1].size = 32 * MIB;
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&t, "r", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "tier 2: the replica's size 32M is not its primary's 64M"))
+		TH_LOG("%s", err);
+	t = s;
+	t.tier[0].flags = EMP_TIER_F_REPLICA;
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&t, "r", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "tier 1: a replica is a remote tier right after")) TH_LOG("%s", err);
+	t = s;
+	t.tier[0].flags = EMP_TIER_F_REPLICA;
+	t.tier[1].flags = EMP_TIER_F_REPLICA;
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&t, "r", 0, 0, 0, &c, err, sizeof(err)));
+	t = s;
+	t.tier[1].flags = 2;
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&t, "r", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "tier 2: unknown flags 0x2")) TH_LOG("%s", err);
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:64:0|tcp:10.0.0.2:64:1", &s, NULL, 0));
+	s.tier[1].flags = EMP_TIER_F_REPLICA;
+	EXPECT_EQ(-EINVAL, emp_spec_to_create(&s, "r", 0, 0, 0, &c, err, sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "tier 2: a replica is a remote tier right after the remote"))
+		TH_LOG("%s", err);
+}
+
+TEST(replica_pairs_secret_and_resolve)
+{
+	char err[EMP_SPEC_ERR_MAX] = "", text[256];
+	struct emp_spec s;
+
+	ASSERT_EQ(0, emp_spec_parse("/dev/sda:1:0|tcp:10.0.0.1:1:1+localhost:1:2", &s, NULL, 0));
+	/* Replicas get the secret too: every remote entry. */
+	EXPECT_EQ(2, emp_spec_set_secret(&s, (const uint8_t *)"abc", 3));
+	EXPECT_EQ(3, s.tier[2].secret_len);
+	EXPECT_EQ(0, memcmp("abc", s.tier[2].secret, 3));
+	EXPECT_EQ(EMP_TIER_F_REPLICA, s.tier[2].flags);
+	/* A replica given by name is resolved; the spec still shows the name. */
+	EXPECT_STREQ("localhost", s.host[2]);
+	ASSERT_EQ(0, emp_spec_resolve(&s, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_TRUE(is_address(s.tier[2].path)) TH_LOG("%s", s.tier[2].path);
+	EXPECT_EQ(EMP_TIER_F_REPLICA, s.tier[2].flags);
+	emp_spec_format(&s, text, sizeof(text));
+	EXPECT_STREQ("/dev/sda:1:0|tcp:10.0.0.1:1:1+localhost:1:2", text);
+}
+
 TEST_HARNESS_MAIN

@@ -6,8 +6,10 @@
  * create and destroy place and release on their own (inst.c).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "empctl.h"
@@ -245,6 +247,148 @@ static int release_all(struct emp_cluster *cl, const char *host, int only_gone)
 	return bad ? EX_FAIL : EX_OK;
 }
 
+/* "ADDR:PORT" or "[ADDR]:PORT" of a sysfs replicas line. Return: 0 or -1. */
+static int split_peer(const char *peer, char *addr, size_t len, uint16_t *port)
+{
+	const char *colon = strrchr(peer, ':');
+	const char *a = peer, *e = colon;
+	char *end;
+	unsigned long p;
+
+	if (!colon)
+		return -1;
+	if (*a == '[') {
+		a++;
+		if (e[-1] != ']')
+			return -1;
+		e--;
+	}
+	if (e <= a || (size_t)(e - a) >= len)
+		return -1;
+	p = strtoul(colon + 1, &end, 10);
+	if (*end || !p || p > 65535)
+		return -1;
+	memcpy(addr, a, (size_t)(e - a));
+	addr[e - a] = 0;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/*
+ * Give every replicated tier of @name that lost a copy a new one: a donor
+ * from the registry takes the lost one's place there (emp_cluster_replace())
+ * and emp.ko fills it from the surviving copy (EMP_IOC_REPAIR). Return: how
+ * many repairs started, or -1 after printing what failed.
+ */
+static int repair_one(const struct emp_cluster *cl, const char *name, const char *secret_file,
+		      int quiet)
+{
+	char path[128], line[512], peer[2][EMP_PATH_MAX + 16], state[2][16], addr[EMP_PATH_MAX];
+	char err[512];
+	uint8_t secret[EMP_SECRET_MAX];
+	int slen = 0, fd, ret, started = 0, bad = 0;
+	struct emp_tier t;
+	unsigned int idx;
+	uint16_t port;
+	FILE *f;
+
+	if (secret_file) {
+		slen = emp_read_secret_file(secret_file, secret);
+		if (slen < 0)
+			return fail("cannot read the secret file %s: %s", secret_file,
+				    strerror(slen == -ENODATA || slen == -E2BIG ? EINVAL : -slen)), -1;
+	}
+	snprintf(path, sizeof(path), "/sys/class/emp/" EMP_INST_PREFIX "%s/stats/replicas", name);
+	f = fopen(path, "re");
+	if (!f)
+		return fail("%s: cannot read %s: %s", name, path, strerror(errno)), -1;
+	fd = open_ctl();
+	if (fd < 0) {
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int lost;
+
+		if (sscanf(line, "%u %123s %15s %123s %15s", &idx, peer[0], state[0], peer[1],
+			   state[1]) != 5)
+			continue;
+		if (!strcmp(state[0], "filling") || !strcmp(state[1], "filling"))
+			continue;	/* being repaired */
+		lost = !strcmp(state[0], "lost") ? 0 : !strcmp(state[1], "lost") ? 1 : -1;
+		if (lost < 0 || !strcmp(state[!lost], "lost"))
+			continue;	/* both copies up, or none left to fill from */
+		if (split_peer(peer[lost], addr, sizeof(addr), &port)) {
+			fprintf(stderr, "empctl: %s: cannot read the donor '%s' of %s\n", name,
+				peer[lost], path);
+			bad++;
+			continue;
+		}
+		ret = emp_cluster_replace(name, cl, addr, port, &t, err, sizeof(err));
+		if (ret) {
+			if (!quiet || ret != -ENOENT)
+				fprintf(stderr, "empctl cluster repair: %s tier %u: %s\n", name, idx, err);
+			bad++;
+			continue;
+		}
+		if (slen > 0) {
+			t.secret_len = (uint32_t)slen;
+			memcpy(t.secret, secret, (size_t)slen);
+		}
+		ret = emp_repair(fd, name, idx, &t);
+		memset(t.secret, 0, sizeof(t.secret));
+		if (ret) {
+			fprintf(stderr, "empctl cluster repair: %s tier %u: EMP_IOC_REPAIR: %s; the "
+				"registry now names %s:%u for this copy\n", name, idx, strerror(-ret),
+				t.path, t.port);
+			bad++;
+			continue;
+		}
+		printf("%s tier %u: copy on %s lost; filling a new one on %s%s%s:%u\n", name, idx,
+		       peer[lost], strchr(t.path, ':') ? "[" : "", t.path,
+		       strchr(t.path, ':') ? "]" : "", t.port);
+		fflush(stdout);
+		started++;
+	}
+	memset(secret, 0, sizeof(secret));
+	fclose(f);
+	close(fd);
+	return bad ? -1 : started;
+}
+
+static volatile sig_atomic_t stop_watch;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_watch = 1;
+}
+
+/* Repair every instance of this host now and then, until a signal. */
+static int watch(const struct emp_cluster *cl, const char *secret_file, double interval)
+{
+	struct timespec ts = { (time_t)interval, (long)((interval - (time_t)interval) * 1e9) };
+	char (*names)[EMP_NAME_MAX] = NULL;
+	struct sigaction sa = { .sa_handler = on_stop };
+	int fd, n, i;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (!stop_watch) {
+		fd = open_ctl();
+		if (fd < 0)
+			return EX_FAIL;
+		n = all_names(fd, &names);
+		close(fd);
+		for (i = 0; i < n && !stop_watch; i++)
+			repair_one(cl, names[i], secret_file, 1);
+		free(names);
+		names = NULL;
+		nanosleep(&ts, NULL);
+	}
+	return EX_OK;
+}
+
 int cmd_cluster(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -252,22 +396,34 @@ int cmd_cluster(int argc, char **argv)
 		{ "cluster-host", required_argument, NULL, 'H' },
 		{ "spec",         required_argument, NULL, 's' },
 		{ "all",          no_argument,       NULL, 'a' },
+		{ "secret-file",  required_argument, NULL, 'k' },
+		{ "interval",     required_argument, NULL, 'i' },
 		{ "json",         no_argument,       NULL, 'j' },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ 0 }
 	};
-	const char *sub, *spec = NULL, *name = NULL;
+	const char *sub, *spec = NULL, *name = NULL, *secret_file = NULL;
 	struct emp_cluster cl;
+	double interval = 1;
+	char *end;
 	int ch, json = 0, all = 0, ret;
 
 	cluster_defaults(&cl);
 	if (argc < 2)
-		return usage_error("cluster", "missing what: donors, placements, place, release "
-				   "or gc");
+		return usage_error("cluster", "missing what: donors, placements, place, release, "
+				   "repair, watch or gc");
 	sub = argv[1];
 	optind = 2;
-	while ((ch = cmd_getopt("cluster", argc, argv, "E:H:s:ajh", opts)) != -1) {
+	while ((ch = cmd_getopt("cluster", argc, argv, "E:H:s:ajk:i:h", opts)) != -1) {
 		switch (ch) {
+		case 'k':
+			secret_file = optarg;
+			break;
+		case 'i':
+			interval = strtod(optarg, &end);
+			if (*end || !(interval >= 0.1 && interval <= 3600))
+				return usage_error("cluster", "--interval takes 0.1..3600 seconds");
+			break;
 		case 'E':
 		case 'H':
 			ret = cluster_opts("cluster", ch, optarg, &cl);
@@ -315,11 +471,24 @@ int cmd_cluster(int argc, char **argv)
 					   "(gc cleans up this host)");
 		return all ? release_all(&cl, cl.host, 0) : release(&cl, name);
 	}
+	if (!strcmp(sub, "repair")) {
+		if (!name)
+			return usage_error("cluster", "repair needs NAME");
+		ret = repair_one(&cl, name, secret_file, 0);
+		if (!ret)
+			printf("%s: no replicated tier lost a copy\n", name);
+		return ret < 0 ? EX_FAIL : EX_OK;
+	}
+	if (!strcmp(sub, "watch")) {
+		if (name)
+			return usage_error("cluster", "unexpected argument '%s'", name);
+		return watch(&cl, secret_file, interval);
+	}
 	if (!strcmp(sub, "gc")) {
 		if (name)
 			return usage_error("cluster", "unexpected argument '%s'", name);
 		return release_all(&cl, NULL, 1);
 	}
-	return usage_error("cluster", "unknown '%s': donors, placements, place, release or gc",
-			   sub);
+	return usage_error("cluster", "unknown '%s': donors, placements, place, release, repair, "
+			   "watch or gc", sub);
 }

@@ -113,6 +113,8 @@ const struct empctl_cmd empctl_cmds[] = {
 	  "       empctl cluster placements [--all | --cluster-host H] [--json]\n"
 	  "       empctl cluster place NAME --spec SPEC\n"
 	  "       empctl cluster release NAME | --all --cluster-host H\n"
+	  "       empctl cluster repair NAME [--secret-file FILE]\n"
+	  "       empctl cluster watch [--interval SECS] [--secret-file FILE]\n"
 	  "       empctl cluster gc\n"
 	  "each with [--etcd URL] [--cluster-host H].\n"
 	  "donors      the donors vmd --etcd announced: address, domain, transports,\n"
@@ -122,6 +124,11 @@ const struct empctl_cmd empctl_cmds[] = {
 	  "            spec with its tiers, for a tool that creates the instance itself\n"
 	  "release     give back the bytes of NAME's placement (of every placement of\n"
 	  "            host H with --all: a host that died and is not coming back)\n"
+	  "repair      give each replicated tier of NAME that lost a copy a new one: a\n"
+	  "            donor from the registry takes the lost one's place there, and\n"
+	  "            emp.ko fills it from the surviving copy in the background\n"
+	  "watch       repair every instance whenever a copy is lost, checking every\n"
+	  "            SECS seconds (default 1) until SIGINT or SIGTERM\n"
 	  "gc          release this host's placements whose instance is gone (after a\n"
 	  "            crash or reboot; needs /dev/emp)\n"
 	  "  -E, --etcd URL         etcd's client URL, http://HOST:PORT (default $EMP_ETCD)\n"
@@ -411,9 +418,11 @@ int cmd_spec(int argc, char **argv)
 		why[i][0] = '\0';
 		if (s.tier[i].kind == EMP_TIER_NODE)
 			snprintf(addr[i], sizeof(addr[i]), "node %u", s.tier[i].node);
+		if (s.tier[i].kind == EMP_TIER_CLUSTER)
+			snprintf(addr[i], sizeof(addr[i]), "donors from etcd, at create");
 		where[i] = s.tier[i].kind == EMP_TIER_BDEV ? s.tier[i].path :
-			s.tier[i].kind == EMP_TIER_NODE ? addr[i] :
-			spec_addr(&s, i, addr[i], sizeof(addr[i]), why[i], sizeof(why[i]));
+			s.tier[i].kind == EMP_TIER_NODE || s.tier[i].kind == EMP_TIER_CLUSTER ?
+			addr[i] : spec_addr(&s, i, addr[i], sizeof(addr[i]), why[i], sizeof(why[i]));
 	}
 	/* What create would give with the default geometry. */
 	budget = !s.nr_tiers ? s.capacity : s.dram ? s.dram : emp_default_budget(s.capacity, 0);
@@ -428,6 +437,8 @@ int cmd_spec(int argc, char **argv)
 
 			printf("%s{\"index\":%u,\"kind\":\"%s\",", i ? "," : "", i,
 			       emp_tier_kind_name(tr->kind));
+			if (tr->flags & EMP_TIER_F_REPLICA)
+				printf("\"replica_of\":%u,", i - 1);
 			if (s.host[i][0]) {
 				printf("\"host\":");
 				json_str(stdout, s.host[i]);
@@ -466,9 +477,14 @@ int cmd_spec(int argc, char **argv)
 			tbl_free(&t);
 			return fail("out of memory");
 		}
-		tbl_set(&t, 0, "%u", i);
+		if (tr->flags & EMP_TIER_F_REPLICA)
+			tbl_set(&t, 0, "%u+", i - 1);	/* the second copy of tier i - 1 */
+		else
+			tbl_set(&t, 0, "%u", i);
 		tbl_set(&t, 1, "%s", emp_tier_kind_name(tr->kind));
-		if (!s.host[i][0])
+		if (tr->kind == EMP_TIER_CLUSTER)
+			tbl_set(&t, 2, "%s", w);
+		else if (!s.host[i][0])
 			tbl_set(&t, 2, "%s%s%s", v6 ? "[" : "", w, v6 ? "]" : "");
 		else if (where[i])
 			tbl_set(&t, 2, "%s (%s%s%s)", s.host[i], v6 ? "[" : "", w, v6 ? "]" : "");
@@ -477,7 +493,7 @@ int cmd_spec(int argc, char **argv)
 		tbl_set(&t, 3, "%s", emp_format_human(tr->size, b[0], sizeof(b[0])));
 		if (tr->kind == EMP_TIER_BDEV)
 			tbl_set(&t, 4, "offset %s", emp_format_human(tr->offset, b[1], sizeof(b[1])));
-		else if (tr->kind == EMP_TIER_NODE)
+		else if (tr->kind == EMP_TIER_NODE || tr->kind == EMP_TIER_CLUSTER)
 			tbl_set(&t, 4, "-");
 		else
 			tbl_set(&t, 4, "port %u", tr->port);

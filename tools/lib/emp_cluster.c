@@ -11,7 +11,8 @@
  *   /emp/v1/placements/HOST/NAME      {"version":1,"host":..,"instance":..,
  *                                     "size":N,"transport":"tcp","pieces":
  *                                     [{"addr":..,"port":N,"bytes":N,
- *                                       "domain":..}]}
+ *                                       "domain":..[,"replica":{"addr":..,
+ *                                       "port":N,"domain":..}]}]}
  * A placement is one transaction: every chosen donor's reserved key must
  * still have the mod_revision it was read at (else another host reserved
  * meanwhile: read again and choose again), the donor's own key must still
@@ -19,6 +20,14 @@
  * the placement is recorded. Release is the same in reverse. So however
  * many hosts place at once, the reservations on a donor never exceed what
  * was free and unreserved when each was made.
+ *
+ * With replicas=2 every piece has a replica: the same bytes on a second
+ * donor, in another failure domain than the piece's, reserved in the same
+ * transaction. No donor holds two copies of one placement (not a piece and
+ * another piece's replica either): each donor's reservation then moves by
+ * exactly one piece, a transaction names each key once (etcd refuses a
+ * key twice), and the record reader can refuse a donor seen twice.
+ * emp_cluster_replace() moves a lost copy to a new donor the same way.
  *
  * Everything read back from etcd is checked (emp_etcd.c's strict reader):
  * a record that is malformed, of an unknown version or absurd is skipped
@@ -111,23 +120,85 @@ static int pick_one(const struct emp_cluster_donor *d, unsigned int n, uint32_t 
 	return (int)(room_of(&d[j]) > room_of(&d[i]) ? j : i);
 }
 
-int emp_cluster_choose(const struct emp_cluster_donor *d, unsigned int n, uint64_t size,
-		       unsigned int spread, uint32_t transport, unsigned int max_pieces,
-		       uint64_t seed, struct emp_cluster_piece *out)
+/*
+ * Spread @size over the @nr pieces of @out whose rooms are @room (and
+ * their replicas' donors in @rep, when given, which move with them):
+ * evenly, the smallest rooms first so what they cannot take goes on to the
+ * larger ones (each share at most the average of what is left, so what is
+ * left always fits the rooms after). Return: the pieces left, the empty
+ * ones (a small size over many donors) dropped.
+ */
+static int share_out(uint64_t size, uint64_t *room, struct emp_cluster_piece *out,
+		     unsigned int *rep, unsigned int nr)
 {
-	unsigned int nr = 0, i, j, want;
-	uint64_t total = 0, left, share, need;
-	int k;
+	uint64_t left = size, share;
+	unsigned int i, j;
 
-	if (!size || !max_pieces)
-		return -EINVAL;
-	seed = seed ? seed : 0x9e3779b97f4a7c15ULL;
-	want = spread < max_pieces ? spread : max_pieces;
+	for (i = 1; i < nr; i++)
+		for (j = i; j > 0 && room[j] < room[j - 1]; j--) {
+			struct emp_cluster_piece t = out[j];
+			uint64_t r = room[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+			room[j] = room[j - 1];
+			room[j - 1] = r;
+			if (rep) {
+				unsigned int x = rep[j];
+
+				rep[j] = rep[j - 1];
+				rep[j - 1] = x;
+			}
+		}
+	for (i = 0; i < nr; i++) {
+		if (i + 1 == nr) {
+			share = left;
+		} else {
+			share = (left / (nr - i) + EMP_CLUSTER_GRAIN - 1) / EMP_CLUSTER_GRAIN *
+				EMP_CLUSTER_GRAIN;
+			share = share < room[i] ? share : room[i];
+			share = share < left ? share : left;
+		}
+		out[i].bytes = share;
+		left -= share;
+	}
+	for (i = j = 0; i < nr; i++) {
+		if (!out[i].bytes)
+			continue;
+		if (rep)
+			rep[j] = rep[i];
+		out[j++] = out[i];
+	}
+	return (int)j;
+}
+
+/* Pieces for @size: at most @spread, @max_pieces and its grains, at least one. */
+static unsigned int pieces_wanted(uint64_t size, unsigned int spread, unsigned int max_pieces)
+{
+	unsigned int want = spread < max_pieces ? spread : max_pieces;
+
 	if (!want)
 		want = 1;
 	/* Never more pieces than grains: every piece but the last is whole ones. */
 	if ((uint64_t)want > (size + EMP_CLUSTER_GRAIN - 1) / EMP_CLUSTER_GRAIN)
 		want = (unsigned int)((size + EMP_CLUSTER_GRAIN - 1) / EMP_CLUSTER_GRAIN);
+	return want;
+}
+
+int emp_cluster_choose(const struct emp_cluster_donor *d, unsigned int n, uint64_t size,
+		       unsigned int spread, uint32_t transport, unsigned int max_pieces,
+		       uint64_t seed, struct emp_cluster_piece *out)
+{
+	uint64_t total = 0, need, room[EMP_MAX_TIERS];
+	unsigned int nr = 0, i, j, want;
+	int k;
+
+	if (!size || !max_pieces)
+		return -EINVAL;
+	/* Never more pieces than a spec has tiers, whatever the caller asks. */
+	max_pieces = max_pieces < EMP_MAX_TIERS ? max_pieces : EMP_MAX_TIERS;
+	seed = seed ? seed : 0x9e3779b97f4a7c15ULL;
+	want = pieces_wanted(size, spread, max_pieces);
 	while (nr < max_pieces && (nr < want || total < size)) {
 		k = pick_one(d, n, transport, out, nr, &seed);
 		if (k < 0)
@@ -159,38 +230,125 @@ int emp_cluster_choose(const struct emp_cluster_donor *d, unsigned int n, uint64
 	}
 	if (!nr || total < need)
 		return -ENOSPC;
-	/*
-	 * Evenly, the smallest rooms first so what they cannot take goes on
-	 * to the larger ones (each share at most the average of what is left,
-	 * so what is left always fits the rooms after).
-	 */
-	for (i = 1; i < nr; i++)
-		for (j = i; j > 0 && room_of(&d[out[j].donor]) < room_of(&d[out[j - 1].donor]); j--) {
-			struct emp_cluster_piece t = out[j];
+	for (i = 0; i < nr; i++)
+		room[i] = room_of(&d[out[i].donor]);
+	return share_out(size, room, out, NULL, nr);
+}
 
-			out[j] = out[j - 1];
-			out[j - 1] = t;
-		}
-	left = size;
-	for (i = 0; i < nr; i++) {
-		uint64_t room = room_of(&d[out[i].donor]);
+/*
+ * Pick a donor that is not @used, has @transport and at least @need of
+ * room (and some), is not in domain @not_in (if given); the first pass
+ * also leaves out domain @rather_not_in and, with @fresh, every domain a
+ * @used donor is in, the second only what it must. The roomier of two such
+ * picked at random. Return: its index or -1.
+ */
+static int pick_free(const struct emp_cluster_donor *d, unsigned int n, uint32_t transport,
+		     const unsigned char *used, uint64_t need, const char *not_in,
+		     const char *rather_not_in, int fresh, uint64_t *seed)
+{
+	unsigned int i, j, cand[EMP_CLUSTER_DONORS_MAX], nc = 0;
+	int pass;
 
-		if (i + 1 == nr) {
-			share = left;
-		} else {
-			share = (left / (nr - i) + EMP_CLUSTER_GRAIN - 1) / EMP_CLUSTER_GRAIN *
-				EMP_CLUSTER_GRAIN;
-			share = share < room ? share : room;
-			share = share < left ? share : left;
+	n = n < EMP_CLUSTER_DONORS_MAX ? n : EMP_CLUSTER_DONORS_MAX;
+	for (pass = 0; pass < 2 && !nc; pass++) {
+		for (i = 0; i < n; i++) {
+			if (used[i] || !has_transport(&d[i], transport) || !room_of(&d[i]) ||
+			    room_of(&d[i]) < need || (not_in && !strcmp(d[i].domain, not_in)))
+				continue;
+			if (!pass && rather_not_in && !strcmp(d[i].domain, rather_not_in))
+				continue;
+			if (!pass && fresh) {
+				for (j = 0; j < n && !(used[j] && !strcmp(d[j].domain, d[i].domain));
+				     j++)
+					;
+				if (j < n)
+					continue;
+			}
+			cand[nc++] = i;
 		}
-		out[i].bytes = share;
-		left -= share;
 	}
-	/* Drop empty pieces (a small size over many donors). */
-	for (i = j = 0; i < nr; i++)
-		if (out[i].bytes)
-			out[j++] = out[i];
-	return (int)j;
+	if (!nc)
+		return -1;
+	i = cand[next_rand(seed) % nc];
+	j = cand[next_rand(seed) % nc];
+	return (int)(room_of(&d[j]) > room_of(&d[i]) ? j : i);
+}
+
+/* The roomiest donor not @used, with @transport and room, not in domain @not_in. */
+static int pick_largest(const struct emp_cluster_donor *d, unsigned int n, uint32_t transport,
+			const unsigned char *used, const char *not_in)
+{
+	unsigned int i;
+	int best = -1;
+
+	for (i = 0; i < n && i < EMP_CLUSTER_DONORS_MAX; i++)
+		if (!used[i] && has_transport(&d[i], transport) && room_of(&d[i]) &&
+		    (!not_in || strcmp(d[i].domain, not_in)) &&
+		    (best < 0 || room_of(&d[i]) > room_of(&d[best])))
+			best = (int)i;
+	return best;
+}
+
+int emp_cluster_choose_replicated(const struct emp_cluster_donor *d, unsigned int n,
+				  uint64_t size, unsigned int spread, uint32_t transport,
+				  unsigned int max_pieces, uint64_t seed,
+				  struct emp_cluster_piece *out, unsigned int *replica);
+
+/*
+ * emp_cluster_choose_replicated() - emp_cluster_choose() for replicas=2:
+ * every piece out[i] also gets a replica on donor replica[i], with room for
+ * the piece's bytes, in another failure domain than the piece's donor. No
+ * donor appears twice in one answer, as a piece's or as a replica's: each
+ * donor's reservation then grows by one piece, and a transaction touches
+ * each of its keys once. Pairs are taken as emp_cluster_choose() takes
+ * donors (new failure domains first, the roomier of two random picks,
+ * the largest rooms when those fall short); a pair holds as much as the
+ * smaller room of its two. Internal to libemp (emp_spec_place()), not in
+ * libemp.h; selftests/unit/cluster_test.c declares it again to test it.
+ * Return: the number of pieces (1..@max_pieces), or -ENOSPC.
+ */
+int emp_cluster_choose_replicated(const struct emp_cluster_donor *d, unsigned int n,
+				  uint64_t size, unsigned int spread, uint32_t transport,
+				  unsigned int max_pieces, uint64_t seed,
+				  struct emp_cluster_piece *out, unsigned int *replica)
+{
+	unsigned char used[EMP_CLUSTER_DONORS_MAX] = { 0 };
+	uint64_t total = 0, need, room[EMP_MAX_TIERS];
+	unsigned int nr = 0, want;
+	int p, q, pass;
+
+	if (!size || !max_pieces)
+		return -EINVAL;
+	max_pieces = max_pieces < EMP_MAX_TIERS ? max_pieces : EMP_MAX_TIERS;
+	seed = seed ? seed : 0x9e3779b97f4a7c15ULL;
+	want = pieces_wanted(size, spread, max_pieces);
+	need = (size + EMP_CLUSTER_GRAIN - 1) / EMP_CLUSTER_GRAIN * EMP_CLUSTER_GRAIN;
+	/* First at random, then (the picks fell short) the largest rooms. */
+	for (pass = 0; pass < 2 && total < need; pass++) {
+		memset(used, 0, sizeof(used));
+		for (nr = 0, total = 0; nr < max_pieces && (pass || nr < want || total < size) &&
+		     (!pass || total < need); nr++) {
+			p = pass ? pick_largest(d, n, transport, used, NULL) :
+				   pick_free(d, n, transport, used, 0, NULL, NULL, 1, &seed);
+			if (p < 0)
+				break;
+			used[p] = 1;
+			q = pass ? pick_largest(d, n, transport, used, d[p].domain) :
+				   pick_free(d, n, transport, used, 0, d[p].domain, NULL, 1, &seed);
+			/* None: every donor left is in @p's domain, so no pair is left either. */
+			if (q < 0)
+				break;
+			used[q] = 1;
+			out[nr].donor = (unsigned int)p;
+			out[nr].bytes = 0;
+			replica[nr] = (unsigned int)q;
+			room[nr] = room_of(&d[p]) < room_of(&d[q]) ? room_of(&d[p]) : room_of(&d[q]);
+			total += room[nr];
+		}
+	}
+	if (!nr || total < need)
+		return -ENOSPC;
+	return share_out(size, room, out, replica, nr);
 }
 
 /* --- talking to etcd ------------------------------------------------------ */
@@ -460,6 +618,7 @@ static void sb_b64(struct sb *b, const char *s)
 		b->used += (size_t)n;
 }
 
+/* The sb_cmp_* and sb_put() helpers put the ',' between array members themselves. */
 static void sb_cmp_mod(struct sb *b, const char *key, int64_t rev)
 {
 	sb_add(b, "%s{\"key\":\"", b->buf[b->used - 1] == '[' ? "" : ",");
@@ -532,14 +691,194 @@ static int key_exists(struct ctx *c, const char *key)
 	return n < 0 ? n : n > 0;
 }
 
+/*
+ * A placement record as this file writes and reads it: every piece on a
+ * donor, and with replicas=2 its replica on another ("replica" member of
+ * the piece: the same bytes).
+ */
+struct copy {
+	char addr[EMP_PATH_MAX];
+	char domain[ETCD_LABEL_MAX + 1];
+	uint16_t port;
+};
+
+struct record {
+	char host[64];
+	char name[EMP_NAME_MAX];
+	uint64_t size;
+	uint32_t transport;
+	unsigned int nr;
+	struct {
+		uint64_t bytes;
+		struct copy prim, rep;
+		int replicated;
+	} piece[EMP_MAX_TIERS];
+};
+
+/* Whether two donors are one: the same port and address (as text, or as IPv6). */
+static int same_donor(const char *a, uint16_t pa, const char *b, uint16_t pb)
+{
+	unsigned char x[16], y[16];
+
+	if (pa != pb)
+		return 0;
+	if (!strcmp(a, b))
+		return 1;
+	return inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1 &&
+	       !memcmp(x, y, sizeof(x));
+}
+
+/*
+ * Whether copy @cp is on donor @addr:@port, which emp.ko names by address:
+ * a copy recorded by host name (a donor announced so) is looked up.
+ */
+static int copy_is(const struct copy *cp, const char *addr, uint16_t port)
+{
+	char a[EMP_PATH_MAX];
+	unsigned char bin[16];
+
+	if (same_donor(cp->addr, cp->port, addr, port))
+		return 1;
+	if (cp->port != port || inet_pton(AF_INET, cp->addr, bin) == 1 ||
+	    inet_pton(AF_INET6, cp->addr, bin) == 1)
+		return 0;
+	return !emp_resolve_host(cp->addr, a, sizeof(a), NULL, 0) &&
+	       same_donor(a, port, addr, port);
+}
+
+static void set_copy(struct copy *cp, const struct emp_cluster_donor *d)
+{
+	snprintf(cp->addr, sizeof(cp->addr), "%s", d->addr);
+	snprintf(cp->domain, sizeof(cp->domain), "%s", d->domain);
+	cp->port = d->port;
+}
+
+/*
+ * Every copy of @r: @cp[i] the donor, @bytes[i] what it holds, primaries and
+ * replicas. Return: how many (at most 2 * EMP_MAX_TIERS).
+ */
+static unsigned int copies_of(const struct record *r, const struct copy **cp, uint64_t *bytes)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < r->nr; i++) {
+		cp[n] = &r->piece[i].prim;
+		bytes[n++] = r->piece[i].bytes;
+		if (r->piece[i].replicated) {
+			cp[n] = &r->piece[i].rep;
+			bytes[n++] = r->piece[i].bytes;
+		}
+	}
+	return n;
+}
+
+/* Record @r as JSON (its strings were checked to need no escaping). */
+static void sb_record(struct sb *b, const struct record *r)
+{
+	unsigned int i;
+
+	sb_add(b, "{\"version\":1,\"host\":\"%s\",\"instance\":\"%s\",\"size\":%llu,"
+	       "\"transport\":\"%s\",\"pieces\":[", r->host, r->name, (unsigned long long)r->size,
+	       emp_tier_kind_name(r->transport));
+	for (i = 0; i < r->nr; i++) {
+		sb_add(b, "%s{\"addr\":\"%s\",\"port\":%u,\"bytes\":%llu", i ? "," : "",
+		       r->piece[i].prim.addr, r->piece[i].prim.port,
+		       (unsigned long long)r->piece[i].bytes);
+		/* Always there, but a record read without it is written back so. */
+		if (r->piece[i].prim.domain[0])
+			sb_add(b, ",\"domain\":\"%s\"", r->piece[i].prim.domain);
+		if (r->piece[i].replicated)
+			sb_add(b, ",\"replica\":{\"addr\":\"%s\",\"port\":%u,\"domain\":\"%s\"}",
+			       r->piece[i].rep.addr, r->piece[i].rep.port, r->piece[i].rep.domain);
+		sb_add(b, "}");
+	}
+	sb_add(b, "]}");
+}
+
+/* Compare: the reserved key of donor @addr:@port at mod_revision @rev (0: none). */
+static void sb_cmp_reserved(struct sb *t, const char *addr, uint16_t port, int64_t rev)
+{
+	char id[300], key[400];
+
+	donor_id(addr, port, id, sizeof(id));
+	snprintf(key, sizeof(key), "%s%s", EMP_CLUSTER_RESERVED, id);
+	sb_cmp_mod(t, key, rev);
+}
+
+/* Compare: donor @x's reserved key as read, and its own key still there. */
+static void sb_cmp_donor(struct sb *t, const struct emp_cluster_donor *x)
+{
+	char id[300], key[400];
+
+	sb_cmp_reserved(t, x->addr, x->port, x->reserved_rev);
+	donor_id(x->addr, x->port, id, sizeof(id));
+	snprintf(key, sizeof(key), "%s%s/%s", EMP_CLUSTER_DONORS, x->domain, id);
+	sb_add(t, ",{\"key\":\"");
+	sb_b64(t, key);
+	sb_add(t, "\",\"target\":\"VERSION\",\"result\":\"GREATER\",\"version\":\"0\"}");
+}
+
+/* Put: the reserved key of donor @addr:@port to @bytes. */
+static void sb_put_reserved(struct sb *t, const char *addr, uint16_t port, uint64_t bytes)
+{
+	char id[300], key[400], val[128];
+
+	donor_id(addr, port, id, sizeof(id));
+	snprintf(key, sizeof(key), "%s%s", EMP_CLUSTER_RESERVED, id);
+	snprintf(val, sizeof(val), "{\"version\":1,\"bytes\":%llu}", (unsigned long long)bytes);
+	sb_put(t, key, val);
+}
+
+/* The -ENOSPC message of a placement: what the cluster has. */
+static void say_no_room(char *err, size_t errlen, const struct emp_cluster_donor *d,
+			unsigned int n, uint64_t size, uint32_t transport, unsigned int copies,
+			unsigned int max_pieces)
+{
+	unsigned int i, j, m = 0, domains = 0;
+	uint64_t most = 0, all = 0;
+	char b[3][32];
+
+	for (i = 0; i < n; i++) {
+		if (!has_transport(&d[i], transport))
+			continue;
+		m++;
+		all += room_of(&d[i]);
+		most = room_of(&d[i]) > most ? room_of(&d[i]) : most;
+		if (!room_of(&d[i]))
+			continue;
+		for (j = 0; j < i; j++)
+			if (has_transport(&d[j], transport) && room_of(&d[j]) &&
+			    !strcmp(d[j].domain, d[i].domain))
+				break;
+		domains += j == i;
+	}
+	if (copies == 1)
+		say(err, errlen, "not enough free capacity in the cluster for %s on %s donors: "
+		    "%u of them, %s free and unreserved in all, at most %s on one (a placement "
+		    "uses at most %u)", emp_format_size(size, b[0], 32),
+		    emp_tier_kind_name(transport), m, emp_format_size(all, b[1], 32),
+		    emp_format_size(most, b[2], 32), max_pieces);
+	else
+		say(err, errlen, "not enough free capacity in the cluster for %s with "
+		    "replicas=2 on %s donors: each piece needs room on two donors in two "
+		    "failure domains, and no donor holds two copies; %u donor%s, %u failure "
+		    "domain%s with room, %s free and unreserved in all, at most %s on one (a "
+		    "placement uses at most %u pieces of two copies)",
+		    emp_format_size(size, b[0], 32), emp_tier_kind_name(transport), m,
+		    m == 1 ? "" : "s", domains, domains == 1 ? "" : "s",
+		    emp_format_size(all, b[1], 32), emp_format_size(most, b[2], 32), max_pieces);
+}
+
 int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluster *cl,
 		   char *err, size_t errlen)
 {
 	struct emp_cluster_donor *d = NULL;
 	struct emp_cluster_piece pc[EMP_MAX_TIERS];
-	char pkey[400], id[300], key[400], val[128], b[3][32];
+	unsigned int rep[EMP_MAX_TIERS];
+	struct record *r = NULL;
+	char pkey[400];
 	char *pval = NULL, *tbuf = NULL;
-	unsigned int ci, i, max_pieces, attempt;
+	unsigned int ci, i, slots, copies, max_pieces, attempt;
 	uint64_t size, seed = seed_now();
 	struct ctx c;
 	int n = 0, k = 0, ret;
@@ -550,7 +889,19 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 	if (ci == s->nr_tiers)
 		return 0;
 	size = s->tier[ci].size;
-	max_pieces = EMP_MAX_TIERS - (s->nr_tiers - 1);
+	copies = s->cluster.replicas ? s->cluster.replicas : 1;
+	if (copies > 2) {
+		say(err, errlen, "replicas=%u: a cluster: tier has 1 or 2", copies);
+		return -EINVAL;
+	}
+	/* The pieces and their replicas take the cluster: tier's slot and the free ones. */
+	slots = EMP_MAX_TIERS - (s->nr_tiers - 1);
+	max_pieces = slots / copies;
+	if (!max_pieces) {
+		say(err, errlen, "the spec's other tiers take %u of its %d tiers: a cluster: tier "
+		    "with replicas=2 needs two", s->nr_tiers - 1, EMP_MAX_TIERS);
+		return -E2BIG;
+	}
 	ret = ctx_open(&c, cl, err, errlen);
 	if (ret)
 		return ret;
@@ -558,63 +909,64 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 	if (ret)
 		goto out;
 	d = calloc(EMP_CLUSTER_DONORS_MAX, sizeof(*d));
+	r = calloc(1, sizeof(*r));
 	pval = malloc(4096);
 	tbuf = malloc(TXN_MAX);
-	if (!d || !pval || !tbuf) {
+	if (!d || !r || !pval || !tbuf) {
 		say(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (attempt = 0; attempt < TRIES; attempt++) {
 		struct sb p = { pval, 4096, 0, 0 }, t = { tbuf, TXN_MAX, 0, 0 };
-		uint64_t most = 0, all = 0;
 
 		n = emp_cluster_donors(cl, d, EMP_CLUSTER_DONORS_MAX, err, errlen);
 		if (n < 0) {
 			ret = n;
 			goto out;
 		}
-		k = emp_cluster_choose(d, (unsigned int)n, size, s->cluster.spread,
-				       s->cluster.transport, max_pieces, seed, pc);
+		if (copies == 1)
+			k = emp_cluster_choose(d, (unsigned int)n, size, s->cluster.spread,
+					       s->cluster.transport, max_pieces, seed, pc);
+		else
+			k = emp_cluster_choose_replicated(d, (unsigned int)n, size,
+							  s->cluster.spread, s->cluster.transport,
+							  max_pieces, seed, pc, rep);
 		if (k < 0) {
-			unsigned int m = 0;
-
-			for (i = 0; i < (unsigned int)n; i++) {
-				if (!has_transport(&d[i], s->cluster.transport))
-					continue;
-				m++;
-				all += room_of(&d[i]);
-				most = room_of(&d[i]) > most ? room_of(&d[i]) : most;
-			}
-			say(err, errlen, "not enough free capacity in the cluster for %s on %s "
-			    "donors: %u of them, %s free and unreserved in all, at most %s on one "
-			    "(a placement uses at most %u)", emp_format_size(size, b[0], 32),
-			    emp_tier_kind_name(s->cluster.transport), m,
-			    emp_format_size(all, b[1], 32), emp_format_size(most, b[2], 32),
-			    max_pieces);
+			say_no_room(err, errlen, d, (unsigned int)n, size, s->cluster.transport,
+				    copies, max_pieces);
 			ret = -ENOSPC;
 			goto out;
 		}
-		sb_add(&p, "{\"version\":1,\"host\":\"%s\",\"instance\":\"%s\",\"size\":%llu,"
-		       "\"transport\":\"%s\",\"pieces\":[", c.host, name, (unsigned long long)size,
-		       emp_tier_kind_name(s->cluster.transport));
-		for (i = 0; i < (unsigned int)k; i++)
-			sb_add(&p, "%s{\"addr\":\"%s\",\"port\":%u,\"bytes\":%llu,\"domain\":\"%s\"}",
-			       i ? "," : "", d[pc[i].donor].addr, d[pc[i].donor].port,
-			       (unsigned long long)pc[i].bytes, d[pc[i].donor].domain);
-		sb_add(&p, "]}");
-		/* Compare: reservations as read, donors alive, no placement yet. */
+		memset(r, 0, sizeof(*r));
+		snprintf(r->host, sizeof(r->host), "%s", c.host);
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		r->size = size;
+		r->transport = s->cluster.transport;
+		r->nr = (unsigned int)k;
+		for (i = 0; i < (unsigned int)k; i++) {
+			r->piece[i].bytes = pc[i].bytes;
+			set_copy(&r->piece[i].prim, &d[pc[i].donor]);
+			r->piece[i].replicated = copies == 2;
+			if (copies == 2)
+				set_copy(&r->piece[i].rep, &d[rep[i]]);
+		}
+		sb_record(&p, r);
+		if (p.over) {
+			say(err, errlen, "the placement record is too long");
+			ret = -E2BIG;
+			goto out;
+		}
+		/*
+		 * Compare: reservations as read, donors alive, no placement yet.
+		 * All donors of a placement are distinct (the choosers see to
+		 * it), so each reserved key is compared and put once.
+		 */
 		sb_add(&t, "{\"compare\":[");
 		for (i = 0; i < (unsigned int)k; i++) {
-			const struct emp_cluster_donor *x = &d[pc[i].donor];
-
-			donor_id(x->addr, x->port, id, sizeof(id));
-			snprintf(key, sizeof(key), "%s%s", EMP_CLUSTER_RESERVED, id);
-			sb_cmp_mod(&t, key, x->reserved_rev);
-			snprintf(key, sizeof(key), "%s%s/%s", EMP_CLUSTER_DONORS, x->domain, id);
-			sb_add(&t, ",{\"key\":\"");
-			sb_b64(&t, key);
-			sb_add(&t, "\",\"target\":\"VERSION\",\"result\":\"GREATER\",\"version\":\"0\"}");
+			sb_cmp_donor(&t, &d[pc[i].donor]);
+			if (copies == 2)
+				sb_cmp_donor(&t, &d[rep[i]]);
 		}
 		sb_add(&t, ",{\"key\":\"");
 		sb_b64(&t, pkey);
@@ -623,19 +975,14 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 		for (i = 0; i < (unsigned int)k; i++) {
 			const struct emp_cluster_donor *x = &d[pc[i].donor];
 
-			donor_id(x->addr, x->port, id, sizeof(id));
-			snprintf(key, sizeof(key), "%s%s", EMP_CLUSTER_RESERVED, id);
-			snprintf(val, sizeof(val), "{\"version\":1,\"bytes\":%llu}",
-				 (unsigned long long)(x->reserved + pc[i].bytes));
-			sb_put(&t, key, val);
+			sb_put_reserved(&t, x->addr, x->port, x->reserved + pc[i].bytes);
+			if (copies == 2) {
+				x = &d[rep[i]];
+				sb_put_reserved(&t, x->addr, x->port, x->reserved + pc[i].bytes);
+			}
 		}
-		sb_put(&t, pkey, p.over ? "" : pval);
+		sb_put(&t, pkey, pval);
 		sb_add(&t, "]}");
-		if (p.over) {
-			say(err, errlen, "the placement record is too long");
-			ret = -E2BIG;
-			goto out;
-		}
 		ret = txn(&c, &t);
 		if (ret < 0)
 			goto out;
@@ -658,17 +1005,23 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 		ret = -EAGAIN;
 		goto out;
 	}
-	/* The cluster: tier becomes the pieces, in its place. */
+	/*
+	 * The cluster: tier becomes the pieces, in its place: each piece, and
+	 * with replicas=2 its replica right after it (EMP_TIER_F_REPLICA).
+	 */
+	k *= (int)copies;
 	memmove(&s->tier[ci + k], &s->tier[ci + 1], (s->nr_tiers - ci - 1) * sizeof(s->tier[0]));
 	memmove(&s->host[ci + k], &s->host[ci + 1], (s->nr_tiers - ci - 1) * sizeof(s->host[0]));
 	for (i = 0; i < (unsigned int)k; i++) {
 		struct emp_tier *t = &s->tier[ci + i];
-		const struct emp_cluster_donor *x = &d[pc[i].donor];
+		const struct copy *x = i % copies ? &r->piece[i / copies].rep :
+						    &r->piece[i / copies].prim;
 		unsigned char bin[16];
 
 		memset(t, 0, sizeof(*t));
 		t->kind = s->cluster.transport;
-		t->size = pc[i].bytes;
+		t->flags = i % copies ? EMP_TIER_F_REPLICA : 0;
+		t->size = r->piece[i / copies].bytes;
 		t->port = x->port;
 		snprintf(t->path, sizeof(t->path), "%s", x->addr);
 		/* A donor announced by name is resolved like one written so. */
@@ -682,22 +1035,42 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 	ret = 0;
 out:
 	free(d);
+	free(r);
 	free(pval);
 	free(tbuf);
 	ctx_close(&c);
 	return ret;
 }
 
+/* A donor of a piece in a placement record: "addr", "port", and "domain" unless optional. */
+static int parse_copy(const struct ej_doc *d, int obj, struct copy *cp, int domain_optional)
+{
+	uint64_t v;
+	int t;
+
+	if (obj < 0 || d->tok[obj].type != EJ_OBJECT ||
+	    ej_text(d, ej_member(d, obj, "addr"), cp->addr, sizeof(cp->addr)) < 0 ||
+	    !etcd_host_ok(cp->addr) || u64_member(d, obj, "port", 65535, &v) || !v)
+		return -1;
+	cp->port = (uint16_t)v;
+	t = ej_member(d, obj, "domain");
+	if (t == -1 && domain_optional)
+		return 0;
+	return ej_text(d, t, cp->domain, sizeof(cp->domain)) < 0 || !etcd_label_ok(cp->domain) ?
+	       -1 : 0;
+}
+
 /* A placement record, checked. Return: 0 or -1 with @msg. */
-static int parse_placement(const char *json, size_t len, struct emp_cluster_placement *p,
-			   char *msg, size_t msglen)
+static int parse_record(const char *json, size_t len, struct record *r, char *msg, size_t msglen)
 {
 	struct ej_doc *d = doc_new();
-	char why[64];
-	uint64_t v, sum = 0;
-	int a, i, j, ret = -1;
+	const struct copy *cp[2 * EMP_MAX_TIERS];
+	uint64_t v, sum = 0, bytes[2 * EMP_MAX_TIERS];
+	char why[64], tr[8];
+	unsigned int nc, x, y;
+	int a, i, rt, ret = -1;
 
-	memset(p, 0, sizeof(*p));
+	memset(r, 0, sizeof(*r));
 	if (!d)
 		return -1;
 	if (len > 4096 || ej_parse(d, json, len, why, sizeof(why)) ||
@@ -709,57 +1082,124 @@ static int parse_placement(const char *json, size_t len, struct emp_cluster_plac
 		snprintf(msg, msglen, "not version 1");
 		goto out;
 	}
-	if (ej_text(d, ej_member(d, 0, "host"), p->host, sizeof(p->host)) < 0 ||
-	    !etcd_label_ok(p->host) ||
-	    ej_text(d, ej_member(d, 0, "instance"), p->name, sizeof(p->name)) < 0 ||
-	    emp_check_name(p->name) || u64_member(d, 0, "size", ETCD_BYTES_MAX, &p->size)) {
+	if (ej_text(d, ej_member(d, 0, "host"), r->host, sizeof(r->host)) < 0 ||
+	    !etcd_label_ok(r->host) ||
+	    ej_text(d, ej_member(d, 0, "instance"), r->name, sizeof(r->name)) < 0 ||
+	    emp_check_name(r->name) || u64_member(d, 0, "size", ETCD_BYTES_MAX, &r->size)) {
 		snprintf(msg, msglen, "bad \"host\", \"instance\" or \"size\"");
 		goto out;
 	}
+	if (ej_text(d, ej_member(d, 0, "transport"), tr, sizeof(tr)) < 0 ||
+	    (strcmp(tr, "tcp") && strcmp(tr, "rdma"))) {
+		snprintf(msg, msglen, "\"transport\" is not \"tcp\" or \"rdma\"");
+		goto out;
+	}
+	r->transport = strcmp(tr, "tcp") ? EMP_TIER_RDMA : EMP_TIER_TCP;
 	a = ej_member(d, 0, "pieces");
 	if (a < 0 || d->tok[a].type != EJ_ARRAY) {
 		snprintf(msg, msglen, "\"pieces\" is not one array");
 		goto out;
 	}
 	for (i = a + 1; (uint32_t)i < d->tok[a].next; i = (int)d->tok[i].next) {
-		unsigned int k = p->nr_pieces;
+		unsigned int k = r->nr;
 
-		if (k >= EMP_MAX_TIERS || d->tok[i].type != EJ_OBJECT ||
-		    ej_text(d, ej_member(d, i, "addr"), p->piece[k].addr,
-			    sizeof(p->piece[k].addr)) < 0 || !etcd_host_ok(p->piece[k].addr) ||
-		    u64_member(d, i, "port", 65535, &v) || !v ||
-		    u64_member(d, i, "bytes", ETCD_BYTES_MAX, &p->piece[k].bytes)) {
+		rt = k < EMP_MAX_TIERS && d->tok[i].type == EJ_OBJECT ?
+		     ej_member(d, i, "replica") : -2;
+		if (k >= EMP_MAX_TIERS || d->tok[i].type != EJ_OBJECT || rt == -2 ||
+		    parse_copy(d, i, &r->piece[k].prim, rt < 0) ||
+		    u64_member(d, i, "bytes", ETCD_BYTES_MAX, &r->piece[k].bytes)) {
 			snprintf(msg, msglen, "piece %u is malformed (or more than %d)", k + 1,
 				 EMP_MAX_TIERS);
 			goto out;
 		}
-		p->piece[k].port = (uint16_t)v;
-		for (j = 0; j < (int)k; j++)
-			if (p->piece[j].port == v && !strcmp(p->piece[j].addr, p->piece[k].addr)) {
-				snprintf(msg, msglen, "two pieces on one donor");
+		if (rt >= 0) {
+			if (parse_copy(d, rt, &r->piece[k].rep, 0)) {
+				snprintf(msg, msglen, "the replica of piece %u is malformed", k + 1);
 				goto out;
 			}
-		sum += p->piece[k].bytes;
-		p->nr_pieces++;
+			r->piece[k].replicated = 1;
+		}
+		sum += r->piece[k].bytes;
+		r->nr++;
 	}
-	if (!p->nr_pieces || sum != p->size) {
+	if (!r->nr || sum != r->size) {
 		snprintf(msg, msglen, "the pieces do not add up to the size");
 		goto out;
 	}
+	nc = copies_of(r, cp, bytes);
+	for (x = 0; x < nc; x++)
+		for (y = 0; y < x; y++)
+			if (same_donor(cp[x]->addr, cp[x]->port, cp[y]->addr, cp[y]->port)) {
+				snprintf(msg, msglen, "two copies on one donor");
+				goto out;
+			}
 	ret = 0;
 out:
 	free(d);
 	return ret;
 }
 
+/* A placement record as the public struct: the primaries only. */
+static int parse_placement(const char *json, size_t len, struct emp_cluster_placement *p,
+			   char *msg, size_t msglen)
+{
+	struct record *r = malloc(sizeof(*r));
+	unsigned int i;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	if (!r) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	ret = parse_record(json, len, r, msg, msglen);
+	if (!ret) {
+		snprintf(p->host, sizeof(p->host), "%s", r->host);
+		snprintf(p->name, sizeof(p->name), "%s", r->name);
+		p->size = r->size;
+		p->nr_pieces = r->nr;
+		for (i = 0; i < r->nr; i++) {
+			snprintf(p->piece[i].addr, sizeof(p->piece[i].addr), "%s",
+				 r->piece[i].prim.addr);
+			p->piece[i].port = r->piece[i].prim.port;
+			p->piece[i].bytes = r->piece[i].bytes;
+		}
+	}
+	free(r);
+	return ret;
+}
+
+/*
+ * Read the reserved key of donor @cp: *@have its bytes (0 without a key, or
+ * a malformed one), *@rev its mod_revision (0 without). Return: 1 when the
+ * key exists, 0 when not, -errno.
+ */
+static int read_reserved(struct ctx *c, const struct copy *cp, uint64_t *have, int64_t *rev)
+{
+	char id[300], key[400];
+	int n;
+
+	donor_id(cp->addr, cp->port, id, sizeof(id));
+	snprintf(key, sizeof(key), "%s%s", EMP_CLUSTER_RESERVED, id);
+	n = range(c, key, 0, 1);
+	if (n < 0)
+		return n;
+	*have = 0;
+	*rev = n ? c->kv[0].mod_revision : 0;
+	if (n && parse_reserved(c->kv[0].value, c->kv[0].value_len, have))
+		warn(c, "reservation record %s is malformed: taken as 0", key);
+	return n > 0;
+}
+
 int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *err,
 			size_t errlen)
 {
-	struct emp_cluster_placement p;
-	char pkey[400], id[300], key[400], val[128], msg[256];
-	uint64_t seed = seed_now(), have[EMP_MAX_TIERS];
-	int64_t prev, rev[EMP_MAX_TIERS];
-	unsigned int attempt, i;
+	const struct copy *cp[2 * EMP_MAX_TIERS];
+	uint64_t seed = seed_now(), have[2 * EMP_MAX_TIERS], bytes[2 * EMP_MAX_TIERS];
+	int64_t prev, rev[2 * EMP_MAX_TIERS];
+	char pkey[400], msg[256];
+	unsigned int attempt, i, nc;
+	struct record *r = NULL;
 	char *tbuf = NULL;
 	struct ctx c;
 	int n, ret;
@@ -771,7 +1211,9 @@ int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *er
 	if (ret)
 		goto out;
 	tbuf = malloc(TXN_MAX);
-	if (!tbuf) {
+	r = malloc(sizeof(*r));
+	if (!tbuf || !r) {
+		say(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -787,42 +1229,28 @@ int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *er
 			goto out;
 		}
 		prev = c.kv[0].mod_revision;
-		if (parse_placement(c.kv[0].value, c.kv[0].value_len, &p, msg, sizeof(msg))) {
+		if (parse_record(c.kv[0].value, c.kv[0].value_len, r, msg, sizeof(msg))) {
 			say(err, errlen, "placement record %s is malformed (%s): delete it with "
 			    "etcdctl del %s and check the donors' reservations", pkey, msg, pkey);
 			ret = -EBADMSG;
 			goto out;
 		}
-		for (i = 0; i < p.nr_pieces; i++) {
-			donor_id(p.piece[i].addr, p.piece[i].port, id, sizeof(id));
-			snprintf(key, sizeof(key), "%s%s", EMP_CLUSTER_RESERVED, id);
-			n = range(&c, key, 0, 1);
-			if (n < 0) {
-				ret = n;
+		/* Every copy: primaries and replicas. */
+		nc = copies_of(r, cp, bytes);
+		for (i = 0; i < nc; i++) {
+			ret = read_reserved(&c, cp[i], &have[i], &rev[i]);
+			if (ret < 0)
 				goto out;
-			}
-			have[i] = 0;
-			rev[i] = n ? c.kv[0].mod_revision : 0;
-			if (n && parse_reserved(c.kv[0].value, c.kv[0].value_len, &have[i]))
-				warn(&c, "reservation record %s is malformed: set to 0", key);
 		}
 		/* Compare: the placement and every reservation as read. */
 		sb_add(&t, "{\"compare\":[");
 		sb_cmp_mod(&t, pkey, prev);
-		for (i = 0; i < p.nr_pieces; i++) {
-			donor_id(p.piece[i].addr, p.piece[i].port, id, sizeof(id));
-			snprintf(key, sizeof(key), "%s%s", EMP_CLUSTER_RESERVED, id);
-			sb_cmp_mod(&t, key, rev[i]);
-		}
+		for (i = 0; i < nc; i++)
+			sb_cmp_reserved(&t, cp[i]->addr, cp[i]->port, rev[i]);
 		sb_add(&t, "],\"success\":[");
-		for (i = 0; i < p.nr_pieces; i++) {
-			donor_id(p.piece[i].addr, p.piece[i].port, id, sizeof(id));
-			snprintf(key, sizeof(key), "%s%s", EMP_CLUSTER_RESERVED, id);
-			snprintf(val, sizeof(val), "{\"version\":1,\"bytes\":%llu}",
-				 (unsigned long long)(have[i] > p.piece[i].bytes ?
-						      have[i] - p.piece[i].bytes : 0));
-			sb_put(&t, key, val);
-		}
+		for (i = 0; i < nc; i++)
+			sb_put_reserved(&t, cp[i]->addr, cp[i]->port,
+					have[i] > bytes[i] ? have[i] - bytes[i] : 0);
 		sb_add(&t, ",{\"request_delete_range\":{\"key\":\"");
 		sb_b64(&t, pkey);
 		sb_add(&t, "\"}}]}");
@@ -839,6 +1267,7 @@ int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *er
 	    "try again", TRIES);
 	ret = -EAGAIN;
 out:
+	free(r);
 	free(tbuf);
 	ctx_close(&c);
 	return ret;
@@ -864,6 +1293,7 @@ int emp_cluster_placements(const struct emp_cluster *cl, const char *host,
 	snprintf(prefix, sizeof(prefix), "%s%s%s", EMP_CLUSTER_PLACEMENTS, host ? host : "",
 		 host ? "/" : "");
 	n = range(&c, prefix, 1, RESERVED_MAX);
+	/* Replicas are in the records but not in struct emp_cluster_placement. */
 	for (i = 0; n > 0 && i < (unsigned int)n && np < room; i++) {
 		if (parse_placement(c.kv[i].value, c.kv[i].value_len, &p[np], msg, sizeof(msg))) {
 			warn(&c, "placement record %.200s skipped: %s", c.kv[i].key, msg);
@@ -873,4 +1303,180 @@ int emp_cluster_placements(const struct emp_cluster *cl, const char *host,
 	}
 	ctx_close(&c);
 	return n < 0 ? n : (int)np;
+}
+
+/*
+ * emp_cluster_replace(): one transaction, retried like a placement when
+ * another host changed something meanwhile. Compared: the placement record
+ * and the two reserved keys it touches (the new donor's, the lost one's) at
+ * the mod_revision read, and the new donor's own key (alive). Put: the new
+ * donor's reservation up by the piece, the lost donor's down (not below 0;
+ * left alone when it has no key), and the record with the new donor in the
+ * lost one's place (a lost primary: the surviving replica becomes the
+ * primary, the new donor the replica). The surviving copy's reservation is
+ * not touched. A new donor announced by host name is resolved before the
+ * transaction, so a name that does not resolve commits nothing.
+ */
+int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const char *lost_addr,
+			uint16_t lost_port, struct emp_tier *out, char *err, size_t errlen)
+{
+	unsigned char used[EMP_CLUSTER_DONORS_MAX], bin[16];
+	const struct copy *cp[2 * EMP_MAX_TIERS];
+	uint64_t seed = seed_now(), have = 0, bytes[2 * EMP_MAX_TIERS], piece_bytes = 0;
+	struct emp_cluster_donor *d = NULL;
+	char pkey[400], lid[300], msg[256], addr[EMP_PATH_MAX], b[3][32];
+	struct copy *lost = NULL, gone;
+	struct record *r = NULL;
+	unsigned int attempt, i, j, nc, pi = 0;
+	char *pval = NULL, *tbuf = NULL;
+	int64_t prev, lrev = 0;
+	int n, k = -1, ret, lexists = 0;
+	struct ctx c;
+
+	if (!lost_addr || !*lost_addr || !lost_port) {
+		say(err, errlen, "no lost donor given (address and port)");
+		return -EINVAL;
+	}
+	ret = ctx_open(&c, cl, err, errlen);
+	if (ret)
+		return ret;
+	ret = placement_key(&c, c.host, name, pkey, sizeof(pkey));
+	if (ret)
+		goto out;
+	donor_id(lost_addr, lost_port, lid, sizeof(lid));
+	d = calloc(EMP_CLUSTER_DONORS_MAX, sizeof(*d));
+	r = malloc(sizeof(*r));
+	pval = malloc(4096);
+	tbuf = malloc(TXN_MAX);
+	if (!d || !r || !pval || !tbuf) {
+		say(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (attempt = 0; attempt < TRIES; attempt++) {
+		struct sb p = { pval, 4096, 0, 0 }, t = { tbuf, TXN_MAX, 0, 0 };
+		const struct copy *survivor;
+		const char *sdomain;
+
+		n = range(&c, pkey, 0, 1);
+		if (n <= 0) {
+			ret = n ? n : -ENOENT;
+			if (!n)
+				say(err, errlen, "no placement of %s of host %s in the registry", name,
+				    c.host);
+			goto out;
+		}
+		prev = c.kv[0].mod_revision;
+		if (parse_record(c.kv[0].value, c.kv[0].value_len, r, msg, sizeof(msg))) {
+			say(err, errlen, "placement record %s is malformed (%s)", pkey, msg);
+			ret = -EBADMSG;
+			goto out;
+		}
+		lost = NULL;
+		for (pi = 0; pi < r->nr && !lost; pi++) {
+			if (copy_is(&r->piece[pi].prim, lost_addr, lost_port))
+				lost = &r->piece[pi].prim;
+			else if (r->piece[pi].replicated &&
+				 copy_is(&r->piece[pi].rep, lost_addr, lost_port))
+				lost = &r->piece[pi].rep;
+		}
+		if (!lost) {
+			say(err, errlen, "instance %s of host %s has no piece on donor %s", name,
+			    c.host, lid);
+			ret = -ENOENT;
+			goto out;
+		}
+		pi--;
+		if (!r->piece[pi].replicated) {
+			say(err, errlen, "piece %u of instance %s of host %s, on donor %s, has no "
+			    "replica (placed with replicas=1): there is no copy to replace", pi + 1,
+			    name, c.host, lid);
+			ret = -ENOENT;
+			goto out;
+		}
+		piece_bytes = r->piece[pi].bytes;
+		survivor = lost == &r->piece[pi].prim ? &r->piece[pi].rep : &r->piece[pi].prim;
+		sdomain = survivor->domain[0] ? survivor->domain : NULL;
+		/* What the lost donor has reserved: its key, whether its donor is alive or not. */
+		ret = read_reserved(&c, lost, &have, &lrev);
+		if (ret < 0)
+			goto out;
+		lexists = ret;
+		n = emp_cluster_donors(cl, d, EMP_CLUSTER_DONORS_MAX, err, errlen);
+		if (n < 0) {
+			ret = n;
+			goto out;
+		}
+		/* Not a donor of the placement (the lost one included). */
+		nc = copies_of(r, cp, bytes);
+		for (i = 0; i < (unsigned int)n && i < EMP_CLUSTER_DONORS_MAX; i++) {
+			used[i] = 0;
+			for (j = 0; j < nc; j++)
+				used[i] |= same_donor(d[i].addr, d[i].port, cp[j]->addr, cp[j]->port);
+		}
+		k = pick_free(d, (unsigned int)n, r->transport, used, piece_bytes, NULL, sdomain, 0,
+			      &seed);
+		if (k < 0) {
+			say(err, errlen, "no donor can take the new copy of piece %u of %s (%s): "
+			    "every %s donor outside the placement has less free and unreserved",
+			    pi + 1, name, emp_format_size(piece_bytes, b[0], sizeof(b[0])),
+			    emp_tier_kind_name(r->transport));
+			ret = -ENOSPC;
+			goto out;
+		}
+		snprintf(addr, sizeof(addr), "%s", d[k].addr);
+		if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1) {
+			ret = emp_resolve_host(d[k].addr, addr, sizeof(addr), err, errlen);
+			if (ret)
+				goto out;
+		}
+		/* The record with the new donor in the lost one's place. */
+		gone = *lost;
+		if (lost == &r->piece[pi].prim)
+			r->piece[pi].prim = r->piece[pi].rep;
+		set_copy(&r->piece[pi].rep, &d[k]);
+		sb_record(&p, r);
+		if (p.over) {
+			say(err, errlen, "the placement record is too long");
+			ret = -E2BIG;
+			goto out;
+		}
+		sb_add(&t, "{\"compare\":[");
+		sb_cmp_mod(&t, pkey, prev);
+		sb_cmp_donor(&t, &d[k]);
+		sb_cmp_reserved(&t, gone.addr, gone.port, lrev);
+		sb_add(&t, "],\"success\":[");
+		sb_put_reserved(&t, d[k].addr, d[k].port, d[k].reserved + piece_bytes);
+		if (lexists)
+			sb_put_reserved(&t, gone.addr, gone.port,
+					have > piece_bytes ? have - piece_bytes : 0);
+		sb_put(&t, pkey, pval);
+		sb_add(&t, "]}");
+		ret = txn(&c, &t);
+		if (ret < 0)
+			goto out;
+		if (ret)
+			break;
+		backoff(attempt, &seed);
+	}
+	if (attempt == TRIES) {
+		say(err, errlen, "other hosts kept changing the reservations: %d tries, none "
+		    "committed; try again", TRIES);
+		ret = -EAGAIN;
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	out->kind = r->transport;
+	out->flags = EMP_TIER_F_REPLICA;
+	out->size = piece_bytes;
+	out->port = d[k].port;
+	snprintf(out->path, sizeof(out->path), "%s", addr);
+	ret = 0;
+out:
+	free(d);
+	free(r);
+	free(pval);
+	free(tbuf);
+	ctx_close(&c);
+	return ret;
 }

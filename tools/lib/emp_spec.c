@@ -11,7 +11,13 @@
  *                              far socket)
  *   cluster:SIZE[:OPTS]        remote DRAM on donors chosen from the cluster
  *                              registry (emp_cluster.c), at most once; OPTS
- *                              tcp (default), rdma, spread=N (1..8, default 3)
+ *                              tcp (default), rdma, spread=N (1..8, default 3),
+ *                              replicas=N (1, default, or 2)
+ *   REMOTE+REMOTE              a remote tier (either of the first two forms)
+ *                              and its replica, a second copy of the same
+ *                              size on another donor: two entries of
+ *                              emp_spec.tier, the second with flags
+ *                              EMP_TIER_F_REPLICA, counted once in capacity
  *   dram:SIZE                  local DRAM budget, at most once; alone, a
  *                              DRAM-only instance of SIZE
  *
@@ -294,9 +300,12 @@ static int parse_addr(struct cursor *c, const char *p, const char *end, size_t *
 	return 0;
 }
 
-/* ADDR:SIZE:PORT after an optional "tcp:" prefix; a host name goes to @host too. */
+/*
+ * ADDR:SIZE:PORT after an optional "tcp:" prefix; a host name goes to @host
+ * too. *@size_at (if given) is set to the SIZE field.
+ */
 static int parse_remote(struct cursor *c, const char *p, const char *end, struct emp_tier *t,
-			char *host)
+			char *host, const char **size_at)
 {
 	const char *size, *colon;
 	size_t n = 0;
@@ -326,6 +335,8 @@ static int parse_remote(struct cursor *c, const char *p, const char *end, struct
 	if (err)
 		return err;
 	t->size = v;
+	if (size_at)
+		*size_at = size;
 	if (memchr(colon + 1, ':', (size_t)(end - colon - 1)))
 		return fail(c, -EINVAL, colon + 1, (size_t)(end - colon - 1),
 			    "too many fields (expected %sIP:SIZE:PORT)",
@@ -417,6 +428,7 @@ static int parse_cluster(struct cursor *c, const char *p, const char *end, struc
 	t->size = v;
 	s->cluster.transport = EMP_TIER_TCP;
 	s->cluster.spread = EMP_CLUSTER_SPREAD_DEFAULT;
+	s->cluster.replicas = 1;
 	if (!colon)
 		return 0;
 	for (o = colon + 1; ; o = comma + 1) {
@@ -439,27 +451,171 @@ static int parse_cluster(struct cursor *c, const char *p, const char *end, struc
 					    EMP_CLUSTER_SPREAD_MAX);
 			s->cluster.spread = spread;
 		} else if (n > 9 && !strncmp(o, "replicas=", 9)) {
-			if (n != 10 || o[9] != '1')
-				return fail(c, -EINVAL, o, n, "replication is not implemented yet: "
-					    "replicas=1 only");
+			unsigned int r = 0;
+			size_t i;
+
+			for (i = 9; i < n && is_digit(o[i]); i++)
+				r = r > 2 ? r : r * 10 + (unsigned int)(o[i] - '0');
+			if (i < n)
+				return fail(c, -EINVAL, o + 9, n - 9, "replicas must be a decimal "
+					    "number, 1 or 2");
+			if (r < 1 || r > 2)
+				return fail(c, -ERANGE, o + 9, n - 9, "replicas must be 1 or 2");
+			s->cluster.replicas = r;
 		} else {
-			return fail(c, -EINVAL, o, n, "unknown cluster option (expected tcp, rdma "
-				    "or spread=N)");
+			return fail(c, -EINVAL, o, n, "unknown cluster option (expected tcp, rdma, "
+				    "spread=N or replicas=N)");
 		}
 		if (comma == end)
 			return 0;
 	}
 }
 
+/*
+ * Whether @a and @b name the same donor: the same port and address text (a
+ * name in any case), or the same IPv6 address written two ways.
+ */
+static int same_donor(const struct emp_tier *a, const struct emp_tier *b)
+{
+	unsigned char x[16], y[16];
+
+	if (a->port != b->port)
+		return 0;
+	if (!strcasecmp(a->path, b->path))
+		return 1;
+	return inet_pton(AF_INET6, a->path, x) == 1 && inet_pton(AF_INET6, b->path, y) == 1 &&
+	       !memcmp(x, y, sizeof(x));
+}
+
+static int starts(const char *p, const char *end, const char *word)
+{
+	size_t n = strlen(word);
+
+	return (size_t)(end - p) >= n && !strncmp(p, word, n);
+}
+
+/*
+ * PRIMARY+REPLICA: the token [tok, tok+len) with its first '+' at @plus.
+ * Both halves are remote tiers (RDMA or TCP, either) of the same size on
+ * two donors; they take two entries of the spec, the second flagged
+ * EMP_TIER_F_REPLICA, and the pair counts once in the capacity.
+ */
+static int parse_pair(struct cursor *c, const char *plus)
+{
+	struct emp_spec *s = c->out;
+	const char *tok = c->tok, *end = c->tok + c->len, *size_at = NULL, *more;
+	size_t len = c->len;
+	unsigned int i, at = s->nr_tiers;
+	char b[32];
+	int err;
+
+	if (at + 2 > EMP_MAX_TIERS)
+		return fail(c, -E2BIG, tok, len, "more than %d tiers (a tier with a replica "
+			    "takes two)", EMP_MAX_TIERS);
+	more = memchr(plus + 1, '+', (size_t)(end - plus - 1));
+	if (more)
+		return fail(c, -EINVAL, more, 1, "a second '+' (a tier has one replica at most)");
+	if (plus == tok)
+		return fail(c, -EINVAL, plus, 1, "no tier before '+' (expected PRIMARY+REPLICA)");
+	if (plus + 1 == end)
+		return fail(c, -EINVAL, plus, 1, "no replica after '+' (expected PRIMARY+REPLICA)");
+	for (i = 0; i < 2; i++) {
+		const char *p = i ? plus + 1 : tok, *e = i ? end : plus;
+		struct emp_tier *t = &s->tier[at + i];
+		char *host = s->host[at + i];
+
+		/* Messages about a half quote that half: it is one tier. */
+		c->tok = p;
+		c->len = (size_t)(e - p);
+		memset(t, 0, sizeof(*t));
+		host[0] = '\0';
+		if (starts(p, e, "tcp:")) {
+			t->kind = EMP_TIER_TCP;
+			err = parse_remote(c, p + 4, e, t, host, i ? &size_at : NULL);
+		} else if (starts(p, e, "cluster:")) {
+			err = fail(c, -EINVAL, p, c->len, "a cluster: tier is replicated with its "
+				   "option replicas=2, not with '+'");
+		} else if (*p == '/' || starts(p, e, "dram:") || starts(p, e, "node:")) {
+			err = fail(c, -EINVAL, p, c->len, "only a remote tier (IP:SIZE:PORT or "
+				   "tcp:IP:SIZE:PORT) can have a replica ('+')");
+		} else if (*p == '[' || is_alnum(*p)) {
+			t->kind = EMP_TIER_RDMA;
+			err = parse_remote(c, p, e, t, host, i ? &size_at : NULL);
+		} else {
+			err = fail(c, -EINVAL, p, c->len, UNKNOWN_TIER);
+		}
+		if (err)
+			return err;
+	}
+	c->tok = tok;
+	c->len = len;
+	if (s->tier[at].size != s->tier[at + 1].size) {
+		/* parse_remote() found a ':' after the SIZE it parsed. */
+		const char *size_end = memchr(size_at, ':', (size_t)(end - size_at));
+
+		return fail(c, -EINVAL, size_at, (size_t)(size_end - size_at),
+			    "a replica is as large as its primary (%s)",
+			    emp_format_size(s->tier[at].size, b, sizeof(b)));
+	}
+	if (same_donor(&s->tier[at], &s->tier[at + 1]))
+		return fail(c, -EINVAL, plus + 1, (size_t)(end - plus - 1),
+			    "the replica is on its primary's donor (a second copy goes to another)");
+	if (s->capacity + s->tier[at].size < s->capacity)
+		return fail(c, -ERANGE, tok, len, "the tiers add up to more than 16 EiB");
+	s->tier[at + 1].flags = EMP_TIER_F_REPLICA;
+	s->capacity += s->tier[at].size;
+	s->nr_tiers += 2;
+	return 0;
+}
+
+/*
+ * A '+' in a block device token that reads as "/dev/X:SIZE:OFFSET+...": a
+ * replica asked of a block device. Other '+' are part of the path (udev's
+ * /dev/disk/by-id names may hold one). Return: the '+' or NULL.
+ */
+static const char *bdev_plus(const char *p, const char *end)
+{
+	const char *plus = memchr(p, '+', (size_t)(end - p)), *q, *off = NULL, *size = NULL;
+	char buf[FIELD_MAX];
+	uint64_t v;
+
+	if (!plus)
+		return NULL;
+	for (q = plus; q > p; q--) {
+		if (q[-1] != ':')
+			continue;
+		if (!off) {
+			off = q;
+		} else {
+			size = q;
+			break;
+		}
+	}
+	if (!size || field_copy(buf, off, (size_t)(plus - off)) || emp_parse_size(buf, MIB, &v) ||
+	    field_copy(buf, size, (size_t)(off - 1 - size)) || emp_parse_size(buf, MIB, &v))
+		return NULL;
+	return plus;
+}
+
 /* One token [tok, tok+len), neither empty nor containing '|'. */
 static int parse_token(struct cursor *c, int *dram_seen)
 {
 	struct emp_spec *s = c->out;
-	const char *p = c->tok, *end = c->tok + c->len;
+	const char *p = c->tok, *end = c->tok + c->len, *plus;
 	struct emp_tier *t;
 	char *host;
 	int err;
 
+	if (*p == '/') {
+		plus = bdev_plus(p, end);
+		if (plus)
+			return fail(c, -EINVAL, plus, 1, "a block device has no replica ('+' is for "
+				    "remote tiers)");
+	} else {
+		plus = memchr(p, '+', c->len);
+		if (plus)
+			return parse_pair(c, plus);
+	}
 	if (c->len >= 5 && !strncmp(p, "dram:", 5)) {
 		if (*dram_seen)
 			return fail(c, -EINVAL, p, c->len, "a second dram: tier (at most one)");
@@ -474,7 +630,7 @@ static int parse_token(struct cursor *c, int *dram_seen)
 	host[0] = '\0';
 	if (c->len >= 4 && !strncmp(p, "tcp:", 4)) {
 		t->kind = EMP_TIER_TCP;
-		err = parse_remote(c, p + 4, end, t, host);
+		err = parse_remote(c, p + 4, end, t, host, NULL);
 	} else if (c->len >= 5 && !strncmp(p, "node:", 5)) {
 		t->kind = EMP_TIER_NODE;
 		err = parse_node(c, p + 5, end, t);
@@ -492,7 +648,7 @@ static int parse_token(struct cursor *c, int *dram_seen)
 		err = parse_bdev(c, p, end, t);
 	} else if (*p == '[' || is_alnum(*p)) {
 		t->kind = EMP_TIER_RDMA;
-		err = parse_remote(c, p, end, t, host);
+		err = parse_remote(c, p, end, t, host, NULL);
 	} else {
 		err = fail(c, -EINVAL, p, c->len, UNKNOWN_TIER);
 	}
@@ -607,22 +763,32 @@ int emp_spec_format(const struct emp_spec *s, char *buf, size_t len)
 	if (len)
 		buf[0] = '\0';
 	for (i = 0; i < s->nr_tiers; i++) {
-		n = format_tier(&s->tier[i], s->host[i][0] ? s->host[i] : s->tier[i].path,
-				one, sizeof(one));
-		if (s->tier[i].kind == EMP_TIER_CLUSTER &&
-		    (s->cluster.transport == EMP_TIER_RDMA ||
-		     s->cluster.spread != EMP_CLUSTER_SPREAD_DEFAULT)) {
-			size_t l = strlen(one);
-			int rdma = s->cluster.transport == EMP_TIER_RDMA;
+		format_tier(&s->tier[i], s->host[i][0] ? s->host[i] : s->tier[i].path,
+			    one, sizeof(one));
+		if (s->tier[i].kind == EMP_TIER_CLUSTER) {
+			/* The options that are not the defaults, in this order. */
+			const char *sep = ":";
+			size_t l;
 
-			if (s->cluster.spread != EMP_CLUSTER_SPREAD_DEFAULT)
-				snprintf(one + l, sizeof(one) - l, ":%sspread=%u", rdma ? "rdma," : "",
-					 s->cluster.spread);
-			else
-				snprintf(one + l, sizeof(one) - l, ":rdma");
+			if (s->cluster.transport == EMP_TIER_RDMA) {
+				l = strlen(one);
+				snprintf(one + l, sizeof(one) - l, "%srdma", sep);
+				sep = ",";
+			}
+			if (s->cluster.spread != EMP_CLUSTER_SPREAD_DEFAULT) {
+				l = strlen(one);
+				snprintf(one + l, sizeof(one) - l, "%sspread=%u", sep, s->cluster.spread);
+				sep = ",";
+			}
+			if (s->cluster.replicas > 1) {
+				l = strlen(one);
+				snprintf(one + l, sizeof(one) - l, "%sreplicas=%u", sep,
+					 s->cluster.replicas);
+			}
 		}
+		/* A replica follows its primary after a '+'. */
 		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "%s%s",
-			     i ? "|" : "", one);
+			     !i ? "" : s->tier[i].flags & EMP_TIER_F_REPLICA ? "+" : "|", one);
 		used += (size_t)n;
 	}
 	if (s->dram) {
@@ -698,6 +864,11 @@ uint64_t emp_default_budget(uint64_t inst_size, uint32_t block_size)
 	return b;
 }
 
+static int is_remote(const struct emp_tier *t)
+{
+	return t->kind == EMP_TIER_RDMA || t->kind == EMP_TIER_TCP;
+}
+
 /* Whether the remote tier @t holds a numeric address (not a name yet to resolve). */
 static int tier_has_address(const struct emp_tier *t)
 {
@@ -741,12 +912,28 @@ int emp_spec_to_create(const struct emp_spec *s, const char *name, uint64_t inst
 			return geom_fail(err, errlen, "tier %u: cluster: is not placed on donors "
 					 "yet: give the cluster registry (--etcd URL, or EMP_ETCD)",
 					 i + 1);
+		if (t->flags & ~EMP_TIER_F_REPLICA)
+			return geom_fail(err, errlen, "tier %u: unknown flags 0x%x", i + 1,
+					 t->flags & ~EMP_TIER_F_REPLICA);
+		if (t->flags & EMP_TIER_F_REPLICA) {
+			/* What emp_spec_parse() gives for PRIMARY+REPLICA, and emp.ko wants. */
+			const struct emp_tier *p = i ? &s->tier[i - 1] : NULL;
+
+			if (!is_remote(t) || !p || !is_remote(p) || (p->flags & EMP_TIER_F_REPLICA))
+				return geom_fail(err, errlen, "tier %u: a replica is a remote tier "
+						 "right after the remote tier it copies", i + 1);
+			if (t->size != p->size)
+				return geom_fail(err, errlen, "tier %u: the replica's size %s is not "
+						 "its primary's %s", i + 1,
+						 emp_format_size(t->size, b[0], sizeof(b[0])),
+						 emp_format_size(p->size, b[1], sizeof(b[1])));
+		}
 		if (t->size % block)
 			return geom_fail(err, errlen, "tier %u: size %s is not a multiple of the "
 					 "block size %s", i + 1,
 					 emp_format_size(t->size, b[0], sizeof(b[0])),
 					 emp_format_size(block, b[1], sizeof(b[1])));
-		if ((t->kind == EMP_TIER_RDMA || t->kind == EMP_TIER_TCP) && !tier_has_address(t))
+		if (is_remote(t) && !tier_has_address(t))
 			return geom_fail(err, errlen, "tier %u: host '%s' is not resolved to an "
 					 "address (emp_spec_resolve())", i + 1, t->path);
 	}
@@ -844,10 +1031,11 @@ unsigned int emp_spec_set_secret(struct emp_spec *s, const uint8_t *secret, uint
 
 	if (len > EMP_SECRET_MAX)
 		len = EMP_SECRET_MAX;
+	/* Replicas too: a replica is a remote tier of its own donor. */
 	for (i = 0; i < s->nr_tiers; i++) {
 		struct emp_tier *t = &s->tier[i];
 
-		if (t->kind != EMP_TIER_RDMA && t->kind != EMP_TIER_TCP)
+		if (!is_remote(t))
 			continue;
 		memset(t->secret, 0, sizeof(t->secret));
 		memcpy(t->secret, secret, len);
