@@ -55,6 +55,15 @@ case " $tests " in
 esac
 case " $tests " in *" vm_balloon.sh "*) export EMP_NESTED=1 ;; esac
 case " $tests " in *" perf_events.sh "*) want_perf=1 ;; esac
+# The cluster test's etcd (55 MB with etcdctl and libcurl): when it is
+# asked for, and in the default suite of its line (emp_line_runs_cluster);
+# mkinitramfs.sh adds it.
+want_cluster=0
+case " $tests " in
+*" cluster.sh "*) want_cluster=1 ;;
+"  ") if emp_line_runs_cluster "$line"; then want_cluster=1; fi ;;
+esac
+export EMP_CLUSTER=${EMP_CLUSTER:-$want_cluster}
 if [ $want_qemu = 1 ]; then
 	EMP_EXTRA_FILES="$(emp_qemu_files || true) ${EMP_EXTRA_FILES:-}"
 	export EMP_EXTRA_FILES

@@ -172,6 +172,31 @@ emp_qemu_bin() {
 # instance); selftests/guest/run.sh picks the same line.
 emp_line_runs_qemu() { [ "$1" = 6.12 ]; }
 
+# The kernel line whose default guest suite runs the cluster test
+# (selftests/guest/cluster.sh: a real etcd and three vmds in the guest). It
+# tests no kernel difference, so one line runs it (issue 19 allows that),
+# and only that line's initramfs carries etcd, etcdctl and libcurl with its
+# libraries (55 MB: 6.1's went from 28 to 83 MB).
+# guest.sh puts them in for it, or for --tests naming cluster.sh on any line;
+# selftests/guest/run.sh runs the test where they are (/emp/cluster).
+EMP_CLUSTER_LINE=${EMP_CLUSTER_LINE:-6.1}
+emp_line_runs_cluster() { [ "$1" = "$EMP_CLUSTER_LINE" ]; }
+
+# The host files the cluster test needs at their own paths: etcd and etcdctl
+# (etcd-server, etcd-client) and libcurl, which vmd and empctl load with
+# dlopen only (so ldd of our binaries does not list it; mkinitramfs.sh
+# copies its own libraries, as it does for every host file), taken from
+# where ldd finds the others. A file the host lacks is named as such, and
+# mkinitramfs.sh says so.
+emp_cluster_files() {
+	local f
+	for f in etcd etcdctl; do command -v "$f" || echo "/usr/bin/$f"; done
+	for f in /lib/x86_64-linux-gnu/libcurl.so.4 /usr/lib/x86_64-linux-gnu/libcurl.so.4; do
+		[ -e "$f" ] && break
+	done
+	echo "$f"
+}
+
 # The host's perf (linux-perf), for perf_events.sh, which runs on the
 # same line as emp_qemu.sh: the binary (guest.sh copies its libraries).
 emp_perf_files() {

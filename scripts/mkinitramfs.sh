@@ -5,7 +5,9 @@
 # .ko.zst decompressed; with a depmod index so the guest's modprobe works),
 # emp.ko built for that kernel, our tools and selftests with the shared
 # libraries they load; with EMP_NESTED=1 (guest.sh sets it for vm_balloon.sh)
-# also the line's kernel image and an initramfs for it, in /emp/nested.
+# also the line's kernel image and an initramfs for it, in /emp/nested; on
+# the cluster test's line (EMP_CLUSTER_LINE, or EMP_CLUSTER=1) also etcd,
+# etcdctl and libcurl.
 # Usage: mkinitramfs.sh LINE OUT.cpio
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -83,11 +85,24 @@ cp "$EMP_TOP/scripts/guest-init.sh" "$root/init"
 chmod +x "$root/init" "$root"/emp/tests/*
 echo "$line $KREL" > "$root/emp/kernel"
 
+# The cluster test (selftests/guest/cluster.sh) needs etcd, etcdctl and
+# libcurl (emp_cluster_files in lib.sh): on EMP_CLUSTER_LINE only, or as
+# EMP_CLUSTER says (guest.sh sets it from the tests it is asked to run).
+# /emp/cluster tells run.sh to run the test; it runs, and fails naming what
+# is missing, if the host lacks one of them.
+cluster_files=
+if [ "${EMP_CLUSTER:-$(emp_line_runs_cluster "$line" && echo 1 || echo 0)}" = 1 ]; then
+	cluster_files=$(emp_cluster_files)
+	echo "$cluster_files" > "$root/emp/cluster"
+fi
+
 # Host files the guest uses at their own paths: the rdma tool (iproute2) and
 # the Soft-RoCE verbs provider, which libibverbs finds through its driver file
-# and loads with dlopen (ldd does not list it). EMP_EXTRA_FILES adds more.
+# and loads with dlopen (ldd does not list it), and the cluster test's files.
+# EMP_EXTRA_FILES adds more.
 GUEST_HOST_FILES="$(command -v rdma || true) /etc/libibverbs.d/rxe.driver
-	$(ls /usr/lib/*/libibverbs/librxe-rdmav*.so 2>/dev/null || true) ${EMP_EXTRA_FILES:-}"
+	$(ls /usr/lib/*/libibverbs/librxe-rdmav*.so 2>/dev/null || true) $cluster_files
+	${EMP_EXTRA_FILES:-}"
 for f in $GUEST_HOST_FILES; do
 	[ -e "$f" ] || { emp_log "$line: $f is not on this host (make deps)"; continue; }
 	mkdir -p "$root$(dirname "$f")"
@@ -95,7 +110,8 @@ for f in $GUEST_HOST_FILES; do
 done
 
 # Shared libraries of every dynamic ELF we ship (glibc loads libgcc_s at run
-# time for pthread_exit, which ldd does not show).
+# time for pthread_exit, which ldd does not show), and of the libraries among
+# the host files (libcurl: its own, which ldd lists).
 copy_lib() {
 	local l=$1
 	[ -e "$root$l" ] && return
@@ -153,4 +169,4 @@ nested_initramfs() {	# nested_initramfs DIR
 if [ "${EMP_NESTED:-0}" = 1 ]; then nested_initramfs "$root/emp/nested"; fi
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$out"
-emp_log "$(emp_line_label "$line"): initramfs $(du -h "$out" | cut -f1) with ${#want[@]} Debian modules"
+emp_log "$(emp_line_label "$line"): initramfs $(du -h "$out" | cut -f1) with ${#want[@]} Debian modules${cluster_files:+, etcd}"

@@ -29,7 +29,11 @@ echo "# kernel $(uname -r)"
 # The netlink events (events.sh, 15 s) run on 6.1 and 6.12, the family's
 # two kernel APIs CI can spare the time for; the balancer daemon (empd.sh,
 # a minute, userspace over the ioctls and events) on 6.12 with the tools.
-kvm=kvm_emp.sh kvm_late= policy=emp_policy_test qemu= events=events.sh
+# The cluster test (cluster.sh: etcd, vmds, placement, replication; 40 s)
+# runs on one line, whose initramfs alone carries etcd and says so with
+# /emp/cluster (EMP_CLUSTER_LINE in scripts/lib.sh, 6.1 by default).
+kvm=kvm_emp.sh kvm_late= policy=emp_policy_test qemu= events=events.sh cluster=
+[ -e /emp/cluster ] && cluster=cluster.sh
 tools="empctl_instances.sh preload_heap.sh man_examples.sh empd.sh"
 # On the debug line (CI's longest), the TCP tier's tests (emp_remote_test,
 # 77 s under KASAN) run in the fault-injection pass only, besides the
@@ -47,7 +51,7 @@ sid) policy= tools= events= ;;
 esac
 for t in ${EMP_TESTS:-devices.sh module_load.sh emp_ctl_test empctl.sh \
 	emp_create_test emp_ioctl_test emp_paging_test emp_huge_test emp_concurrency_test emp_lifecycle_test emp_monitor_test emp_discard_test emp_fs_test \
-	emp_ioerr_test emp_tiers_test $node $remote emp_remote_drop_test $tools empctl_remote.sh $events vmd_rdma.sh rdma_tier.sh $policy $kvm $qemu emp_leak_test $kvm_late module_unload.sh}; do
+	emp_ioerr_test emp_tiers_test $node $remote emp_remote_drop_test emp_replica_test $tools empctl_remote.sh $cluster $events vmd_rdma.sh rdma_tier.sh $policy $kvm $qemu emp_leak_test $kvm_late module_unload.sh}; do
 	echo "# ==== $t"
 	if [ ! -x "./$t" ]; then
 		echo "TAP version 13"; echo "1..1"; echo "not ok 1 $t: missing from the initramfs"

@@ -430,11 +430,17 @@ static int call(struct ctx *c, const char *path, const char *body, long *http)
 	char msg[256];
 
 	if (etcd_http_post(&c->h, path, body, CALL_MS, http, msg, sizeof(msg))) {
+		if (c->h.body_over) {
+			say(c->err, c->errlen, "etcd at %s: %s", c->h.url, msg);
+			return -EMSGSIZE;
+		}
 		say(c->err, c->errlen, "cannot reach etcd at %s: %s", c->h.url, msg);
 		return -EHOSTUNREACH;
 	}
 	return 0;
 }
+
+static int range_keys_first(struct ctx *c, const char *key, long limit);
 
 /* Keys of a range (one key, or a @prefix) into c->kv. Return: how many or -errno. */
 static int range(struct ctx *c, const char *key, int prefix, long limit)
@@ -449,6 +455,8 @@ static int range(struct ctx *c, const char *key, int prefix, long limit)
 		return -ENAMETOOLONG;
 	}
 	ret = call(c, "/v3/kv/range", body, &http);
+	if (ret == -EMSGSIZE && prefix)
+		return range_keys_first(c, key, limit);
 	if (ret)
 		return ret;
 	if (etcd_parse_range(c->h.body, c->h.body_len, http, c->kv, RESERVED_MAX, c->vbuf,
@@ -460,6 +468,76 @@ static int range(struct ctx *c, const char *key, int prefix, long limit)
 		warn(c, "more than %ld keys under %s: only the first %ld are used", limit, key,
 		     limit);
 	return (int)n;
+}
+
+/*
+ * A prefix whose keys and values together make an answer longer than
+ * ETCD_BODY_MAX (a value of our registry is a few hundred bytes: one that
+ * is not is hostile or broken): its keys alone, then each key's value on
+ * its own, skipping with a warning those too long to read.
+ * Return: how many went into c->kv, or -errno.
+ */
+static int range_keys_first(struct ctx *c, const char *key, long limit)
+{
+	char body[1024], msg[256], (*keys)[sizeof(c->kv[0].key)] = NULL;
+	struct etcd_kv one;
+	unsigned int n, i, got = 0;
+	size_t used = 0, len;
+	char *vb = NULL;
+	int more, ret;
+	long http;
+
+	len = (size_t)etcd_range_body(key, 1, limit, body, sizeof(body) - 20);
+	if ((int)len < 0 || body[len - 1] != '}')
+		return -ENAMETOOLONG;
+	strcpy(body + len - 1, ",\"keys_only\":true}");
+	ret = call(c, "/v3/kv/range", body, &http);
+	if (ret)
+		return ret;
+	if (etcd_parse_range(c->h.body, c->h.body_len, http, c->kv, RESERVED_MAX, c->vbuf,
+			     ETCD_BODY_MAX + 1, &n, &more, msg, sizeof(msg)) != ETCD_OK) {
+		say(c->err, c->errlen, "etcd at %s: reading the keys of %s: %s", c->h.url, key, msg);
+		return -EBADMSG;
+	}
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	vb = malloc(ETCD_BODY_MAX + 1);
+	if (!keys || !vb) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		memcpy(keys[i], c->kv[i].key, sizeof(keys[i]));
+	for (i = 0; i < n; i++) {
+		unsigned int one_n;
+
+		if (etcd_range_body(keys[i], 0, 1, body, sizeof(body)) < 0)
+			continue;
+		ret = call(c, "/v3/kv/range", body, &http);
+		if (ret == -EMSGSIZE) {
+			warn(c, "%.200s skipped: its value is longer than %d bytes", keys[i],
+			     ETCD_BODY_MAX);
+			continue;
+		}
+		if (ret)
+			goto out;
+		if (etcd_parse_range(c->h.body, c->h.body_len, http, &one, 1, vb, ETCD_BODY_MAX + 1,
+				     &one_n, &more, msg, sizeof(msg)) != ETCD_OK || one_n != 1) {
+			/* Gone meanwhile, or unreadable: as if it were not there. */
+			continue;
+		}
+		if (used + one.value_len + 1 > ETCD_BODY_MAX + 1)
+			break;
+		c->kv[got] = one;
+		memcpy(c->vbuf + used, one.value, one.value_len + 1);
+		c->kv[got].value = c->vbuf + used;
+		used += one.value_len + 1;
+		got++;
+	}
+	ret = (int)got;
+out:
+	free(keys);
+	free(vb);
+	return ret;
 }
 
 /* "ADDR:PORT", or "[ADDR]:PORT" for IPv6. */
