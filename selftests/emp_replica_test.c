@@ -54,23 +54,6 @@ static long fill_check(uint8_t *m, uint32_t ver, int *sig)
 	return -1;
 }
 
-/* Jiffies of the guest's CPUs: busy (user, nice, system, irq, softirq) and all. */
-static void cpu_ticks(unsigned long long *busy, unsigned long long *all)
-{
-	unsigned long long v[8] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
-
-	*busy = *all = 0;
-	if (!f)
-		return;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &v[6], &v[7]) == 8) {
-		*busy = v[0] + v[1] + v[2] + v[5] + v[6];
-		*all = *busy + v[3] + v[4] + v[7];
-	}
-	fclose(f);
-}
-
 /* The slowest page of the last check_all() and its time. */
 static size_t slow_pg;
 static double slow_s;
@@ -215,7 +198,7 @@ TEST_F_TIMEOUT(tcp, kill_repair_kill, 240)
 	struct emp_stat st;
 	struct rewriter w;
 	pthread_t th;
-	unsigned long long b0, a0, b1, a1;
+	uint64_t b0, a0, b1, a1;
 	double t0;
 	uint8_t *m;
 	long bad;
@@ -245,18 +228,19 @@ TEST_F_TIMEOUT(tcp, kill_repair_kill, 240)
 	vmd_stop(self->vmd, SIGKILL);
 	self->vmd = -1;
 	t0 = et_now();
-	cpu_ticks(&b0, &a0);
+	et_cpu_jiffies(&b0, &a0);
 	bad = check_all(m, 1, &sig);
-	cpu_ticks(&b1, &a1);
+	et_cpu_jiffies(&b1, &a1);
 	ASSERT_EQ(-1, bad) TH_LOG("page %ld bad or signal %d after the first donor died", bad, sig);
-	TH_LOG("guest CPUs busy %llu of %llu ticks while reading", b1 - b0, a1 - a0);
+	TH_LOG("guest CPUs busy %llu of %llu ticks while reading",
+	       (unsigned long long)(b1 - b0), (unsigned long long)(a1 - a0));
 	/* Nothing left spinning once the dead connections are torn down. */
-	cpu_ticks(&b0, &a0);
+	et_cpu_jiffies(&b0, &a0);
 	et_msleep(1000);
-	cpu_ticks(&b1, &a1);
+	et_cpu_jiffies(&b1, &a1);
 	EXPECT_LT(2 * (b1 - b0), a1 - a0)
 		TH_LOG("the guest's CPUs stay busy after the donor died: %llu of %llu ticks",
-		       b1 - b0, a1 - a0);
+		       (unsigned long long)(b1 - b0), (unsigned long long)(a1 - a0));
 	TH_LOG("read back from the second copy in %ld ms; slowest page %zu, %ld ms",
 	       (long)((et_now() - t0) * 1000), slow_pg, (long)(slow_s * 1000));
 	ASSERT_EQ(0, emp_stat(self->ctl, "rk", &st));

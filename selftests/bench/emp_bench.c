@@ -275,26 +275,6 @@ static void *fault_thread(void *p)
 	return NULL;
 }
 
-/*
- * Jiffies of all CPUs from /proc/stat's "cpu" line: @busy gets those not
- * idle (nor waiting for I/O), @all every one. Zero when unreadable.
- */
-static void cpu_jiffies(uint64_t *busy, uint64_t *all)
-{
-	unsigned long long v[8] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
-
-	*busy = *all = 0;
-	if (!f)
-		return;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &v[6], &v[7]) == 8) {
-		for (int i = 0; i < 8; i++)
-			*all += v[i];
-		*busy = *all - v[3] - v[4];
-	}
-	fclose(f);
-}
 
 /*
  * With EMP_PERF_CTL naming the control FIFO of a "perf record -D -1
@@ -345,7 +325,7 @@ static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
 	}
 	if ((err = emp_stat(ctl, name, &s0)))
 		die("stat", err);
-	cpu_jiffies(&b0, &a0);
+	et_cpu_jiffies(&b0, &a0);
 	perf_ctl("enable");
 	pthread_barrier_wait(&go);
 	t0 = now_ns();
@@ -355,7 +335,7 @@ static unsigned int fault_timed(int ctl, const char *name, const struct opts *o,
 	}
 	t1 = now_ns();
 	perf_ctl("disable");
-	cpu_jiffies(&b1, &a1);
+	et_cpu_jiffies(&b1, &a1);
 	if ((err = emp_stat(ctl, name, &s1)))
 		die("stat", err);
 	pthread_barrier_destroy(&go);

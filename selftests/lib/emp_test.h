@@ -317,6 +317,27 @@ static inline double et_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * Jiffies of all CPUs from /proc/stat's "cpu" line: @busy gets those not
+ * idle (nor waiting for I/O), @all every one. Zero when unreadable.
+ */
+static inline void et_cpu_jiffies(uint64_t *busy, uint64_t *all)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *all = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]) == 8) {
+		for (int i = 0; i < 8; i++)
+			*all += v[i];
+		*busy = *all - v[3] - v[4];
+	}
+	fclose(f);
+}
+
 static inline void et_msleep(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
