@@ -37,6 +37,9 @@ rxe_down() {
 vmd_start() {
 	local log=$1 i=0
 	shift
+	# Emptied first: the background job opens it only after the fork, and
+	# the wait below must not find an earlier vmd's "serving" in it.
+	: > "$log"
 	vmd "$@" 2> "$log" &
 	VMD=$!
 	while ! grep -q serving "$log"; do
