@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Guest selftest of the instance ioctls' argument checking, CREATE's
- * aside (emp_create_test): every field of DESTROY, LIST, STAT and RESIZE
+ * aside (emp_create_test): every field of DESTROY, LIST, STAT, RESIZE and REPAIR
  * given invalid values, each with the errno uapi/linux/emp.h documents
  * (table-driven), then a loop of random ioctls that must leave no
  * instance behind. Needs emp.ko loaded and /dev/nvme0n1 (EMP_TEST_DEV)
@@ -45,6 +45,7 @@ union any_arg {
 	struct emp_target t;
 	struct emp_stat s;
 	struct emp_resize r;
+	struct emp_repair rp;
 	struct emp_list l;
 	uint8_t raw[EMP_STRUCT_SIZE_MAX + 64];
 };
@@ -68,6 +69,9 @@ static const struct named_cmd named_cmds[] = {
 	{ "RESIZE", EMP_IOC_RESIZE, sizeof(struct emp_resize), EMP_RESIZE_SIZE_VER0,
 	  offsetof(struct emp_resize, name), offsetof(struct emp_resize, flags),
 	  offsetof(struct emp_resize, reserved), 2 },
+	{ "REPAIR", EMP_IOC_REPAIR, sizeof(struct emp_repair), EMP_REPAIR_SIZE_VER0,
+	  offsetof(struct emp_repair, name), offsetof(struct emp_repair, flags),
+	  offsetof(struct emp_repair, reserved), 2 },
 };
 
 /* A valid argument for @k naming @name (RESIZE: budget 256K). */
@@ -264,7 +268,7 @@ TEST_F(ioc, list_bad_fields)
 
 static const unsigned long real_cmds[] = {
 	EMP_IOC_INFO, EMP_IOC_CREATE, EMP_IOC_DESTROY, EMP_IOC_LIST, EMP_IOC_STAT,
-	EMP_IOC_RESIZE,
+	EMP_IOC_RESIZE, EMP_IOC_REPAIR,
 };
 
 /* Every errno the ABI documents for some input. */

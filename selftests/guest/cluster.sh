@@ -13,6 +13,8 @@
 #     data through evictions to the donors; a donor killed: emp.ko goes idle
 #     and the instance gets SIGBUS there; etcd gone: instances work on, new
 #     placements fail clearly.
+#   the other tools: emp-qemu (a stand-in for QEMU) and the preload library
+#     place and release; `empctl cluster gc` releases what a crash left.
 #   replication (replicas=2): a workload runs on while a donor of each copy
 #     is killed in turn, the first copy moved to a spare donor by `empctl
 #     cluster watch` and filled by emp.ko in between: no SIGBUS, every page
@@ -183,7 +185,7 @@ place() { tap_check "$@"; }
 cleanup() {
 	local n i
 	[ -z "$WATCH" ] || { kill $WATCH; wait $WATCH; WATCH=; }
-	for n in c1 q1 q2 q3 q4 h h2 p rp r s; do
+	for n in c1 q1 q2 q3 q4 h h2 p g vmq rp r s; do
 		[ -e /dev/emp-$n ] || continue
 		empctl destroy $n --etcd $EP > /dev/null 2>&1 || empctl destroy $n > /dev/null 2>&1
 	done
@@ -192,7 +194,7 @@ cleanup() {
 	rm -rf $W	# etcd preallocates 128 MiB of write-ahead log there, in RAM
 }
 
-PLAN=19
+PLAN=22
 tap_plan $PLAN
 
 # --- etcd and the donors ---------------------------------------------------------
@@ -457,13 +459,60 @@ sigbus() {
 }
 place "p touched where the killed donor held it: SIGBUS; destroy --etcd still releases" sigbus
 
+# --- the other tools: emp-qemu, the preload library; the cleanup after a host died ---
+# placed_now NAME: NAME's placement record exists (a fresh look).
+placed_now() { [ -n "$(keys /emp/v1/placements/$HOST/$1)" ]; }
+# all_released: no placement record, nothing reserved on the three donors.
+all_released() {
+	local i
+	snap
+	[ -z "$(skeys /emp/v1/placements/)" ] || { echo "records left:"; skeys /emp/v1/placements/; return 1; }
+	for i in 1 2 3; do
+		[ "$(reserved "$(daddr $i)":$PORT)" = 0 ] ||
+			{ echo "donor $i: $(reserved "$(daddr $i)":$PORT) reserved"; return 1; }
+	done
+}
+qemu_placed() {
+	# A stand-in for QEMU: it looks at the registry while "the VM runs".
+	printf '#!/bin/sh\nETCDCTL_API=3 /usr/bin/etcdctl --endpoints %s get --prefix /emp/v1/placements/%s/ --keys-only > %s/during\n' \
+		$EP $HOST $W > $W/fakeqemu
+	chmod +x $W/fakeqemu
+	run 0 emp-qemu --emp-qemu $W/fakeqemu --emp-etcd $EP --emp-name vmq \
+		--mem-path "cluster:16M|dram:4M" -display none || return 1
+	grep -q "/emp/v1/placements/$HOST/vmq" $W/during ||
+		{ echo "not placed while it ran:"; cat $W/during; return 1; }
+	all_released
+}
+place "emp-qemu --emp-etcd with a cluster: spec: placed while QEMU runs, released when it ends" qemu_placed
+
+preload_placed() {
+	run 0 env EMP_ETCD=$EP EMP_PMEM_STRICT=1 EMP_PMEM_PATH="cluster:48M|dram:8M" \
+		LD_PRELOAD=/emp/bin/libemp-preload.so /emp/tests/heap_churn 16 || return 1
+	# The watcher destroys the instance, then releases its placement.
+	for _ in $(seq 50); do all_released > /dev/null && return 0; sleep 0.1; done
+	all_released
+}
+place "the preload library with EMP_ETCD and a cluster: spec: placed, the heap works, released after" \
+	preload_placed
+
+gc_after_crash() {
+	run 0 empctl create g --spec "cluster:16M|dram:2M" --etcd $EP > /dev/null || return 1
+	# As after a crash: the instance goes, its placement stays.
+	run 0 env -u EMP_ETCD empctl destroy g > /dev/null && placed_now g ||
+		{ echo "no placement left to clean up"; return 1; }
+	run 0 empctl cluster gc --etcd $EP || return 1
+	grep -q "released $HOST/g" /tmp/o && all_released
+}
+place "empctl cluster gc: a placement whose instance is gone (as after a crash) is released" gc_after_crash
+
 # --- replication ---------------------------------------------------------------------
 # rp: one piece on two donors of two domains (spread=1, replicas=2), 2 MiB of
 # DRAM, a workload reading and rewriting every page, each read checked, for
-# 8 s; `empctl cluster watch` runs as a host would run it. Meanwhile: the
-# first copy's donor is killed with -9, the watcher moves that copy to a
-# donor outside the placement and emp.ko fills it; then the second copy's
-# donor is killed too. The workload ends without SIGBUS or a wrong word.
+# 8 s, then every page read back once more (a full-pattern check); `empctl
+# cluster watch` runs as a host would run it. Meanwhile: the first copy's
+# donor is killed with -9, the watcher moves that copy to a donor outside
+# the placement and emp.ko fills it; then the second copy's donor is killed
+# too. The workload ends without SIGBUS or a wrong word.
 copies() { cat /sys/class/emp/emp-rp/stats/replicas 2>/dev/null; }
 # copy_donor N: the donor index of copy N (2 or 4: the field of its peer).
 copy_donor() { dindex "$(copies | cut -d' ' -f$1 | cut -d: -f1)"; }
@@ -512,7 +561,7 @@ replicated() {
 	for i in 1 2 3 4; do [ -n "$(vpid $i)" ] || vmd_up $i || bad=1; done
 	return $bad
 }
-place "replicas=2: a workload on through kill -9 of one copy's donor, the watcher's repair onto a new donor, then kill -9 of the other's: no SIGBUS, no wrong word" \
+place "replicas=2: a workload on through kill -9 of one copy's donor, the watcher's repair onto a new donor, then kill -9 of the other's: no SIGBUS, and every page right afterwards" \
 	replicated
 
 bad_repair() {

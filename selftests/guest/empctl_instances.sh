@@ -38,8 +38,8 @@ stat_text() {
 	grep -q '^name  *db$' /tmp/o && grep -q '^device  *\/dev\/emp-db$' /tmp/o &&
 	grep -q '^size  *256 MiB$' /tmp/o && grep -q '^dram budget  *32 MiB$' /tmp/o &&
 	grep -q '^fault latency  *no faults yet$' /tmp/o &&
-	grep -q '^TIER  *KIND  *SIZE  *READS  *READ  *WRITES  *WRITTEN  *ERRORS$' /tmp/o &&
-	grep -q '^ *0  *bdev  *256 MiB  *0  *0 B  *0  *0 B  *0$' /tmp/o
+	grep -q '^TIER  *KIND  *SIZE  *READS  *READ  *WRITES  *WRITTEN  *ERRORS  *COPIES$' /tmp/o &&
+	grep -q '^ *0  *bdev  *256 MiB  *0  *0 B  *0  *0 B  *0  *-$' /tmp/o
 }
 
 stat_json() {

@@ -111,8 +111,6 @@ int cmd_create(int argc, char **argv)
 		show_spec_error("create", spec, &s, err);
 		return EX_USAGE;
 	}
-	if (emp_check_name(name))
-		return usage_error("create", "'%s' is not an instance name", name);
 	/* A cluster: tier: donors from the registry, their bytes reserved. */
 	for (ch = 0; ch < (int)s.nr_tiers && s.tier[ch].kind != EMP_TIER_CLUSTER; ch++)
 		;
