@@ -67,14 +67,6 @@ now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 jnum() { sed -n 's/.*"'"$1"'":\(-\{0,1\}[0-9][0-9]*\)[,}].*/\1/p'; }
 jstr() { sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p'; }
 
-# run EXPECTED_STATUS CMD...: run, keep stdout/stderr in /tmp/o and /tmp/e.
-run() {
-	want=$1; shift
-	"$@" > /tmp/o 2> /tmp/e
-	rc=$?
-	cat /tmp/o /tmp/e
-	[ $rc -eq "$want" ] || { echo "exit status $rc, expected $want"; return 1; }
-}
 
 # A failure that is not a crash: exit status 1..127 and a message naming WHAT.
 clear_failure() {	# clear_failure RC WHAT FILE

@@ -7,14 +7,6 @@ DEV=${EMP_TEST_DEV:-/dev/nvme0n1}
 PRELOAD=/emp/bin/libemp-preload.so
 J=/emp/tests/json_check
 
-# run EXPECTED_STATUS CMD...: run, keep stdout/stderr in /tmp/o and /tmp/e.
-run() {
-	want=$1; shift
-	"$@" > /tmp/o 2> /tmp/e
-	rc=$?
-	cat /tmp/o /tmp/e
-	[ $rc -eq "$want" ] || { echo "exit status $rc, expected $want"; return 1; }
-}
 
 create() {
 	run 0 empctl create db --spec "$DEV:256:0|dram:32" &&

@@ -14,13 +14,6 @@ LOG=/tmp/remote-vmd.log
 echo "tools-remote-$$" > $SECRET
 echo "not-the-secret" > $WRONG
 
-run() {
-	want=$1; shift
-	"$@" > /tmp/o 2> /tmp/e
-	rc=$?
-	cat /tmp/o /tmp/e
-	[ $rc -eq "$want" ] || { echo "exit status $rc, expected $want"; return 1; }
-}
 
 create_remote() {
 	run 0 empctl create r --spec "tcp:127.0.0.1:64:$PORT|dram:8" --secret-file $SECRET &&

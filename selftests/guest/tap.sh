@@ -13,6 +13,16 @@ tap_check() {
 }
 tap_exit() { exit $_tap_fail; }
 
+# run EXPECTED_STATUS CMD...: run, keep stdout/stderr in /tmp/o and /tmp/e,
+# show both; fails (saying so) unless CMD exits EXPECTED_STATUS.
+run() {
+	want=$1; shift
+	"$@" > /tmp/o 2> /tmp/e
+	rc=$?
+	cat /tmp/o /tmp/e
+	[ $rc -eq "$want" ] || { echo "exit status $rc, expected $want"; return 1; }
+}
+
 # qemu_accel QEMU PAYLOAD: ACCEL gets "-accel kvm -cpu host" when nested KVM
 # in this guest boots PAYLOAD (a -bios image ending in isa-debug-exit 33),
 # else "-accel tcg".
