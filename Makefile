@@ -182,6 +182,10 @@ install-tools: build/tools/empctl build/tools/libemp-preload.so $(LIBEMP)
 	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/emp-vmd.service.in > "$(DESTDIR)$(UNITDIR)/emp-vmd.service"
 	[ -e "$(DESTDIR)$(DEFAULTDIR)/emp-vmd" ] || \
 		install -m 644 systemd/emp-vmd.default "$(DESTDIR)$(DEFAULTDIR)/emp-vmd"
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/emp-cluster-watch.service.in > \
+		"$(DESTDIR)$(UNITDIR)/emp-cluster-watch.service"
+	[ -e "$(DESTDIR)$(DEFAULTDIR)/emp-cluster" ] || \
+		install -m 644 systemd/emp-cluster.default "$(DESTDIR)$(DEFAULTDIR)/emp-cluster"
 	# So that LD_PRELOAD=libemp-preload.so finds the library by name.
 	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 

@@ -35,7 +35,7 @@ host_state() {	# what must not change on the host
 host_state > "$tmp/host.before"
 
 echo "TAP version 13"
-echo "1..$((7 + 2 * $(echo $lines | wc -w)))"
+echo "1..$((8 + 2 * $(echo $lines | wc -w)))"
 
 install_all() {
 	make -C "$top" -s install DESTDIR="$dest" PREFIX=/usr KVER="$first" &&
@@ -50,7 +50,8 @@ installed() {
 		 usr/lib/libemp.a usr/include/libemp.h usr/include/linux/emp.h \
 		 usr/share/man/man8/empctl.8 usr/share/man/man8/libemp-preload.8 \
 		 usr/share/man/man7/emp-spec.7 lib/systemd/system/emp-vmd.service \
-		 etc/default/emp-vmd "usr/src/emp-$version/dkms.conf" \
+		 etc/default/emp-vmd lib/systemd/system/emp-cluster-watch.service \
+		 etc/default/emp-cluster "usr/src/emp-$version/dkms.conf" \
 		 "usr/src/emp-$version/packaging/dkms-build.sh" "usr/src/emp-$version/kmod/Kbuild" \
 		 "usr/src/emp-$version/kmod/compat/probe.sh" \
 		 "usr/src/emp-$version/uapi/linux/emp.h"; do
@@ -80,6 +81,16 @@ unit_ok() {
 	(. "$dest/etc/default/emp-vmd" && [ -n "$VMD_MEMORY" ] && [ -n "$VMD_PORT" ])
 }
 check "the vmd unit runs the installed vmd with the settings of /etc/default/emp-vmd" unit_ok
+
+watch_unit_ok() {
+	local u=$dest/lib/systemd/system/emp-cluster-watch.service
+	grep -qx 'ExecStart=/usr/sbin/empctl cluster watch --interval ${EMP_WATCH_INTERVAL} $EMP_WATCH_OPTS' "$u" &&
+	grep -qx 'ExecStartPre=-/usr/sbin/empctl cluster gc' "$u" &&
+	grep -qx 'EnvironmentFile=/etc/default/emp-cluster' "$u" && ! grep -q '@' "$u" &&
+	(. "$dest/etc/default/emp-cluster" && [ -n "$EMP_ETCD" ] && [ -n "$EMP_WATCH_INTERVAL" ]) &&
+	"$dest/usr/sbin/empctl" cluster watch --help | grep -q -- --interval
+}
+check "the cluster watcher's unit runs the installed empctl with /etc/default/emp-cluster" watch_unit_ok
 
 dkms_conf_ok() {
 	local want have c=$dest/usr/src/emp-$version/dkms.conf
