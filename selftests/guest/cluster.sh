@@ -465,6 +465,9 @@ all_released() {
 	done
 }
 qemu_placed() {
+	# The donor killed above is still in the registry until its lease
+	# expires, and a placement may choose it (docs/cluster.md): back up.
+	{ [ -n "$(vpid $victim)" ] || vmd_up $victim; } || return 1
 	# A stand-in for QEMU: it looks at the registry while "the VM runs".
 	printf '#!/bin/sh\nETCDCTL_API=3 /usr/bin/etcdctl --endpoints %s get --prefix /emp/v1/placements/%s/ --keys-only > %s/during\n' \
 		$EP $HOST $W > $W/fakeqemu

@@ -274,6 +274,16 @@ static int split_peer(const char *peer, char *addr, size_t len, uint16_t *port)
 	return 0;
 }
 
+/* New donors tried for one lost copy when the chosen ones cannot be reached. */
+#define REPAIR_TRIES	3
+
+/* Whether @err (of EMP_IOC_REPAIR) says the new copy's donor cannot be reached. */
+static int unreachable(int err)
+{
+	return err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ENETUNREACH ||
+	       err == -ETIMEDOUT || err == -ECONNRESET;
+}
+
 /*
  * Give every replicated tier of @name that lost a copy a new one: a donor
  * from the registry takes the lost one's place there (emp_cluster_replace())
@@ -286,7 +296,7 @@ static int repair_one(const struct emp_cluster *cl, const char *name, const char
 	char path[128], line[512], peer[2][EMP_PATH_MAX + 16], state[2][16], addr[EMP_PATH_MAX];
 	char err[512];
 	uint8_t secret[EMP_SECRET_MAX];
-	int slen = 0, fd, ret, started = 0, bad = 0;
+	int slen = 0, fd, ret, started = 0, bad = 0, tries;
 	struct emp_tier t;
 	unsigned int idx;
 	uint16_t port;
@@ -331,12 +341,28 @@ static int repair_one(const struct emp_cluster *cl, const char *name, const char
 			bad++;
 			continue;
 		}
-		if (slen > 0) {
-			t.secret_len = (uint32_t)slen;
-			memcpy(t.secret, secret, (size_t)slen);
+		for (tries = 0;; tries++) {
+			if (slen > 0) {
+				t.secret_len = (uint32_t)slen;
+				memcpy(t.secret, secret, (size_t)slen);
+			}
+			ret = emp_repair(fd, name, idx, &t);
+			memset(t.secret, 0, sizeof(t.secret));
+			if (!ret || tries == REPAIR_TRIES || !unreachable(ret))
+				break;
+			/*
+			 * A donor that died less than its lease ago is still in
+			 * the registry: it can be chosen, and refuses. The next.
+			 */
+			fprintf(stderr, "empctl cluster repair: %s tier %u: %s:%u: %s; choosing "
+				"another donor\n", name, idx, t.path, t.port, strerror(-ret));
+			snprintf(addr, sizeof(addr), "%s", t.path);
+			if (emp_cluster_replace(name, cl, addr, t.port, &t, err, sizeof(err))) {
+				fprintf(stderr, "empctl cluster repair: %s tier %u: %s\n", name, idx,
+					err);
+				break;
+			}
 		}
-		ret = emp_repair(fd, name, idx, &t);
-		memset(t.secret, 0, sizeof(t.secret));
 		if (ret) {
 			fprintf(stderr, "empctl cluster repair: %s tier %u: EMP_IOC_REPAIR: %s; the "
 				"registry now names %s:%u for this copy\n", name, idx, strerror(-ret),
