@@ -232,6 +232,8 @@ TEST_F_TIMEOUT(tcp, kill_repair_kill, 240)
 	bad = check_all(m, 1, &sig);
 	et_cpu_jiffies(&b1, &a1);
 	ASSERT_EQ(-1, bad) TH_LOG("page %ld bad or signal %d after the first donor died", bad, sig);
+	TH_LOG("read back from the second copy in %ld ms; slowest page %zu, %ld ms",
+	       (long)((et_now() - t0) * 1000), slow_pg, (long)(slow_s * 1000));
 	TH_LOG("guest CPUs busy %llu of %llu ticks while reading",
 	       (unsigned long long)(b1 - b0), (unsigned long long)(a1 - a0));
 	/* Nothing left spinning once the dead connections are torn down. */
@@ -241,8 +243,6 @@ TEST_F_TIMEOUT(tcp, kill_repair_kill, 240)
 	EXPECT_LT(2 * (b1 - b0), a1 - a0)
 		TH_LOG("the guest's CPUs stay busy after the donor died: %llu of %llu ticks",
 		       (unsigned long long)(b1 - b0), (unsigned long long)(a1 - a0));
-	TH_LOG("read back from the second copy in %ld ms; slowest page %zu, %ld ms",
-	       (long)((et_now() - t0) * 1000), slow_pg, (long)(slow_s * 1000));
 	ASSERT_EQ(0, emp_stat(self->ctl, "rk", &st));
 	TH_LOG("fetches %llu prefetched %llu failovers %llu io_errors %llu read_wait %llu ms",
 	       (unsigned long long)st.fetches, (unsigned long long)st.prefetched,
