@@ -88,6 +88,7 @@ build/selftests/%: selftests/%.c $(LIBEMP) $(LIB_HDR) $(wildcard selftests/lib/*
 # The RDMA build of the remote-tier tests includes the TCP one.
 build/selftests/emp_remote_rdma_test: selftests/emp_remote_test.c
 build/selftests/emp_remote_rdma_core_test: selftests/emp_remote_test.c
+build/selftests/emp_replica_rdma_test: selftests/emp_replica_test.c
 
 build/unit/%: selftests/unit/%.c $(LIBEMP) $(LIB_HDR)
 	@mkdir -p $(@D)

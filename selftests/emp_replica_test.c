@@ -4,7 +4,8 @@
  * written reads back identical after the donor of either copy is killed
  * with SIGKILL mid-run, with no SIGBUS; a new copy is filled from the
  * survivor (while pages are rewritten) and then holds everything alone;
- * and the ABI refuses what it must. TCP donors (vmd) on 127.0.0.1.
+ * and the ABI refuses what it must. TCP donors (vmd) on 127.0.0.1; built
+ * again as emp_replica_rdma_test, RDMA donors on rxe0 (rdma_tier.sh).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -135,7 +136,7 @@ TEST_F(tcp, refusals)
 		  copies(self->ctl, "r", &st));
 	EXPECT_EQ(1, st.nr_tiers);
 	EXPECT_EQ(4 * ET_MIB, st.inst_size);
-	EXPECT_EQ(EMP_TIER_TCP, st.tier[0].kind);
+	EXPECT_EQ(TIER_KIND, st.tier[0].kind);
 	/* Repair: both copies serve (EBUSY), bad fields, no such tier. */
 	EXPECT_EQ(-EBUSY, emp_repair(self->ctl, "r", 0, &t[1]));
 	EXPECT_EQ(-EINVAL, emp_repair(self->ctl, "r", 1, &t[1]));

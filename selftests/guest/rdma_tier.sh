@@ -1,13 +1,14 @@
 #!/bin/sh
 # The RDMA tier end to end: Soft-RoCE (rdma_rxe) on eth0, emp_rdma.ko, then
 # emp_remote_rdma_test (vmd on rxe0, the kernel's RDMA queues against it),
-# then everything unloaded again. The debug line runs it without its
+# then emp_replica_rdma_test (replicated tiers with RDMA copies), then
+# everything unloaded again. The debug line runs it without its
 # integrity matrix (emp_remote_rdma_core_test; 59 of 157 s under KASAN),
 # for CI's time: its fault-injection pass runs the whole test.
 . /emp/tests/tap.sh
 . /emp/tests/lib_remote.sh
 PATH=$PATH:/usr/bin:/usr/sbin
-tap_plan 7
+tap_plan 8
 tap_check "rdma_rxe, rdma_cm and rdma_ucm load" rxe_load
 tap_check "rxe0 on eth0 is ACTIVE" rxe_up
 tap_check "emp_rdma.ko loads and registers the RDMA tier kind" sh -c '
@@ -27,6 +28,11 @@ t=emp_remote_rdma_test
 rc=$?
 echo "# $t exit $rc"
 tap_check "$t ran and exited 0" test "$rc" = 0
+# Replication with RDMA copies: a donor killed, a copy repaired and filled.
+/emp/tests/emp_replica_rdma_test
+rc=$?
+echo "# emp_replica_rdma_test exit $rc"
+tap_check "emp_replica_rdma_test ran and exited 0" test "$rc" = 0
 rdma_down() { rmmod emp_rdma && rxe_down; }
 tap_check "emp_rdma.ko, rxe0 and rdma_rxe go away" rdma_down
 no_rdma_feature() { ! rdma_feature; }
