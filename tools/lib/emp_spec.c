@@ -345,26 +345,39 @@ static int parse_remote(struct cursor *c, const char *p, const char *end, struct
 }
 
 /*
+ * The last two ':'-separated fields of [@p, @end): *@size and *@off point
+ * just after the last two colons; *@size is NULL when there are fewer.
+ */
+static void last_two_fields(const char *p, const char *end, const char **size,
+			    const char **off)
+{
+	const char *q;
+
+	*size = *off = NULL;
+	for (q = end; q > p; q--) {
+		if (q[-1] != ':')
+			continue;
+		if (!*off) {
+			*off = q;
+		} else {
+			*size = q;
+			break;
+		}
+	}
+}
+
+/*
  * /dev/BLOCKDEV:SIZE:OFFSET. The two numbers are taken from the right, so
  * device paths with colons (/dev/disk/by-path/pci-0000:00:04.0-nvme-1) work.
  */
 static int parse_bdev(struct cursor *c, const char *p, const char *end, struct emp_tier *t)
 {
-	const char *off = NULL, *size = NULL, *q;
+	const char *off, *size;
 	size_t plen;
 	uint64_t v;
 	int err;
 
-	for (q = end; q > p; q--) {
-		if (q[-1] != ':')
-			continue;
-		if (!off) {
-			off = q;
-		} else {
-			size = q;
-			break;
-		}
-	}
+	last_two_fields(p, end, &size, &off);
 	if (!size)
 		return fail(c, -EINVAL, c->tok, c->len,
 			    "missing SIZE or OFFSET (expected /dev/BLOCKDEV:SIZE:OFFSET)");
@@ -575,22 +588,13 @@ static int parse_pair(struct cursor *c, const char *plus)
  */
 static const char *bdev_plus(const char *p, const char *end)
 {
-	const char *plus = memchr(p, '+', (size_t)(end - p)), *q, *off = NULL, *size = NULL;
+	const char *plus = memchr(p, '+', (size_t)(end - p)), *off, *size;
 	char buf[FIELD_MAX];
 	uint64_t v;
 
 	if (!plus)
 		return NULL;
-	for (q = plus; q > p; q--) {
-		if (q[-1] != ':')
-			continue;
-		if (!off) {
-			off = q;
-		} else {
-			size = q;
-			break;
-		}
-	}
+	last_two_fields(p, plus, &size, &off);
 	if (!size || field_copy(buf, off, (size_t)(plus - off)) || emp_parse_size(buf, MIB, &v) ||
 	    field_copy(buf, size, (size_t)(off - 1 - size)) || emp_parse_size(buf, MIB, &v))
 		return NULL;
