@@ -43,23 +43,13 @@
 #include <unistd.h>
 
 #include "emp_etcd.h"
+#include "emp_internal.h"
 #include "libemp.h"
 
 #define TRIES		10	/* transactions lost to other hosts before giving up */
 #define RESERVED_MAX	1024	/* reserved keys read at most */
 #define CALL_MS		5000	/* one call to etcd */
 #define TXN_MAX		32768	/* a transaction's body */
-
-static void say(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 /* --- choosing ------------------------------------------------------------- */
 
@@ -401,24 +391,24 @@ static int ctx_open(struct ctx *c, const struct emp_cluster *cl, char *err, size
 		host = c->host;
 	}
 	if (!etcd_label_ok(host)) {
-		say(err, errlen, "host name '%.64s' cannot name this host in the registry "
+		emp_say(err, errlen, "host name '%.64s' cannot name this host in the registry "
 		    "(1..63 of A-Z a-z 0-9 . _ -; set EMP_CLUSTER_HOST)", host);
 		return -EINVAL;
 	}
 	snprintf(c->host, sizeof(c->host), "%s", host);
 	if (!cl->etcd || !*cl->etcd) {
-		say(err, errlen, "no etcd URL for the cluster registry (--etcd, or EMP_ETCD)");
+		emp_say(err, errlen, "no etcd URL for the cluster registry (--etcd, or EMP_ETCD)");
 		return -EINVAL;
 	}
 	if (etcd_http_open(&c->h, cl->etcd, msg, sizeof(msg))) {
-		say(err, errlen, "etcd %.200s: %s", cl->etcd, msg);
+		emp_say(err, errlen, "etcd %.200s: %s", cl->etcd, msg);
 		return -EINVAL;
 	}
 	c->kv = calloc(RESERVED_MAX, sizeof(*c->kv));
 	c->vbuf = malloc(ETCD_BODY_MAX + 1);
 	if (!c->kv || !c->vbuf) {
 		ctx_close(c);
-		say(err, errlen, "out of memory");
+		emp_say(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -431,10 +421,10 @@ static int call(struct ctx *c, const char *path, const char *body, long *http)
 
 	if (etcd_http_post(&c->h, path, body, CALL_MS, http, msg, sizeof(msg))) {
 		if (c->h.body_over) {
-			say(c->err, c->errlen, "etcd at %s: %s", c->h.url, msg);
+			emp_say(c->err, c->errlen, "etcd at %s: %s", c->h.url, msg);
 			return -EMSGSIZE;
 		}
-		say(c->err, c->errlen, "cannot reach etcd at %s: %s", c->h.url, msg);
+		emp_say(c->err, c->errlen, "cannot reach etcd at %s: %s", c->h.url, msg);
 		return -EHOSTUNREACH;
 	}
 	return 0;
@@ -451,7 +441,7 @@ static int range(struct ctx *c, const char *key, int prefix, long limit)
 	long http;
 
 	if (etcd_range_body(key, prefix, limit, body, sizeof(body)) < 0) {
-		say(c->err, c->errlen, "key %.200s is too long", key);
+		emp_say(c->err, c->errlen, "key %.200s is too long", key);
 		return -ENAMETOOLONG;
 	}
 	ret = call(c, "/v3/kv/range", body, &http);
@@ -461,7 +451,7 @@ static int range(struct ctx *c, const char *key, int prefix, long limit)
 		return ret;
 	if (etcd_parse_range(c->h.body, c->h.body_len, http, c->kv, RESERVED_MAX, c->vbuf,
 			     ETCD_BODY_MAX + 1, &n, &more, msg, sizeof(msg)) != ETCD_OK) {
-		say(c->err, c->errlen, "etcd at %s: reading %s: %s", c->h.url, key, msg);
+		emp_say(c->err, c->errlen, "etcd at %s: reading %s: %s", c->h.url, key, msg);
 		return -EBADMSG;
 	}
 	if (more)
@@ -496,7 +486,7 @@ static int range_keys_first(struct ctx *c, const char *key, long limit)
 		return ret;
 	if (etcd_parse_range(c->h.body, c->h.body_len, http, c->kv, RESERVED_MAX, c->vbuf,
 			     ETCD_BODY_MAX + 1, &n, &more, msg, sizeof(msg)) != ETCD_OK) {
-		say(c->err, c->errlen, "etcd at %s: reading the keys of %s: %s", c->h.url, key, msg);
+		emp_say(c->err, c->errlen, "etcd at %s: reading the keys of %s: %s", c->h.url, key, msg);
 		return -EBADMSG;
 	}
 	keys = calloc(n ? n : 1, sizeof(*keys));
@@ -722,14 +712,14 @@ static int txn(struct ctx *c, struct sb *b)
 	int ok, ret;
 
 	if (b->over) {
-		say(c->err, c->errlen, "the transaction is larger than %d bytes", TXN_MAX);
+		emp_say(c->err, c->errlen, "the transaction is larger than %d bytes", TXN_MAX);
 		return -E2BIG;
 	}
 	ret = call(c, "/v3/kv/txn", b->buf, &http);
 	if (ret)
 		return ret;
 	if (etcd_parse_txn(c->h.body, c->h.body_len, http, &ok, msg, sizeof(msg)) != ETCD_OK) {
-		say(c->err, c->errlen, "etcd at %s: transaction: %s", c->h.url, msg);
+		emp_say(c->err, c->errlen, "etcd at %s: transaction: %s", c->h.url, msg);
 		return -EBADMSG;
 	}
 	return ok;
@@ -754,7 +744,7 @@ static int placement_key(const struct ctx *c, const char *host, const char *name
 			 size_t len)
 {
 	if (emp_check_name(name)) {
-		say(c->err, c->errlen, "bad instance name '%.64s'", name);
+		emp_say(c->err, c->errlen, "bad instance name '%.64s'", name);
 		return -EINVAL;
 	}
 	snprintf(buf, len, "%s%s/%s", EMP_CLUSTER_PLACEMENTS, host, name);
@@ -931,13 +921,13 @@ static void say_no_room(char *err, size_t errlen, const struct emp_cluster_donor
 		domains += j == i;
 	}
 	if (copies == 1)
-		say(err, errlen, "not enough free capacity in the cluster for %s on %s donors: "
+		emp_say(err, errlen, "not enough free capacity in the cluster for %s on %s donors: "
 		    "%u of them, %s free and unreserved in all, at most %s on one (a placement "
 		    "uses at most %u)", emp_format_size(size, b[0], 32),
 		    emp_tier_kind_name(transport), m, emp_format_size(all, b[1], 32),
 		    emp_format_size(most, b[2], 32), max_pieces);
 	else
-		say(err, errlen, "not enough free capacity in the cluster for %s with "
+		emp_say(err, errlen, "not enough free capacity in the cluster for %s with "
 		    "replicas=2 on %s donors: each piece needs room on two donors in two "
 		    "failure domains, and no donor holds two copies; %u donor%s, %u failure "
 		    "domain%s with room, %s free and unreserved in all, at most %s on one (a "
@@ -969,14 +959,14 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 	size = s->tier[ci].size;
 	copies = s->cluster.replicas ? s->cluster.replicas : 1;
 	if (copies > 2) {
-		say(err, errlen, "replicas=%u: a cluster: tier has 1 or 2", copies);
+		emp_say(err, errlen, "replicas=%u: a cluster: tier has 1 or 2", copies);
 		return -EINVAL;
 	}
 	/* The pieces and their replicas take the cluster: tier's slot and the free ones. */
 	slots = EMP_MAX_TIERS - (s->nr_tiers - 1);
 	max_pieces = slots / copies;
 	if (!max_pieces) {
-		say(err, errlen, "the spec's other tiers take %u of its %d tiers: a cluster: tier "
+		emp_say(err, errlen, "the spec's other tiers take %u of its %d tiers: a cluster: tier "
 		    "with replicas=2 needs two", s->nr_tiers - 1, EMP_MAX_TIERS);
 		return -E2BIG;
 	}
@@ -991,7 +981,7 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 	pval = malloc(4096);
 	tbuf = malloc(TXN_MAX);
 	if (!d || !r || !pval || !tbuf) {
-		say(err, errlen, "out of memory");
+		emp_say(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -1031,7 +1021,7 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 		}
 		sb_record(&p, r);
 		if (p.over) {
-			say(err, errlen, "the placement record is too long");
+			emp_say(err, errlen, "the placement record is too long");
 			ret = -E2BIG;
 			goto out;
 		}
@@ -1070,7 +1060,7 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 		if (ret < 0)
 			goto out;
 		if (ret) {
-			say(err, errlen, "instance %s of host %s is placed already (%s): release it "
+			emp_say(err, errlen, "instance %s of host %s is placed already (%s): release it "
 			    "first (empctl cluster release)", name, c.host, pkey);
 			ret = -EEXIST;
 			goto out;
@@ -1078,7 +1068,7 @@ int emp_spec_place(struct emp_spec *s, const char *name, const struct emp_cluste
 		backoff(attempt, &seed);
 	}
 	if (attempt == TRIES) {
-		say(err, errlen, "other hosts kept changing the reservations: %d tries, none "
+		emp_say(err, errlen, "other hosts kept changing the reservations: %d tries, none "
 		    "committed; try again", TRIES);
 		ret = -EAGAIN;
 		goto out;
@@ -1291,7 +1281,7 @@ int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *er
 	tbuf = malloc(TXN_MAX);
 	r = malloc(sizeof(*r));
 	if (!tbuf || !r) {
-		say(err, errlen, "out of memory");
+		emp_say(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -1302,13 +1292,13 @@ int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *er
 		if (n <= 0) {
 			ret = n ? n : -ENOENT;
 			if (!n)
-				say(err, errlen, "no placement of %s of host %s in the registry", name,
+				emp_say(err, errlen, "no placement of %s of host %s in the registry", name,
 				    c.host);
 			goto out;
 		}
 		prev = c.kv[0].mod_revision;
 		if (parse_record(c.kv[0].value, c.kv[0].value_len, r, msg, sizeof(msg))) {
-			say(err, errlen, "placement record %s is malformed (%s): delete it with "
+			emp_say(err, errlen, "placement record %s is malformed (%s): delete it with "
 			    "etcdctl del %s and check the donors' reservations", pkey, msg, pkey);
 			ret = -EBADMSG;
 			goto out;
@@ -1341,7 +1331,7 @@ int emp_cluster_release(const char *name, const struct emp_cluster *cl, char *er
 		}
 		backoff(attempt, &seed);
 	}
-	say(err, errlen, "other hosts kept changing the reservations: %d tries, none committed; "
+	emp_say(err, errlen, "other hosts kept changing the reservations: %d tries, none committed; "
 	    "try again", TRIES);
 	ret = -EAGAIN;
 out:
@@ -1364,7 +1354,7 @@ int emp_cluster_placements(const struct emp_cluster *cl, const char *host,
 	if (ret)
 		return ret;
 	if (host && !etcd_label_ok(host)) {
-		say(err, errlen, "bad host name '%.64s'", host);
+		emp_say(err, errlen, "bad host name '%.64s'", host);
 		ctx_close(&c);
 		return -EINVAL;
 	}
@@ -1412,7 +1402,7 @@ int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const ch
 	struct ctx c;
 
 	if (!lost_addr || !*lost_addr || !lost_port) {
-		say(err, errlen, "no lost donor given (address and port)");
+		emp_say(err, errlen, "no lost donor given (address and port)");
 		return -EINVAL;
 	}
 	ret = ctx_open(&c, cl, err, errlen);
@@ -1427,7 +1417,7 @@ int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const ch
 	pval = malloc(4096);
 	tbuf = malloc(TXN_MAX);
 	if (!d || !r || !pval || !tbuf) {
-		say(err, errlen, "out of memory");
+		emp_say(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -1440,13 +1430,13 @@ int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const ch
 		if (n <= 0) {
 			ret = n ? n : -ENOENT;
 			if (!n)
-				say(err, errlen, "no placement of %s of host %s in the registry", name,
+				emp_say(err, errlen, "no placement of %s of host %s in the registry", name,
 				    c.host);
 			goto out;
 		}
 		prev = c.kv[0].mod_revision;
 		if (parse_record(c.kv[0].value, c.kv[0].value_len, r, msg, sizeof(msg))) {
-			say(err, errlen, "placement record %s is malformed (%s)", pkey, msg);
+			emp_say(err, errlen, "placement record %s is malformed (%s)", pkey, msg);
 			ret = -EBADMSG;
 			goto out;
 		}
@@ -1459,14 +1449,14 @@ int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const ch
 				lost = &r->piece[pi].rep;
 		}
 		if (!lost) {
-			say(err, errlen, "instance %s of host %s has no piece on donor %s", name,
+			emp_say(err, errlen, "instance %s of host %s has no piece on donor %s", name,
 			    c.host, lid);
 			ret = -ENOENT;
 			goto out;
 		}
 		pi--;
 		if (!r->piece[pi].replicated) {
-			say(err, errlen, "piece %u of instance %s of host %s, on donor %s, has no "
+			emp_say(err, errlen, "piece %u of instance %s of host %s, on donor %s, has no "
 			    "replica (placed with replicas=1): there is no copy to replace", pi + 1,
 			    name, c.host, lid);
 			ret = -ENOENT;
@@ -1495,7 +1485,7 @@ int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const ch
 		k = pick_free(d, (unsigned int)n, r->transport, used, piece_bytes, NULL, sdomain, 0,
 			      &seed);
 		if (k < 0) {
-			say(err, errlen, "no donor can take the new copy of piece %u of %s (%s): "
+			emp_say(err, errlen, "no donor can take the new copy of piece %u of %s (%s): "
 			    "every %s donor outside the placement has less free and unreserved",
 			    pi + 1, name, emp_format_size(piece_bytes, b[0], sizeof(b[0])),
 			    emp_tier_kind_name(r->transport));
@@ -1515,7 +1505,7 @@ int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const ch
 		set_copy(&r->piece[pi].rep, &d[k]);
 		sb_record(&p, r);
 		if (p.over) {
-			say(err, errlen, "the placement record is too long");
+			emp_say(err, errlen, "the placement record is too long");
 			ret = -E2BIG;
 			goto out;
 		}
@@ -1538,7 +1528,7 @@ int emp_cluster_replace(const char *name, const struct emp_cluster *cl, const ch
 		backoff(attempt, &seed);
 	}
 	if (attempt == TRIES) {
-		say(err, errlen, "other hosts kept changing the reservations: %d tries, none "
+		emp_say(err, errlen, "other hosts kept changing the reservations: %d tries, none "
 		    "committed; try again", TRIES);
 		ret = -EAGAIN;
 		goto out;

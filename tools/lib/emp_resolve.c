@@ -17,9 +17,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "emp_internal.h"
 #include "libemp.h"
 
-static void say(char *err, size_t len, const char *fmt, ...)
+void emp_say(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -42,7 +43,7 @@ int emp_resolve_host(const char *host, char *addr, size_t len, char *err, size_t
 	rc = getaddrinfo(host, NULL, &hints, &res);
 	if (rc) {
 		saved = errno;
-		say(err, errlen, "cannot resolve host '%s': %s", host,
+		emp_say(err, errlen, "cannot resolve host '%s': %s", host,
 		    rc == EAI_SYSTEM ? strerror(saved) : gai_strerror(rc));
 		switch (rc) {
 		case EAI_AGAIN:
@@ -67,7 +68,7 @@ int emp_resolve_host(const char *host, char *addr, size_t len, char *err, size_t
 	ai = v4 ? v4 : v6;
 	if (!ai) {
 		freeaddrinfo(res);
-		say(err, errlen, "cannot resolve host '%s': no IPv4 address, nor an IPv6 address "
+		emp_say(err, errlen, "cannot resolve host '%s': no IPv4 address, nor an IPv6 address "
 		    "without a zone", host);
 		return -ENOENT;
 	}
@@ -76,7 +77,7 @@ int emp_resolve_host(const char *host, char *addr, size_t len, char *err, size_t
 	if (!inet_ntop(ai->ai_family, bin, addr, (socklen_t)len)) {
 		saved = errno;
 		freeaddrinfo(res);
-		say(err, errlen, "cannot resolve host '%s': %s", host, strerror(saved));
+		emp_say(err, errlen, "cannot resolve host '%s': %s", host, strerror(saved));
 		return -saved;
 	}
 	freeaddrinfo(res);
