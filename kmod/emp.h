@@ -179,6 +179,13 @@ struct emp_monitor {
  *                  create from the sub_dram parameter
  * @budget_pages:   DRAM budget, in pages (READ_ONCE/WRITE_ONCE)
  * @resident_pages: DRAM pages in use; charged before pages are allocated
+ * @spare_lock:     protects @spare and @nr_spare
+ * @spare:          free pages kept for the next faults (page->lru): pages
+ *                  of evicted blocks, and pages allocated ahead while the
+ *                  budget has room; not in @resident_pages, but never more
+ *                  than the free part of the budget (emp_block.c)
+ * @nr_spare:       pages on @spare
+ * @spare_taken:    pages taken from @spare since create (sysfs spare_taken)
  * @meta_bytes:     kernel memory held by block metadata (emp_stat.meta_bytes)
  * @lru_lock:       protects @active, @inactive and their counts
  * @active:         resident blocks seen in use on two passes of the
@@ -240,6 +247,10 @@ struct emp_instance {
 
 	unsigned long budget_pages;
 	atomic_long_t resident_pages;
+	spinlock_t spare_lock;
+	struct list_head spare;
+	unsigned long nr_spare;
+	unsigned long spare_taken;
 	atomic_long_t meta_bytes;
 	spinlock_t lru_lock;
 	struct list_head active;
@@ -373,6 +384,10 @@ int emp_sub_pages(struct emp_instance *inst, struct emp_block *blk, unsigned int
 void emp_zero_sub(struct emp_instance *inst, struct emp_block *blk, unsigned int sub);
 void emp_blocks_free(struct emp_instance *inst);
 void emp_block_page_put(struct page *page);
+void emp_spare_init(struct emp_instance *inst);
+bool emp_spare_keep(struct emp_instance *inst, struct page *page);
+void emp_spare_drain(struct emp_instance *inst);
+void emp_spare_fill(struct emp_instance *inst, unsigned int max, atomic_t *pending);
 void emp_block_pages_exit(void);
 
 /* emp_fault.c */
@@ -399,6 +414,7 @@ int emp_cache_charge(struct emp_instance *inst, struct emp_block *self, long n);
 bool emp_cache_trycharge(struct emp_instance *inst, long n, long keep);
 int emp_block_cmp_index(const void *a, const void *b);
 long emp_reclaim_fault_reserve(struct emp_instance *inst);
+unsigned long emp_reclaim_high_pages(struct emp_instance *inst);
 void emp_cache_uncharge(struct emp_instance *inst, long n);
 int emp_cache_shrink(struct emp_instance *inst);
 int emp_evict_blocks(struct emp_instance *inst, struct emp_block **victims,

@@ -260,7 +260,9 @@ static void emp_block_release(struct emp_instance *inst, struct emp_block *blk)
 		for (j = i; j < i + step; j++)
 			WRITE_ONCE(pages[j], NULL);
 		unlock_page(p);
-		emp_block_page_put(p);
+		/* Kept before the charge goes (see emp_spare_keep()). */
+		if (step > 1 || !emp_spare_keep(inst, p))
+			emp_block_page_put(p);
 		freed += step;
 	}
 	clear_bit(EMP_BLK_HUGE, &blk->flags);
@@ -502,6 +504,7 @@ void emp_cache_init(struct emp_instance *inst)
 	inst->reclaim_resume = jiffies;
 	init_waitqueue_head(&inst->space_wait);
 	INIT_WORK(&inst->clean_work, emp_clean_work);
+	emp_spare_init(inst);
 }
 
 /**

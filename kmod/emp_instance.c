@@ -296,6 +296,8 @@ EMP_INST_ATTR(block_size, 1ULL << inst->block_shift);
 EMP_INST_ATTR(subblock_size, 1ULL << inst->sub_shift);
 EMP_INST_ATTR(dram_budget, (u64)READ_ONCE(inst->budget_pages) << PAGE_SHIFT);
 EMP_INST_ATTR(resident_bytes, (u64)atomic_long_read(&inst->resident_pages) << PAGE_SHIFT);
+EMP_INST_ATTR(spare_bytes, (u64)READ_ONCE(inst->nr_spare) << PAGE_SHIFT);
+EMP_INST_ATTR(spare_taken, READ_ONCE(inst->spare_taken));
 EMP_INST_ATTR(state, READ_ONCE(inst->state));
 
 static struct attribute *emp_inst_attrs[] = {
@@ -304,6 +306,8 @@ static struct attribute *emp_inst_attrs[] = {
 	&dev_attr_subblock_size.attr,
 	&dev_attr_dram_budget.attr,
 	&dev_attr_resident_bytes.attr,
+	&dev_attr_spare_bytes.attr,
+	&dev_attr_spare_taken.attr,
 	&dev_attr_state.attr,
 	NULL,
 };
@@ -545,6 +549,7 @@ static void emp_instance_free(struct emp_instance *inst)
 	/* Mappings hold the instance open: all closed by now. */
 	WARN_ON_ONCE(!list_empty(&inst->vmas));
 	emp_blocks_free(inst);
+	emp_spare_drain(inst);
 	/* Every block freed after its grace period, before the module can go. */
 	rcu_barrier();
 	for (i = 0; i < inst->nr_tiers; i++)
@@ -899,7 +904,13 @@ int emp_instance_resize(const char *name, u64 dram_budget)
 	inst = emp_instance_hold(name, dram_budget, 0);
 	if (IS_ERR(inst))
 		return PTR_ERR(inst);
+	/*
+	 * Spare pages are free budget, which a lower one may not have: given
+	 * back before the shrink, and after it those of the blocks it evicted.
+	 */
+	emp_spare_drain(inst);
 	err = emp_cache_shrink(inst);
+	emp_spare_drain(inst);
 	emp_ev_instance(EMP_EV_RESIZED, inst, err);
 	emp_instance_unhold(inst);
 	return err;

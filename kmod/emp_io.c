@@ -206,6 +206,9 @@ int emp_tier_rw_sync(struct emp_instance *inst, struct emp_backend *be, enum emp
 	if (dir == EMP_IO_READ)
 		emp_stall_begin(inst);
 	emp_run_submit(&r, &w, be, dir, pos, pages, nr_pages, poll ? EMP_IO_POLL : 0);
+	/* Pages for the next fault meanwhile (a writeback's time is not a fault's). */
+	if (dir == EMP_IO_READ)
+		emp_spare_fill(inst, nr_pages, &w.pending);
 	/* Unless it is over already (failed at submission, or reaped by another poller): */
 	if (!atomic_dec_and_test(&w.pending)) {
 		if (poll)

@@ -327,6 +327,17 @@ static unsigned long emp_wmark_high(struct emp_instance *inst)
 }
 
 /**
+ * emp_reclaim_high_pages() - the free budget the reclaimer restores
+ * @inst: the instance
+ *
+ * Return: pages (0 without a reclaimer).
+ */
+unsigned long emp_reclaim_high_pages(struct emp_instance *inst)
+{
+	return emp_wmark_high(inst) * inst->block_pages;
+}
+
+/**
  * emp_reclaim_fault_reserve() - free budget read-ahead leaves to faults
  * @inst: the instance
  *

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -676,6 +677,105 @@ TEST_F(inst, clean_ahead_writes_dirty_blocks_back_before_eviction)
 	       (unsigned long long)d.writebacks, (unsigned long long)d.cleaned);
 	EXPECT_EQ(0, d.cleaned);
 	EXPECT_EQ(256, d.writebacks);
+}
+
+/* ---- spare pages ------------------------------------------------------------ */
+
+#define SPARE_NAME	"st_spare"
+
+/* Assert resident + spare pages of SPARE_NAME are within its budget; return spare bytes. */
+static uint64_t spare_in_budget(struct __test_metadata *_metadata, int ctl, const char *when)
+{
+	struct emp_stat st;
+	uint64_t spare;
+
+	ASSERT_EQ(0, et_stat_settled(ctl, SPARE_NAME, &st)) TH_LOG("%s", when);
+	spare = et_sysfs_u64(SPARE_NAME, "spare_bytes");
+	EXPECT_NE(UINT64_MAX, spare) TH_LOG("%s: no spare_bytes in sysfs", when);
+	EXPECT_LE(st.resident + spare, st.dram_budget)
+		TH_LOG("%s: resident %llu + spare %llu > budget %llu", when,
+		       (unsigned long long)st.resident, (unsigned long long)spare,
+		       (unsigned long long)st.dram_budget);
+	TH_LOG("%s: resident %llu KiB, spare %llu KiB, budget %llu KiB", when,
+	       (unsigned long long)st.resident >> 10, (unsigned long long)spare >> 10,
+	       (unsigned long long)st.dram_budget >> 10);
+	return spare;
+}
+
+/*
+ * emp.spare_pages: pages of evicted blocks are kept for the next faults,
+ * and faults below a full budget allocate more while they wait for their
+ * reads. Resident and spare pages together stay within the budget, a
+ * lower budget takes the spare ones back, and no byte changes on the way.
+ */
+TEST(spare_pages_are_reused_within_the_budget)
+{
+	/* 16 MiB of 4K blocks, 2 MiB of DRAM: the reclaimer keeps 64 blocks free. */
+	struct et_geom g = { .size = 16 * ET_MIB, .block = 4 << 10, .sub = 4 << 10,
+			     .budget = 2 * ET_MIB };
+	uint64_t seed = et_seed(), evictions, taken;
+	const char *why = "";
+	struct et_inst in;
+	struct emp_stat st;
+	uint32_t *perm;
+	size_t n;
+	int ctl, err;
+
+	ASSERT_EQ(1, et_module_param("spare_pages", 1)) TH_LOG("spare_pages is on by default");
+	ctl = emp_ctl_open();
+	ASSERT_LE(0, ctl);
+	err = et_inst_up(&in, ctl, SPARE_NAME, &g, &why);
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", why, strerror(-err));
+	et_catch_signals();
+	n = et_pages(&in);
+	perm = calloc(n, sizeof(*perm));
+	ASSERT_NE(NULL, perm);
+	for (size_t i = 0; i < n; i++)
+		perm[i] = i;
+
+	/* A full budget: evicted pages go to the spare list, faults take them. */
+	for (size_t pg = 0; pg < n; pg++)
+		et_fill_page(in.map + pg * ET_PAGE, pg, 1);
+	spare_in_budget(_metadata, ctl, "written, 8x the budget");
+	taken = et_sysfs_u64(SPARE_NAME, "spare_taken");
+	TH_LOG("faults took %llu spare pages for %zu written", (unsigned long long)taken, n);
+	EXPECT_LE(n / 2, taken) TH_LOG("faults took few pages of evicted blocks");
+	et_shuffle(perm, n, &seed);
+	for (size_t i = 0; i < n; i++)
+		check_page(_metadata, in.map, perm[i], 1, "read back at random");
+	spare_in_budget(_metadata, ctl, "read back");
+
+	/* A lower budget gives them back. */
+	ASSERT_EQ(0, emp_resize(ctl, SPARE_NAME, ET_MIB));
+	EXPECT_EQ(0, spare_in_budget(_metadata, ctl, "budget lowered to 1 MiB"));
+
+	/*
+	 * Room in the budget: faults that wait for reads allocate spare pages
+	 * meanwhile (no eviction: 8 MiB read into 12). In random order, so
+	 * that nothing is read ahead.
+	 */
+	ASSERT_EQ(0, emp_resize(ctl, SPARE_NAME, 12 * ET_MIB));
+	ASSERT_EQ(0, emp_stat(ctl, SPARE_NAME, &st));
+	evictions = st.evictions;
+	taken = et_sysfs_u64(SPARE_NAME, "spare_taken");
+	et_shuffle(perm, n / 2, &seed);
+	for (size_t i = 0; i < n / 2; i++)
+		check_page(_metadata, in.map, perm[i], 1, "read with room in the budget");
+	spare_in_budget(_metadata, ctl, "8 MiB read into a 12 MiB budget");
+	taken = et_sysfs_u64(SPARE_NAME, "spare_taken") - taken;
+	TH_LOG("faults took %llu spare pages for %zu read", (unsigned long long)taken, n / 2);
+	/*
+	 * A fault fills for the next while its read is in flight: a read
+	 * that is over before the fault looks fills nothing (830 and 1689
+	 * of 2048 were taken in two guests); nothing else fills here.
+	 */
+	EXPECT_LE(n / 16, taken) TH_LOG("faults with room found few pages allocated ahead");
+	ASSERT_EQ(0, emp_stat(ctl, SPARE_NAME, &st));
+	EXPECT_EQ(evictions, st.evictions) TH_LOG("the reads were to fit the budget");
+	EXPECT_EQ(0, st.io_errors);
+	free(perm);
+	EXPECT_EQ(0, et_inst_down(&in));
+	close(ctl);
 }
 
 TEST_HARNESS_MAIN

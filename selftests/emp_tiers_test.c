@@ -17,16 +17,6 @@
 #include "libemp.h"
 #include "lib/emp_test.h"
 
-static uint64_t sysfs_u64(const char *name, const char *file)
-{
-	char p[160], v[64];
-
-	snprintf(p, sizeof(p), "/sys/class/emp/" EMP_INST_PREFIX "%s/%s", name, file);
-	if (et_read_file(p, v, sizeof(v)))
-		return UINT64_MAX;
-	return strtoull(v, NULL, 10);
-}
-
 TEST(two_block_devices_concatenated)
 {
 	const uint64_t part = 4ULL << 20;
@@ -130,10 +120,10 @@ TEST(sysfs_counters_agree_with_stat)
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		uint64_t want = *(const uint64_t *)((const char *)&st + f[i].off);
 
-		EXPECT_EQ(want, sysfs_u64("sysfs", f[i].file)) TH_LOG("%s", f[i].file);
+		EXPECT_EQ(want, et_sysfs_u64("sysfs", f[i].file)) TH_LOG("%s", f[i].file);
 	}
-	EXPECT_EQ(st.block_size, sysfs_u64("sysfs", "block_size"));
-	EXPECT_EQ(st.subblock_size, sysfs_u64("sysfs", "subblock_size"));
+	EXPECT_EQ(st.block_size, et_sysfs_u64("sysfs", "block_size"));
+	EXPECT_EQ(st.subblock_size, et_sysfs_u64("sysfs", "subblock_size"));
 	/* The histogram has EMP_LAT_BUCKETS numbers adding up to the faults. */
 	ASSERT_EQ(0, et_read_file("/sys/class/emp/emp-sysfs/stats/latency_hist", hist,
 				  sizeof(hist)));

@@ -29,13 +29,15 @@ POOL_MIB=48 POOL_SMALL_PCT=75 POOL_SIZE=64 POOL_MIN=4 POOL_MAX=40	# MiB; 3 insta
 POOL_PHASES=24/24/0+0/24/24+24/0/24 POOL_SECS=15 POOL_ROUNDS=1	# working sets a/b/c per phase
 # Opt-in part pollsweep: RDMA fault latency per poll setting (see below).
 POLL_ROUNDS=3 POLL_SETTINGS=off+0+20+50+200
+# Opt-in part ab: fault latency with an emp.ko parameter at each value (below).
+AB_PARAM=spare_pages AB_VALUES=N+Y AB_ROUNDS=3 AB_TIERS=nvme+rdma
 EMP_PARAMS=		# emp.ko parameters, e.g. emp.bench=EMP_PARAMS=clean_ahead=0
 for a in $(cat /proc/cmdline); do
 	case "$a" in emp.bench=*) eval "$(echo "${a#emp.bench=}" | tr , ' ')" ;; esac
 done
 # Lists are joined by + on the command line (emp.bench=PARTS=fault+swap).
 PARTS=$(echo "$PARTS" | tr + ' ')
-for v in SWAP_GEOMS SWAP_DISTS SWAP_PCTS SWAP_THREADS AROUND_GEOMS POLL_SETTINGS; do
+for v in SWAP_GEOMS SWAP_DISTS SWAP_PCTS SWAP_THREADS AROUND_GEOMS POLL_SETTINGS AB_VALUES AB_TIERS; do
 	eval "$v=\$(echo \"\$$v\" | tr + ' ')"
 done
 FAULT_ROUNDS=2			# EMP and its contender alternate, this many times
@@ -206,6 +208,55 @@ case " $PARTS " in *" pollsweep "*)
 	else
 		skip_all "fault latency, EMP on RDMA, poll settings"
 	fi
+	;;
+esac
+
+# Opt-in (PARTS=ab): the fault latency rows (cold and full, 1 and 2
+# threads) of each tier in AB_TIERS (nvme, rdma) with the emp.ko parameter
+# AB_PARAM at each of AB_VALUES, the values taking turns, then the tier's
+# contender (fio, ib_read_lat), in each of AB_ROUNDS rounds, so that host
+# noise hits all alike. The tier column says TIER:VALUE; each row is shown
+# against the contender run of its round.
+abrun() {	# abrun TIER VALUE: one fault row set
+	echo "$2" > "/sys/module/emp/parameters/$AB_PARAM" || return 1
+	case $1 in
+	nvme) $B fault --tier bdev --label "nvme:$2" --size $FAULT_SIZE --budget $FAULT_BUDGET \
+		--n $FAULT_N --full $FAULT_FULL_BUDGET --threads 2 ;;
+	rdma) $B fault --tier rdma --label "rdma:$2" --addr 10.0.2.15 --port 19684 \
+		--size $FAULT_NET_SIZE --budget $FAULT_NET_BUDGET --n $FAULT_N_NET \
+		--full $FAULT_NET_FULL_BUDGET --threads 2 ;;
+	esac
+}
+abcontender() {	# abcontender TIER: its contender, once per value's label
+	case $1 in
+	nvme) fio_lat raw 0 ${FAULT_SIZE}m $FAULT_N > /tmp/ab.out || return 1 ;;
+	rdma) iblat $FAULT_N_NET > /tmp/ab.out || return 1 ;;
+	esac
+	for v in $AB_VALUES; do
+		sed "s/\"tier\":\"$1\"/\"tier\":\"$1:$v\"/" /tmp/ab.out
+	done
+}
+case " $PARTS " in *" ab "*)
+	orig=$(cat "/sys/module/emp/parameters/$AB_PARAM")
+	meta ab "$AB_PARAM: $AB_VALUES (was $orig)"
+	for t in $AB_TIERS; do
+		if [ $t = rdma ]; then
+			{ [ -d /sys/class/infiniband/rxe0 ] || { rxe_load &&
+			  rdma link add rxe0 type rxe netdev eth0; }; } &&
+			{ [ -d /sys/module/emp_rdma ] || insmod /emp/modules/emp_rdma.ko; } &&
+			rxe_wait > /dev/null || { skip_all "fault latency A/B on RDMA"; continue; }
+			vmd_start /tmp/vmd-ab.log -d rxe0 -a 10.0.2.15 -p 19684 \
+				-m $((FAULT_SIZE + 16)) > /dev/null
+		fi
+		for r in $(seq $AB_ROUNDS); do
+			for v in $AB_VALUES; do
+				ran "fault latency on $t, $AB_PARAM=$v, round $r" abrun $t $v
+			done
+			ran "contender of $t, round $r" abcontender $t
+		done
+		[ $t = rdma ] && vmd_stop
+	done
+	echo "$orig" > "/sys/module/emp/parameters/$AB_PARAM"
 	;;
 esac
 

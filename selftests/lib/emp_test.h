@@ -530,6 +530,17 @@ static inline int et_read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/* A number from file @file of instance @name's sysfs directory (UINT64_MAX: none). */
+static inline uint64_t et_sysfs_u64(const char *name, const char *file)
+{
+	char p[160], v[64];
+
+	snprintf(p, sizeof(p), "/sys/class/emp/" EMP_INST_PREFIX "%s/%s", name, file);
+	if (et_read_file(p, v, sizeof(v)))
+		return UINT64_MAX;
+	return strtoull(v, NULL, 10);
+}
+
 /* Write parameter @name of module @mod; return its old value (-1: none). */
 static inline long et_param(const char *mod, const char *name, long val)
 {
