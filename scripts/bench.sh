@@ -193,7 +193,7 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 			sname[k, r] = "swap pc=" g("page_cluster")
 			if (g("page_cluster") == 0) spc0[k] = g("ops_per_s"); else sdef[k] = g("ops_per_s")
 		} else if (c == "emp")
-			sname[k, r] = "EMP " g("block") / 1024 "K/" g("subblock") / 1024 "K"
+			sname[k, r] = "EMP " g("block") / 1024 "K/" g("subblock") / 1024 "K" (g("variant") == "" ? "" : " " g("variant"))
 		else
 			sname[k, r] = "all-local"
 		semp[k, r] = c == "emp"

@@ -233,9 +233,16 @@ TEST(tracepoints_add_up_to_the_counters)
 	ASSERT_EQ(0, et_write_file(TRACEFS "/trace", ""));
 	ASSERT_EQ(0, trace_events("1"));
 
-	/* Eight budgets written (evictions, writebacks), the first read back. */
+	/*
+	 * Eight budgets written (evictions, writebacks); then, with a budget
+	 * of two blocks, the first two read back (fetches), which leaves
+	 * nothing else resident. (With the budget of eight blocks, which stay
+	 * is the replacement's choice: on the debug line once the block at
+	 * 2 MiB did, and the read below found it without I/O.)
+	 */
 	for (size_t pg = 0; pg < et_pages(&in); pg++)
 		et_fill_page(in.map + pg * ET_PAGE, pg, 1);
+	ASSERT_EQ(0, emp_resize(ctl, TRACE_INST, 2 * g.block));
 	for (size_t pg = 0; pg < 32; pg++)
 		EXPECT_EQ(-1, et_check_page(in.map + pg * ET_PAGE, pg, 1));
 	/* Then the device fails, and a page that was written back is read. */

@@ -29,6 +29,8 @@ POOL_MIB=48 POOL_SMALL_PCT=75 POOL_SIZE=64 POOL_MIN=4 POOL_MAX=40	# MiB; 3 insta
 POOL_PHASES=24/24/0+0/24/24+24/0/24 POOL_SECS=15 POOL_ROUNDS=1	# working sets a/b/c per phase
 # Opt-in part pollsweep: RDMA fault latency per poll setting (see below).
 POLL_ROUNDS=3 POLL_SETTINGS=off+0+20+50+200
+# The swap part's EMP runs once per value of an emp.ko parameter (none: once, as loaded).
+SWAP_AB_PARAM= SWAP_AB_VALUES=
 # Opt-in part ab: fault latency with an emp.ko parameter at each value (below).
 AB_PARAM=spare_pages AB_VALUES=N+Y AB_ROUNDS=3 AB_TIERS=nvme+rdma
 EMP_PARAMS=		# emp.ko parameters, e.g. emp.bench=EMP_PARAMS=clean_ahead=0
@@ -37,7 +39,7 @@ for a in $(cat /proc/cmdline); do
 done
 # Lists are joined by + on the command line (emp.bench=PARTS=fault+swap).
 PARTS=$(echo "$PARTS" | tr + ' ')
-for v in SWAP_GEOMS SWAP_DISTS SWAP_PCTS SWAP_THREADS AROUND_GEOMS POLL_SETTINGS AB_VALUES AB_TIERS; do
+for v in SWAP_GEOMS SWAP_DISTS SWAP_PCTS SWAP_THREADS AROUND_GEOMS POLL_SETTINGS AB_VALUES AB_TIERS SWAP_AB_VALUES; do
 	eval "$v=\$(echo \"\$$v\" | tr + ' ')"
 done
 FAULT_ROUNDS=2			# EMP and its contender alternate, this many times
@@ -85,6 +87,7 @@ meta swap_device "$SWAP_DEV $(cat /sys/class/block/${SWAP_DEV#/dev/}/size) secto
 meta mem_kib "$(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
 meta device "$DEV $(cat /sys/block/nvme0n1/size 2>/dev/null) sectors, model $(cat /sys/block/nvme0n1/device/model 2>/dev/null | tr -s ' ')"
 meta page_cluster "$(cat /proc/sys/vm/page-cluster)"
+[ -z "$SWAP_AB_PARAM" ] || meta swap_ab "EMP runs once per $SWAP_AB_PARAM value: $SWAP_AB_VALUES"
 meta zswap "$(cat /sys/module/zswap/parameters/enabled 2>/dev/null || echo absent)"
 
 # fio_lat NAME OFFSET SIZE N: 4 KiB random reads, QD1, O_DIRECT, psync.
@@ -374,10 +377,22 @@ case " $PARTS " in *" swap "*)
 	}
 	emp_runs() {	# emp_runs DIST PCT THREADS
 		for g in $SWAP_GEOMS; do
-			ran "swap comparison, EMP $g, $1, $2 % local, $3 thread(s)" $B swap --mode emp \
-				--block ${g%/*} --sub ${g#*/} --ws $SWAP_WS --local $((SWAP_WS * $2 / 100)) \
-				--dist $1 --ops $SWAP_OPS --secs $SWAP_SECS --threads $3
+			for v in ${SWAP_AB_VALUES:-_}; do
+				ran "swap comparison, EMP $g${SWAP_AB_PARAM:+ $SWAP_AB_PARAM=$v}, $1, $2 % local, $3 thread(s)" \
+					swap_emp $v --block ${g%/*} --sub ${g#*/} --ws $SWAP_WS \
+					--local $((SWAP_WS * $2 / 100)) --dist $1 --ops $SWAP_OPS \
+					--secs $SWAP_SECS --threads $3
+			done
 		done
+	}
+	swap_emp() {	# swap_emp VALUE ARGS: one EMP run, SWAP_AB_PARAM at VALUE (_: as is)
+		v=$1; shift
+		[ "$v" = _ ] || echo "$v" > "/sys/module/emp/parameters/$SWAP_AB_PARAM" || return 1
+		$B swap --mode emp "$@" > /tmp/swap-emp.out
+		rc=$?
+		if [ "$v" = _ ]; then cat /tmp/swap-emp.out
+		else sed "s/\"contender\":\"emp\"/\"contender\":\"emp\",\"variant\":\"$v\"/" /tmp/swap-emp.out; fi
+		return $rc
 	}
 	swap_runs() {	# swap_runs DIST PCT THREADS: the default vm.page-cluster, then 0
 		for pc in default $([ "$SWAP_PC0" = 1 ] && echo 0); do
