@@ -15,7 +15,7 @@ FAULT_N=2000 FAULT_SIZE=64 FAULT_BUDGET=16	# faults timed, instance MiB, budget 
 FAULT_N_NET=1000 FAULT_NET_SIZE=8 FAULT_NET_BUDGET=6	# the same over TCP and RDMA (slow under TCG)
 FAULT_FULL_BUDGET=16 FAULT_NET_FULL_BUDGET=2	# faults at a full budget of dirty pages (0: none)
 TPUT_SIZE=128 TPUT_BUDGET=32 TPUT_SECS=4	# 4x the DRAM budget
-SWAP_WS=64 SWAP_OPS=10000 SWAP_SECS=4		# working set MiB, accesses, time cap
+SWAP_WS=64 SWAP_OPS=40000 SWAP_SECS=8		# working set MiB, accesses, time cap
 SWAP_GEOMS=4096/4096+65536/4096	# EMP block/subblock
 SWAP_DISTS=uniform+zipf SWAP_PCTS=25+50+75 SWAP_THREADS=1+2	# the configurations
 SWAP_PC0=1 SWAP_LOCAL=1		# the vm.page-cluster 0 control, the all-local row
