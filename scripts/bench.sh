@@ -191,13 +191,18 @@ function ratio(a, b) { return (b + 0 > 0 && a != "") ? sprintf("%.2fx", a / b) :
 		ops = g("ops") > 0 ? g("ops") : 1
 		if (c == "swap") {
 			sname[k, r] = "swap pc=" g("page_cluster")
-			if (g("page_cluster") == 0) spc0[k] = g("ops_per_s"); else sdef[k] = g("ops_per_s")
+			if (g("page_cluster") == 0) spc0[k] = g("ops_per_s")
+			else { sdef[k] = g("ops_per_s"); sdefname[k] = sname[k, r] }
 		} else if (c == "emp")
 			sname[k, r] = "EMP " g("block") / 1024 "K/" g("subblock") / 1024 "K" (g("variant") == "" ? "" : " " g("variant"))
 		else
 			sname[k, r] = "all-local"
 		semp[k, r] = c == "emp"
 		sops[k, r] = g("ops_per_s"); sp50[k, r] = g("p50_us"); sp99[k, r] = g("p99_us")
+		# Every round of a contender, for the medians (SWAP_ROUNDS > 1).
+		mkey = k SUBSEP sname[k, r]
+		if (!(mkey in mn)) { mnames[k, ++nmn[k]] = sname[k, r] }
+		mv[mkey, ++mn[mkey]] = g("ops_per_s") + 0
 		# Device commands per access, reads and writes as the disk completed them (merged).
 		if (g("disk_reads") == "") sdrq[k, r] = sprintf("%7s %7s", "-", "-")
 		else sdrq[k, r] = sprintf("%7.3f %7.3f", g("disk_reads") / ops, g("disk_writes") / ops)
@@ -230,6 +235,39 @@ function swap_row(k, r, mode,   d, o, base) {	# mode 1: speeds, 2: counters
 	} else
 		printf "%-8s %5s %3s %-12s %7.3f %7.3f %s %s %s\n", kk[1], kk[3] == "all" ? "all" : kk[3] "%",
 			kk[2], sname[k, r], spgin[k, r], spgout[k, r], sdrq[k, r], sswp[k, r], sctr[k, r]
+}
+# Median of the rounds of contender @name in configuration @k.
+function swap_median(k, name,   key, n, i, j, t, a) {
+	key = k SUBSEP name; n = mn[key]
+	if (!n) return ""
+	for (i = 1; i <= n; i++) a[i] = mv[key, i]
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	mlo = a[1]; mhi = a[n]
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+# The medians table: per configuration, the median accesses/s of each contender
+# over the rounds, and the median of EMP over that of swap with the default page-cluster.
+function swap_medians(   i, j, m, dt, k, base, med, rounds) {
+	rounds = 0
+	for (i = 1; i <= ndt; i++) for (j = 1; j <= npk[dts[i]]; j++) {
+		k = dts[i] SUBSEP pks[dts[i], j]
+		for (m = 1; m <= nmn[k]; m++) if (mn[k SUBSEP mnames[k, m]] > rounds) rounds = mn[k SUBSEP mnames[k, m]]
+	}
+	if (rounds < 2) return
+	print ""
+	printf "== Against Linux swap, medians over %d rounds (EMP and swap alternating), accesses/s\n", rounds
+	printf "%-8s %5s %3s %-12s %10s %8s %21s\n", "dist", "local", "thr", "contender", "median", "vs swap", "min-max"
+	for (i = 1; i <= ndt; i++) for (j = 1; j <= npk[dts[i]]; j++) {
+		k = dts[i] SUBSEP pks[dts[i], j]
+		split(k, kk, SUBSEP)
+		base = swap_median(k, sdefname[k])
+		for (m = 1; m <= nmn[k]; m++) {
+			med = swap_median(k, mnames[k, m])
+			printf "%-8s %5s %3s %-12s %10.0f %8s %10.0f-%-10.0f\n", kk[1], kk[3] "%", kk[2],
+				mnames[k, m], med, ratio(med, base), mlo, mhi
+		}
+	}
+	print "      goals (uniform, EMP vs swap): >= 1.5x at 50 % local, >= 1.2x at 25 % local"
 }
 function swap_table(mode,   i, j, r, dt, k, e) {
 	for (i = 1; i <= ndt; i++) {
@@ -383,6 +421,7 @@ END {
 		"thr", "contender", "in/acc", "out/acc", "rdrq/ac", "wrrq/ac", "ra/acc", "ra hit", "rflt/ac", "flt/acc", "hit/flt",
 		"drcl/f", "rcl/f", "deact/f", "react/f", "pf/f", "pfhit/f", "k-p50", "k-p99"
 	swap_table(2)
+	swap_medians()
 }' "$run/results.jsonl" | tee "$run/table.txt"
 
 # --- plot (gnuplot-nox, optional) ------------------------------------------------

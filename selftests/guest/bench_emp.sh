@@ -19,6 +19,7 @@ SWAP_WS=64 SWAP_OPS=40000 SWAP_SECS=8		# working set MiB, accesses, time cap
 SWAP_GEOMS=4096/4096+65536/4096	# EMP block/subblock
 SWAP_DISTS=uniform+zipf SWAP_PCTS=25+50+75 SWAP_THREADS=1+2	# the configurations
 SWAP_PC0=1 SWAP_LOCAL=1		# the vm.page-cluster 0 control, the all-local row
+SWAP_ROUNDS=3			# EMP and swap alternate this many times per configuration (medians)
 AROUND_SIZE=32 AROUND_BUDGET=8 AROUND_ROUNDS=2	# fault-around on/off, alternating
 AROUND_GEOMS=65536/4096+65536/65536+2097152/65536
 VM_SIZE=32 VM_BUDGET=4 VM_ROUNDS=2 VM_SECS=3 VM_GEOM=65536/4096	# KVM guest on an instance
@@ -417,18 +418,22 @@ case " $PARTS " in *" swap "*)
 		for dist in $SWAP_DISTS; do
 			local_runs $dist
 			for pct in $SWAP_PCTS; do for t in $SWAP_THREADS; do
-				emp_runs $dist $pct $t; swap_runs $dist $pct $t
+				for r in $(seq $SWAP_ROUNDS); do
+					emp_runs $dist $pct $t; swap_runs $dist $pct $t
+				done
 			done; done
 		done
 	else
 		# One device: EMP first (it opens the device exclusively), then swap.
 		for dist in $SWAP_DISTS; do
 			local_runs $dist
-			for pct in $SWAP_PCTS; do for t in $SWAP_THREADS; do emp_runs $dist $pct $t; done; done
+			for pct in $SWAP_PCTS; do for t in $SWAP_THREADS; do for r in $(seq $SWAP_ROUNDS); do
+				emp_runs $dist $pct $t
+			done; done; done
 		done
 		swap_ok=0; swap_up && swap_ok=1
 		for dist in $SWAP_DISTS; do for pct in $SWAP_PCTS; do for t in $SWAP_THREADS; do
-			swap_runs $dist $pct $t
+			for r in $(seq $SWAP_ROUNDS); do swap_runs $dist $pct $t; done
 		done; done; done
 	fi
 	[ "$swap_ok" = 1 ] && swapoff $SWAP_DEV
