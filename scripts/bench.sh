@@ -50,7 +50,7 @@ if [ -z "$report_only" ]; then
 	EMP_APPEND="${EMP_APPEND:-}${EMP_BENCH_ARGS:+ emp.bench=$EMP_BENCH_ARGS}" \
 	EMP_NVME_SIZE=1G \
 		"$EMP_TOP/scripts/guest.sh" --kernel "$line" --tests bench_emp.sh --out "$run/guest" \
-		--mem "${EMP_BENCH_MEM:-2048}" --smp 2 --timeout "${EMP_BENCH_TIMEOUT:-900}" || rc=$?
+		--mem "${EMP_BENCH_MEM:-2048}" --smp 2 --timeout "${EMP_BENCH_TIMEOUT:-1800}" || rc=$?
 	echo "{$(host_meta)}" > "$run/host.json"
 	ln -sfn "$(basename "$run")" "$R/latest"
 else
