@@ -184,8 +184,9 @@ void emp_block_retire(struct emp_instance *inst, struct emp_block *blk)
  * instance's spare list, up to the reclaimer's high watermark, and faults
  * take their pages from there first; below a full budget the faults
  * allocate spare pages ahead while they wait for their reads
- * (emp_spare_fill()), so that the next ones find them too. A page that arrives zero-filled is cleared by emp_zero_sub() as
- * before; every other page is overwritten whole by its read.
+ * (emp_spare_fill()), so that the next ones find them too. A page that
+ * arrives zero-filled is cleared by emp_zero_sub() as before; every other
+ * page is overwritten whole by its read.
  *
  * The budget: spare pages are not charged (resident_pages counts the
  * pages of blocks), but they hold DRAM, so resident + spare must stay
@@ -282,11 +283,12 @@ static unsigned int emp_spare_take(struct emp_instance *inst, struct page **page
  * finds its pages ready. Only while the budget has room beyond the
  * reclaimer's high watermark for them, the resident pages and the spare
  * ones (twice that to begin): nearer a full budget eviction fills the
- * list. (A worker that
- * allocated ahead on another CPU was tried first: it took that CPU from
- * a tier's own work, rxe's or QEMU's NVMe emulation, and the faults'
- * p99 doubled under TCG.) Each page is charged while it is allocated, and
- * its charge given back once it is on the list.
+ * list at no cost, and pages allocated there would only push evicted ones
+ * back to the allocator. (A worker that allocated ahead on another CPU
+ * was tried first: it took that CPU from a tier's own work, rxe's or
+ * QEMU's NVMe emulation, and the faults' p99 rose 1.4-2x under TCG.)
+ * Each page is charged while it is allocated, and its charge given back
+ * once it is on the list.
  *
  * Context: Process context; may sleep to allocate.
  */
@@ -297,11 +299,7 @@ void emp_spare_fill(struct emp_instance *inst, unsigned int max, atomic_t *pendi
 		    (long)READ_ONCE(inst->nr_spare);
 	struct page *page;
 
-	/*
-	 * Well away from a full budget only: allocating where eviction fills
-	 * the list too cut the sequential read-ahead hits of emp_policy_test
-	 * from 97 to 70-93 %.
-	 */
+	/* Well away from a full budget only (see above). */
 	if (room <= (long)(2 * cap))
 		return;
 	while (max-- && READ_ONCE(inst->nr_spare) < cap && atomic_read(pending) > 1) {
